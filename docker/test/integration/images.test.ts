@@ -1,0 +1,158 @@
+// Smoke tests of the built images: a container of each starts and the server inside answers,
+// reached from the host through a port published on 127.0.0.1.
+import test from 'ava';
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import { request } from 'undici';
+import { Engine, Images, IMAGE_VERSION, waitFor, type ContainerHandle } from '@resilience/fixtures';
+
+let engine: Engine;
+
+test.before(async () => {
+  engine = await Engine.connect();
+});
+
+test.after.always(async () => {
+  if (engine) await engine.removeRun();
+});
+
+async function start(t: { teardown: (fn: () => Promise<void>) => void }, spec: Parameters<Engine['startContainer']>[0]): Promise<ContainerHandle> {
+  const c = await engine.startContainer(spec);
+  t.teardown(() => c.remove());
+  return c;
+}
+
+async function httpGet(url: string): Promise<{ status: number; body: string }> {
+  const res = await request(url, { headersTimeout: 2_000, bodyTimeout: 2_000 });
+  return { status: res.statusCode, body: await res.body.text() };
+}
+
+test('infra image: PostgreSQL 15 answers select 1', async (t) => {
+  const password = 'smoke-' + Math.random().toString(36).slice(2);
+  const c = await start(t, {
+    image: Images.infra,
+    name: 'smoke-pg',
+    user: 'postgres',
+    env: { PGPASSWORD_INIT: password },
+    ports: [5432],
+    cmd: ['bash', '-c', [
+      'set -e',
+      'echo "$PGPASSWORD_INIT" > /tmp/pw',
+      'initdb -D /tmp/pgdata --auth-local=trust --auth-host=scram-sha-256 --pwfile=/tmp/pw >/dev/null',
+      'echo "host all all 0.0.0.0/0 scram-sha-256" >> /tmp/pgdata/pg_hba.conf',
+      "exec postgres -D /tmp/pgdata -c listen_addresses='*'",
+    ].join('\n')],
+  });
+  const port = await c.hostPort(5432);
+  const row = await waitFor(async () => {
+    const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password, database: 'postgres', connectionTimeoutMillis: 1_000 });
+    await client.connect();
+    try {
+      return (await client.query<{ one: number; version: string }>('select 1 as one, version() as version')).rows[0];
+    } finally {
+      await client.end();
+    }
+  }, { what: 'PostgreSQL to accept connections', timeoutMs: 30_000, intervalMs: 250 });
+  t.is(row.one, 1);
+  t.regex(row.version, /^PostgreSQL 15\./);
+});
+
+test('infra image: Redis answers PING', async (t) => {
+  const c = await start(t, {
+    image: Images.infra,
+    name: 'smoke-redis',
+    user: 'redis',
+    ports: [6379],
+    cmd: ['redis-server', '--bind', '0.0.0.0', '--protected-mode', 'no', '--save', '', '--appendonly', 'no'],
+  });
+  const port = await c.hostPort(6379);
+  const redis = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  t.teardown(() => redis.disconnect());
+  const pong = await waitFor(async () => {
+    if (redis.status !== 'ready') {
+      redis.disconnect();
+      await redis.connect();
+    }
+    return redis.ping();
+  }, { what: 'Redis to answer PING', timeoutMs: 20_000, intervalMs: 200 });
+  t.is(pong, 'PONG');
+});
+
+test('infra image: etcd reports healthy', async (t) => {
+  const c = await start(t, {
+    image: Images.infra,
+    name: 'smoke-etcd',
+    ports: [2379],
+    cmd: ['etcd', '--name', 'e1', '--data-dir', '/tmp/etcd', '--listen-client-urls', 'http://0.0.0.0:2379', '--advertise-client-urls', 'http://127.0.0.1:2379'],
+  });
+  const port = await c.hostPort(2379);
+  const health = await waitFor(async () => {
+    const res = await httpGet(`http://127.0.0.1:${port}/health`);
+    return res.status === 200 ? (JSON.parse(res.body) as { health: string }) : undefined;
+  }, { what: 'etcd /health', timeoutMs: 20_000, intervalMs: 200 });
+  t.is(health.health, 'true');
+});
+
+test('infra image: HAProxy is up and serves its monitor URI', async (t) => {
+  const config = ['global', '  log stdout format raw local0', 'defaults', '  mode http', '  timeout connect 1s', '  timeout client 5s', '  timeout server 5s',
+    'frontend monitor', '  bind :8404', '  monitor-uri /healthz'].join('\n');
+  const c = await start(t, {
+    image: Images.infra,
+    name: 'smoke-haproxy',
+    user: 'haproxy',
+    env: { HAPROXY_CFG: config },
+    ports: [8404],
+    cmd: ['bash', '-c', 'printf "%s\\n" "$HAPROXY_CFG" > /tmp/haproxy.cfg && exec haproxy -W -db -f /tmp/haproxy.cfg'],
+  });
+  const port = await c.hostPort(8404);
+  const res = await waitFor(async () => {
+    const r = await httpGet(`http://127.0.0.1:${port}/healthz`);
+    return r.status === 200 ? r : undefined;
+  }, { what: 'HAProxy monitor URI', timeoutMs: 20_000, intervalMs: 200 });
+  t.is(res.status, 200);
+});
+
+test('infra image: Patroni, Sentinel, pgBackRest and the fault tools are installed', async (t) => {
+  const c = await start(t, { image: Images.infra, name: 'smoke-tools', cmd: ['sleep', 'infinity'] });
+  const checks: [string[], RegExp][] = [
+    [['patroni', '--version'], /^patroni \d+\.\d+/m],
+    [['redis-sentinel', '--version'], /v=7\.\d+/],
+    [['pgbackrest', 'version'], /^pgBackRest \d+\.\d+/m],
+    [['etcdctl', 'version'], /etcdctl version: 3\./],
+    [['haproxy', '-v'], /HAProxy version 2\./],
+    [['iptables', '--version'], /iptables v1\./],
+    [['tc', '-V'], /tc utility, iproute2/],
+    [['stress-ng', '--version'], /stress-ng, version/],
+    [['ps', '--version'], /procps/],
+  ];
+  for (const [cmd, pattern] of checks) {
+    const r = await c.exec(cmd);
+    t.is(r.exitCode, 0, `${cmd.join(' ')} exited ${r.exitCode}: ${r.stderr}`);
+    t.regex(r.stdout + r.stderr, pattern, cmd.join(' '));
+  }
+});
+
+test('app image: the reference app answers /health', async (t) => {
+  const c = await start(t, { image: Images.app, name: 'smoke-app', ports: [8080] });
+  const port = await c.hostPort(8080);
+  const res = await waitFor(async () => {
+    const r = await httpGet(`http://127.0.0.1:${port}/health`);
+    return r.status === 200 ? r : undefined;
+  }, { what: 'the app /health', timeoutMs: 20_000, intervalMs: 200 });
+  const body = JSON.parse(res.body) as { status: string; mode: string };
+  t.is(body.status, 'ok');
+  t.is(body.mode, 'hardened');
+  const node = await c.exec(['node', '--version']);
+  t.regex(node.stdout, /^v24\./);
+});
+
+test('images carry the project labels', async (t) => {
+  for (const image of [Images.infra, Images.app]) {
+    const info = await engine.docker.getImage(image).inspect();
+    t.is(info.Config.Labels?.['org.opencontainers.image.vendor'], 'resilience', image);
+    t.is(info.Config.Labels?.['org.opencontainers.image.version'], IMAGE_VERSION, image);
+    // Image labels are inherited by containers: they must never mark a container as a run's own.
+    t.is(info.Config.Labels?.['io.resilience.project'], undefined, image);
+    t.truthy(info.Config.Labels?.['io.resilience.inputs-hash'], image);
+  }
+});

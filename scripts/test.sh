@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The project's test command: setup, then lint, typecheck and unit tests of every project,
+# then the Docker integration suites one at a time. Ends with one line: `N passed, N failed`.
+set -uo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+bash scripts/setup.sh "$@" || exit $?
+[ -x .tools/node/bin/node ] && export PATH="$root/.tools/node/bin:$PATH"
+if [ -n "${CI:-}" ]; then export NX_DAEMON=false; fi
+export NX_NO_CLOUD=true NX_TUI=false TESTCONTAINERS_RYUK_DISABLED=true
+
+rm -rf dist/test-results
+status=0
+echo "[test] lint, typecheck, unit tests"
+npx nx run-many -t lint typecheck test --parallel=2 --outputStyle=stream || status=1
+echo "[test] Docker integration tests (serial)"
+npx nx run-many -t test-integration --parallel=1 --outputStyle=stream || status=1
+scripts/node scripts/test-summary.ts || status=1
+exit $status
