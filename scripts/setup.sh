@@ -93,6 +93,20 @@ else
   say "Docker engine $(docker version --format '{{.Server.Version}}') is up"
 fi
 
+# --- Chromium (report PNGs, browser probes) -------------------------------------------------
+# Playwright's own browser download cannot work offline; Debian's chromium is used instead.
+chromium="${CHROMIUM_PATH:-/usr/bin/chromium}"
+if [ -x "$chromium" ]; then
+  say "Chromium: $chromium"
+elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  say "installing Debian's chromium (for report PNGs and browser probes)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-dejavu-core >/dev/null 2>&1 \
+    || { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-dejavu-core >/dev/null; } \
+    || fail "apt-get could not install chromium" "Run 'apt-get install chromium' to see why, or set CHROMIUM_PATH."
+else
+  say "warning: no Chromium at $chromium; report PNGs and browser probes need it (install chromium or set CHROMIUM_PATH)"
+fi
+
 # --- Images --------------------------------------------------------------------------------
 if [ "$with_images" = 1 ]; then
   say "building images (npx nx run docker:images)"
