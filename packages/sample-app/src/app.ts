@@ -1,55 +1,337 @@
-// The HTTP surface of the reference app. Dependencies are optional so the image can be smoke
-// tested alone; /health reports each dependency's state.
+// The HTTP surface of the reference app: place and read orders (PostgreSQL, cache-aside through
+// Redis), /health, /metrics and a small page. Dependencies are optional so the image can be
+// smoke tested alone. The mode decides how dependencies are called: hardened (deadlines,
+// retries, breakers, cache fallback) or naive (plain driver calls, no fallback).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import pg from 'pg';
-import type { Config } from './config.ts';
-import { log } from './log.ts';
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Registry } from 'prom-client';
+import { isBrokenCircuitError } from 'cockatiel';
+import type { Config, Mode } from './config.ts';
+import { createLogger, type Logger } from './log.ts';
+import { createDatabase, isDatabaseFailure, isDatabaseTransient, type Database } from './db.ts';
+import { createCache, isCacheFailure, isCacheTransient, type Cache } from './cache.ts';
+import {
+  hardenedPolicy, naivePolicy, isDependencyUnavailableError, type BreakerState, type DependencyPolicy,
+} from './policy.ts';
+import { createMetrics, type DependencyState } from './metrics.ts';
+import { cacheKey, isOrderId, parseOrderBody, type Order } from './orders.ts';
+import { BodyTooLargeError, readBody, send, sendJson } from './http.ts';
+import { PAGE_CSP, renderPage } from './page.ts';
+
+export type HealthStatus = 'ok' | 'degraded' | 'down' | 'stopping';
+
+export interface Health {
+  readonly status: HealthStatus;
+  readonly mode: Mode;
+  readonly dependencies: { readonly database: DependencyState; readonly cache: DependencyState };
+  /** Hardened mode only. */
+  readonly breakers?: { readonly database?: BreakerState; readonly cache?: BreakerState };
+  readonly uptimeSeconds: number;
+}
 
 export interface App {
+  readonly config: Config;
+  /** The request listener for node:http's createServer. */
   readonly handle: (req: IncomingMessage, res: ServerResponse) => void;
-  readonly close: () => Promise<void>;
+  /** The state /health reports, and the HTTP status it answers with. */
+  health(): Promise<{ readonly httpStatus: number; readonly body: Health }>;
+  readonly registry: Registry;
+  /** From now on /health answers 503 `stopping` and responses close their connection. */
+  drain(): void;
+  /** Stops background work and closes the pool and the Redis connection (bounded by `timeoutMs`). */
+  close(timeoutMs?: number): Promise<void>;
 }
 
-type DependencyState = 'up' | 'down' | 'not configured';
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
+export interface AppOptions {
+  /** Default: JSON lines on stdout at the configured level. */
+  readonly log?: Logger;
 }
 
-export async function createApp(config: Config): Promise<App> {
-  const pool = config.databaseUrl
-    ? new pg.Pool({ connectionString: config.databaseUrl, max: 10, connectionTimeoutMillis: 2_000, query_timeout: 2_000 })
+const MAX_BODY_BYTES = 16 * 1024;
+
+type Route = '/' | '/health' | '/metrics' | '/orders' | '/orders/:id' | 'unmatched';
+
+function routeOf(path: string): Route {
+  if (path === '/' || path === '/health' || path === '/metrics' || path === '/orders') return path;
+  if (/^\/orders\/[^/]+$/.test(path)) return '/orders/:id';
+  return 'unmatched';
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+const ALLOWED: Record<Exclude<Route, 'unmatched'>, string> = {
+  '/': 'GET', '/health': 'GET', '/metrics': 'GET', '/orders': 'POST', '/orders/:id': 'GET',
+};
+
+export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
+  const log = options.log ?? createLogger({ level: config.logLevel });
+  const hardened = config.mode === 'hardened';
+  const startedAt = performance.now();
+  const closing = new AbortController();
+  let draining = false;
+
+  const db: Database | undefined = config.databaseUrl
+    ? createDatabase(config.databaseUrl, { mode: config.mode, timeoutMs: config.databaseTimeoutMs, poolMax: config.databasePoolMax, log })
     : undefined;
-  pool?.on('error', (e) => log('warn', 'database pool error', { error: e.message }));
+  const cache: Cache | undefined = config.redis ? createCache(config.redis, { mode: config.mode, log }) : undefined;
 
-  async function database(): Promise<DependencyState> {
-    if (!pool) return 'not configured';
+  const dbPolicy: DependencyPolicy = hardened
+    ? hardenedPolicy({
+      dependency: 'database',
+      timeoutMs: config.databaseTimeoutMs,
+      retries: 2,
+      backoffInitialMs: 50,
+      backoffMaxMs: 250,
+      breakerThreshold: config.breakerThreshold,
+      halfOpenAfterMs: config.breakerHalfOpenMs,
+      isTransient: isDatabaseTransient,
+      isFailure: isDatabaseFailure,
+      onStateChange: (state) => log(state === 'open' ? 'warn' : 'info', 'circuit breaker state changed', { dependency: 'database', state }),
+    })
+    : naivePolicy('database');
+  const cachePolicy: DependencyPolicy = hardened
+    ? hardenedPolicy({
+      dependency: 'cache',
+      timeoutMs: config.redisTimeoutMs,
+      retries: 1,
+      backoffInitialMs: 10,
+      backoffMaxMs: 50,
+      breakerThreshold: config.breakerThreshold,
+      halfOpenAfterMs: config.breakerHalfOpenMs,
+      isTransient: isCacheTransient,
+      isFailure: isCacheFailure,
+      onStateChange: (state) => {
+        log(state === 'open' ? 'warn' : 'info', 'circuit breaker state changed', { dependency: 'cache', state });
+        // Repeated timeouts make the connection suspect (a partition keeps TCP open for minutes):
+        // start a new one, through Sentinel when configured, so a new master is found.
+        if (state === 'open') cache?.reconnect();
+      },
+    })
+    : naivePolicy('cache');
+
+  const breakers = (): Record<string, BreakerState | undefined> => ({
+    ...(db ? { database: dbPolicy.breakerState() } : {}),
+    ...(cache ? { cache: cachePolicy.breakerState() } : {}),
+  });
+
+  // Dependency checks for /health and /metrics: concurrent callers share one check.
+  let checking: Promise<{ database: DependencyState; cache: DependencyState }> | undefined;
+  async function check(probe: ((signal: AbortSignal) => Promise<void>) | undefined): Promise<DependencyState> {
+    if (!probe) return 'not configured';
     try {
-      await pool.query('select 1');
+      await probe(AbortSignal.any([AbortSignal.timeout(config.healthTimeoutMs), closing.signal]));
       return 'up';
     } catch {
       return 'down';
     }
   }
+  function dependencies(): Promise<{ database: DependencyState; cache: DependencyState }> {
+    checking ??= (async () => {
+      const [database, cacheState] = await Promise.all([check(db && ((s) => db.ping(s))), check(cache && ((s) => cache.ping(s)))]);
+      return { database, cache: cacheState };
+    })().finally(() => {
+      checking = undefined;
+    });
+    return checking;
+  }
+
+  const metrics = createMetrics({ mode: config.mode, dependencies, breakers });
+
+  async function call<T>(dependency: 'database' | 'cache', operation: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const policy = dependency === 'database' ? dbPolicy : cachePolicy;
+    const started = performance.now();
+    try {
+      const value = await policy.execute(fn);
+      metrics.observeCall(dependency, operation, 'ok', (performance.now() - started) / 1000);
+      return value;
+    } catch (e) {
+      metrics.observeCall(dependency, operation, 'error', (performance.now() - started) / 1000);
+      throw e;
+    }
+  }
+
+  // The table is created at start, retried with backoff until the database answers; a request
+  // that comes first creates it itself.
+  let schemaReady = false;
+  async function ensureSchema(database: Database, signal: AbortSignal): Promise<void> {
+    if (schemaReady) return;
+    await database.ensureSchema(signal);
+    if (!schemaReady) log('info', 'database schema ready', { target: database.target });
+    schemaReady = true;
+  }
+  async function prepareSchema(database: Database): Promise<void> {
+    let delay = 250;
+    while (!closing.signal.aborted && !schemaReady) {
+      const signal = hardened ? AbortSignal.any([AbortSignal.timeout(config.databaseTimeoutMs), closing.signal]) : closing.signal;
+      try {
+        await ensureSchema(database, signal);
+        return;
+      } catch (e) {
+        if (closing.signal.aborted) return;
+        log('warn', 'database not ready, will retry', { target: database.target, error: e, retryInMs: delay });
+      }
+      await sleep(delay, undefined, { signal: closing.signal }).catch(() => undefined);
+      delay = Math.min(delay * 2, 10_000);
+    }
+  }
+  const preparing = db ? prepareSchema(db) : Promise.resolve();
+
+  async function health(): Promise<{ httpStatus: number; body: Health }> {
+    const deps = await dependencies();
+    const uptimeSeconds = Math.round((performance.now() - startedAt) / 1000);
+    const b = breakers();
+    const body = (status: HealthStatus): Health => ({
+      status, mode: config.mode, dependencies: deps, ...(hardened ? { breakers: b } : {}), uptimeSeconds,
+    });
+    if (draining) return { httpStatus: 503, body: body('stopping') };
+    const anyDown = deps.database === 'down' || deps.cache === 'down';
+    // Hardened serves cached reads without the database and every request without the cache.
+    const canServe = deps.database !== 'down' || deps.cache === 'up';
+    const status: HealthStatus = !anyDown ? 'ok' : canServe ? 'degraded' : 'down';
+    const ok = hardened ? canServe : !anyDown;
+    return { httpStatus: ok ? 200 : 503, body: body(status) };
+  }
+
+  async function placeOrder(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let text: string;
+    try {
+      text = await readBody(req, MAX_BODY_BYTES);
+    } catch (e) {
+      if (e instanceof BodyTooLargeError) return sendJson(res, 413, { error: 'body too large', field: 'body', message: e.message });
+      throw e;
+    }
+    const body = parseOrderBody(text);
+    if (!body.ok) return sendJson(res, 400, { error: 'invalid body', field: body.field, message: body.message });
+    if (!db) return sendJson(res, 503, { error: 'database not configured' });
+    // The id is chosen here so a retried insert is idempotent (ON CONFLICT DO NOTHING).
+    const id = randomUUID();
+    await call('database', 'insert', async (signal) => {
+      await ensureSchema(db, signal);
+      await db.insertOrder(id, body.value, signal);
+    });
+    metrics.orderCreated();
+    sendJson(res, 201, { id }, { location: `/orders/${id}` });
+  }
+
+  async function readOrder(id: string, res: ServerResponse): Promise<void> {
+    if (!isOrderId(id)) return sendJson(res, 400, { error: 'invalid id', field: 'id', message: `Expected \`id\` to be an order id (a UUID), got \`${id.slice(0, 60)}\`` });
+    const key = cacheKey(id);
+    // Once the cache failed this request, it is not asked again (no second timeout to wait out).
+    let cacheFailed = false;
+    if (cache) {
+      let cached: string | null = null;
+      try {
+        cached = await call('cache', 'get', (signal) => cache.get(key, signal));
+        metrics.cache(cached === null ? 'miss' : 'hit');
+      } catch (e) {
+        if (!hardened) throw e;
+        // Fallback: the database answers while the cache is slow, down, or its breaker is open.
+        cacheFailed = true;
+        metrics.cache(isDependencyUnavailableError(e) && isBrokenCircuitError(e.cause) ? 'skipped' : 'error');
+      }
+      if (cached !== null) {
+        return sendJson(res, 200, { ...(JSON.parse(cached) as Order), source: 'cache' }, { 'x-cache': 'hit' });
+      }
+    }
+    if (!db) return sendJson(res, 503, { error: 'database not configured' });
+    const order = await call('database', 'select', async (signal) => {
+      await ensureSchema(db, signal);
+      return db.findOrder(id, signal);
+    });
+    if (!order) return sendJson(res, 404, { error: 'order not found', id });
+    if (cache && !cacheFailed) {
+      try {
+        await call('cache', 'set', (signal) => cache.set(key, JSON.stringify(order), config.cacheTtlSeconds, signal));
+      } catch (e) {
+        if (!hardened) throw e;
+      }
+    }
+    sendJson(res, 200, { ...order, source: 'database' }, { 'x-cache': cache ? 'miss' : 'none' });
+  }
+
+  async function dispatch(req: IncomingMessage, res: ServerResponse, route: Route, path: string): Promise<void> {
+    if (route === 'unmatched') return sendJson(res, 404, { error: 'not found', path });
+    const allowed = ALLOWED[route];
+    if (req.method !== allowed && !(allowed === 'GET' && req.method === 'HEAD')) {
+      return sendJson(res, 405, { error: 'method not allowed', allow: allowed }, { allow: allowed });
+    }
+    switch (route) {
+      case '/':
+        return send(res, 200, renderPage(config.mode), { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': PAGE_CSP });
+      case '/health': {
+        const h = await health();
+        return sendJson(res, h.httpStatus, h.body);
+      }
+      case '/metrics':
+        return send(res, 200, await metrics.registry.metrics(), { 'content-type': metrics.registry.contentType });
+      case '/orders':
+        return placeOrder(req, res);
+      case '/orders/:id':
+        return readOrder(decodeSegment(path.slice('/orders/'.length)), res);
+    }
+  }
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
-    const url = new URL(req.url ?? '/', 'http://app');
-    if (req.method === 'GET' && url.pathname === '/health') {
-      void database().then((db) => {
-        const ok = db !== 'down';
-        send(res, ok ? 200 : 503, { status: ok ? 'ok' : 'degraded', mode: config.mode, dependencies: { database: db } });
-      });
-      return;
+    const started = performance.now();
+    const requestId = (typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id'].slice(0, 64)) || randomUUID();
+    res.setHeader('x-request-id', requestId);
+    if (draining) res.setHeader('connection', 'close');
+    let path = '/';
+    try {
+      path = new URL(req.url ?? '/', 'http://app').pathname;
+    } catch {
+      path = 'unparsable';
     }
-    send(res, 404, { error: 'not found', path: url.pathname });
+    const route = routeOf(path);
+    const method = req.method ?? 'GET';
+    res.on('close', () => {
+      // A client that gave up before the answer: 499, as nginx logs it.
+      const status = res.writableFinished ? res.statusCode : 499;
+      const seconds = (performance.now() - started) / 1000;
+      metrics.observeRequest(method, route, status, seconds);
+      log('debug', 'request', { requestId, method, route, status, ms: Math.round(seconds * 1000) });
+    });
+    dispatch(req, res, route, path).catch((e: unknown) => {
+      if (isDependencyUnavailableError(e)) {
+        // Rejections by an open breaker are many and expected; its opening was logged once.
+        log(e.reason === 'circuit open' ? 'debug' : 'warn', 'dependency unavailable', { requestId, route, dependency: e.dependency, reason: e.reason });
+        return sendJson(res, 503, { error: `${e.dependency} unavailable`, reason: e.reason });
+      }
+      log('error', 'request failed', { requestId, method, route, error: e });
+      sendJson(res, 500, { error: 'internal error' });
+    });
   };
 
+  log('info', 'app created', {
+    mode: config.mode,
+    database: db ? db.target : 'not configured',
+    cache: cache ? cache.target : 'not configured',
+  });
+
+  let closed: Promise<void> | undefined;
   return {
+    config,
     handle,
-    close: async () => {
-      await pool?.end();
+    health,
+    registry: metrics.registry,
+    drain() {
+      draining = true;
+    },
+    close(timeoutMs = config.shutdownTimeoutMs) {
+      closed ??= (async () => {
+        draining = true;
+        closing.abort();
+        await preparing;
+        await Promise.all([db?.close(timeoutMs), cache?.close(Math.min(timeoutMs, 2_000))]);
+      })();
+      return closed;
     },
   };
 }

@@ -1,30 +1,178 @@
-// The app's settings, from environment variables, validated at start.
+// The app's settings, from environment variables, validated at start: a bad value stops the app
+// with a message naming the variable and the value (never a secret's value).
+import { z } from 'zod';
+
 export type Mode = 'hardened' | 'naive';
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Where Redis is: one URL, or a master found through Sentinel. */
+export type RedisTarget =
+  | { readonly kind: 'url'; readonly url: string; readonly password: string | undefined }
+  | {
+    readonly kind: 'sentinel';
+    readonly sentinels: readonly HostPort[];
+    readonly masterName: string;
+    readonly password: string | undefined;
+    readonly sentinelPassword: string | undefined;
+  };
 
 export interface Config {
   readonly host: string;
+  /** 0 picks a free port (the `listening` log line says which). */
   readonly port: number;
   readonly mode: Mode;
+  readonly logLevel: LogLevel;
   /** PostgreSQL connection string (through HAProxy's leader port); absent: no database. */
   readonly databaseUrl: string | undefined;
+  readonly databasePoolMax: number;
+  /** Absent: no cache, reads go to the database. */
+  readonly redis: RedisTarget | undefined;
+  readonly cacheTtlSeconds: number;
+  /** Deadline of one database operation, retries included (hardened mode). */
+  readonly databaseTimeoutMs: number;
+  /** Deadline of one Redis operation, retries included (hardened mode). */
+  readonly redisTimeoutMs: number;
+  /** Deadline of each dependency check behind /health and /metrics (both modes). */
+  readonly healthTimeoutMs: number;
+  /** Consecutive failures that open a dependency's circuit breaker (hardened mode). */
+  readonly breakerThreshold: number;
+  /** How long an open breaker waits before letting one trial call through (hardened mode). */
+  readonly breakerHalfOpenMs: number;
+  /** Budget for a graceful stop on SIGTERM: drain requests, close pools. */
+  readonly shutdownTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
-  constructor(name: string, value: string, expected: string) {
-    super(`Expected ${name} to be ${expected}, got \`${value}\``);
+  /** Exit code for a bad setting. */
+  readonly exitCode = 2;
+  readonly variable: string;
+  /** The value as shown in the message (secrets are never shown). */
+  readonly shown: string;
+  constructor(variable: string, shown: string, expected: string) {
+    super(`Expected ${variable} to be ${expected}, got ${shown}`);
     this.name = 'ConfigError';
+    this.variable = variable;
+    this.shown = shown;
   }
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv): Config {
-  const port = env['PORT'] ?? '8080';
-  if (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535) throw new ConfigError('PORT', port, 'a port number from 1 to 65535');
-  const mode = env['APP_MODE'] ?? 'hardened';
-  if (mode !== 'hardened' && mode !== 'naive') throw new ConfigError('APP_MODE', mode, '`hardened` or `naive`');
+export function isConfigError(e: unknown): e is ConfigError {
+  return e instanceof ConfigError;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** A URL with its password replaced, for messages and logs; undefined when it does not parse. */
+export function redactUrl(url: string): string | undefined {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return undefined;
+  }
+}
+
+/** `host:port/db` of a connection string: what logs may say about where a dependency is. */
+export function describeTarget(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || '(default port)'}${u.pathname.length > 1 ? u.pathname : ''}`;
+  } catch {
+    return '(unparsable URL)';
+  }
+}
+
+function show(value: string): string {
+  return `\`${value}\``;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const parsed = z.string().regex(/^\d+$/).transform(Number).pipe(z.number().int().min(min).max(max)).safeParse(raw.trim());
+  if (!parsed.success) throw new ConfigError(name, show(raw), `a whole number from ${min} to ${max}`);
+  return parsed.data;
+}
+
+function oneOf<const T extends string>(env: Env, name: string, fallback: T, values: readonly T[]): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const parsed = z.enum(values as [T, ...T[]]).safeParse(raw);
+  if (!parsed.success) throw new ConfigError(name, show(raw), values.map((v) => `\`${v}\``).join(' or '));
+  return parsed.data;
+}
+
+function connectionUrl(env: Env, name: string, protocols: readonly string[]): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const expected = `a ${protocols.map((p) => `${p}//`).join(' or ')} URL`;
+  const redacted = redactUrl(raw);
+  // An unparsable value may still hold a password: it is never echoed.
+  if (redacted === undefined) throw new ConfigError(name, 'a value that is not a URL (not shown: it may hold a password)', expected);
+  const url = new URL(raw);
+  // Another scheme may be a misparse (`user:password@host` reads as scheme `user:`): show the scheme only.
+  if (!protocols.includes(url.protocol)) throw new ConfigError(name, `a URL with scheme \`${url.protocol}\` (rest not shown: it may hold a password)`, expected);
+  if (url.hostname === '') throw new ConfigError(name, show(redacted), expected);
+  return raw;
+}
+
+const hostPort = z.string().regex(/^[A-Za-z0-9._-]+:\d{1,5}$/).transform((s) => {
+  const i = s.lastIndexOf(':');
+  return { host: s.slice(0, i), port: Number(s.slice(i + 1)) };
+}).refine((hp) => hp.port >= 1 && hp.port <= 65535);
+
+function sentinels(env: Env): HostPort[] | undefined {
+  const raw = env['REDIS_SENTINELS'];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const list = raw.split(',').map((s) => s.trim());
+  const parsed = list.map((s) => hostPort.safeParse(s));
+  if (parsed.some((p) => !p.success)) throw new ConfigError('REDIS_SENTINELS', show(raw), 'a comma-separated list of host:port (port 1 to 65535)');
+  return parsed.map((p) => p.data as HostPort);
+}
+
+function redisTarget(env: Env): RedisTarget | undefined {
+  const url = connectionUrl(env, 'REDIS_URL', ['redis:', 'rediss:']);
+  const sentinelList = sentinels(env);
+  const password = env['REDIS_PASSWORD'] || undefined;
+  if (url && sentinelList) {
+    throw new ConfigError('REDIS_SENTINELS', show(env['REDIS_SENTINELS'] ?? ''), 'unset when REDIS_URL is set (use one or the other)');
+  }
+  if (url) return { kind: 'url', url, password };
+  const masterName = env['REDIS_MASTER_NAME'];
+  if (sentinelList) {
+    if (!masterName || !/^[A-Za-z0-9._-]+$/.test(masterName)) {
+      throw new ConfigError('REDIS_MASTER_NAME', masterName ? show(masterName) : 'nothing', 'the Sentinel master name (letters, digits, `.`, `_`, `-`) when REDIS_SENTINELS is set');
+    }
+    return { kind: 'sentinel', sentinels: sentinelList, masterName, password, sentinelPassword: env['REDIS_SENTINEL_PASSWORD'] || undefined };
+  }
+  if (masterName) throw new ConfigError('REDIS_SENTINELS', 'nothing', 'a list of host:port when REDIS_MASTER_NAME is set');
+  return undefined;
+}
+
+export function loadConfig(env: Env): Config {
+  const mode = oneOf(env, 'APP_MODE', 'hardened', ['hardened', 'naive'] as const);
+  const host = env['HOST'] || '0.0.0.0';
+  if (!/^[A-Za-z0-9.:_-]+$/.test(host)) throw new ConfigError('HOST', show(host), 'an address to listen on, such as `0.0.0.0`');
   return {
-    host: env['HOST'] ?? '0.0.0.0',
-    port: Number(port),
+    host,
+    port: integer(env, 'PORT', 8080, 0, 65535),
     mode,
-    databaseUrl: env['DATABASE_URL'] || undefined,
+    logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['debug', 'info', 'warn', 'error'] as const),
+    databaseUrl: connectionUrl(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    databasePoolMax: integer(env, 'DB_POOL_MAX', 10, 1, 200),
+    redis: redisTarget(env),
+    cacheTtlSeconds: integer(env, 'CACHE_TTL_SECONDS', 60, 1, 86_400),
+    databaseTimeoutMs: integer(env, 'DB_TIMEOUT_MS', 1_000, 10, 60_000),
+    redisTimeoutMs: integer(env, 'REDIS_TIMEOUT_MS', 200, 10, 60_000),
+    healthTimeoutMs: integer(env, 'HEALTH_TIMEOUT_MS', 1_000, 10, 60_000),
+    breakerThreshold: integer(env, 'BREAKER_THRESHOLD', 5, 1, 1_000),
+    breakerHalfOpenMs: integer(env, 'BREAKER_HALF_OPEN_MS', 2_000, 10, 600_000),
+    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 8_000, 100, 60_000),
   };
 }

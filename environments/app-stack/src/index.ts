@@ -1,0 +1,3 @@
+// @resilience/app-stack: pg-ha + redis-sentinel + the reference app on one network.
+export * from './options.ts';
+export * from './app-stack.ts';

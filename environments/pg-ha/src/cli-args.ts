@@ -1,0 +1,112 @@
+// The command line of `cli.ts`: `up [options]`, `down`, `--help`. Parsing is pure, and every
+// option is validated (through the same zod schema as provision) before anything starts.
+import { parseArgs } from 'node:util';
+import { InvalidArgumentError } from '@resilience/fixtures';
+import { DEFAULTS, parseOptions, type PgHaOptionsInput, type PgHaSettings } from './options.ts';
+
+export const USAGE = `Usage: scripts/node environments/pg-ha/src/cli.ts <up|down> [options]
+       npx nx run pg-ha:up [-- options]   npx nx run pg-ha:down
+
+  up     Starts PostgreSQL 15 under Patroni (etcd as DCS) behind HAProxy, kept until 'down',
+         prints how to connect, and writes dist/environments/pg-ha.json.
+  down   Removes the environment named in dist/environments/pg-ha.json; without that file,
+         every kept pg-ha environment of this project found by its labels.
+
+Options for up:
+  --nodes N               PostgreSQL nodes, 2 to 5 (default ${DEFAULTS.nodes})
+  --etcd-nodes N          etcd members: 1, 3 or 5 (default ${DEFAULTS.etcdNodes})
+  --ttl S                 Patroni leader lock TTL in seconds (default ${DEFAULTS.ttl})
+  --loop-wait S           Patroni loop period in seconds (default ${DEFAULTS.loopWait})
+  --retry-timeout S       Patroni retry timeout in seconds (default ${DEFAULTS.retryTimeout});
+                          loop-wait + 2 x retry-timeout must not exceed ttl
+  --synchronous           synchronous replication (one sync standby)
+  --synchronous-strict    synchronous, and writes wait while no sync standby exists
+  --network NAME          join an existing Docker network instead of creating one
+  --name-prefix P         prefix of container names and aliases (default ${DEFAULTS.namePrefix})
+  --show-secrets          print connection strings with their passwords
+  --json                  print the description as JSON
+  -h, --help              this text
+
+Exit codes: 0 done, 1 failed, 2 bad input or setup (nothing was started).`;
+
+export type CliCommand =
+  | { readonly command: 'help' }
+  | { readonly command: 'up'; readonly options: PgHaOptionsInput; readonly settings: PgHaSettings; readonly showSecrets: boolean; readonly json: boolean }
+  | { readonly command: 'down'; readonly json: boolean };
+
+const FLAGS: Readonly<Record<keyof PgHaOptionsInput, string>> = {
+  nodes: '--nodes',
+  etcdNodes: '--etcd-nodes',
+  ttl: '--ttl',
+  loopWait: '--loop-wait',
+  retryTimeout: '--retry-timeout',
+  synchronous: '--synchronous',
+  network: '--network',
+  namePrefix: '--name-prefix',
+};
+
+const NUMBER_RE = /^[+-]?(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?$/i;
+
+/** A number where the text is one; the text itself otherwise, so the error shows what was typed. */
+function numeric(text: string | undefined): number | string | undefined {
+  if (text === undefined) return undefined;
+  return NUMBER_RE.test(text.trim()) ? Number(text) : text;
+}
+
+export function parseCli(argv: readonly string[]): CliCommand {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (e) {
+    throw new InvalidArgumentError('arguments', argv.join(' '), `the options listed by --help (${(e as Error).message})`);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { command: 'help' };
+  const [command, ...extra] = positionals;
+  if (command !== 'up' && command !== 'down') throw new InvalidArgumentError('command', command, '`up` or `down`');
+  if (extra.length) throw new InvalidArgumentError('arguments', extra.join(' '), 'no further positional arguments');
+  const json = values.json ?? false;
+  if (command === 'down') {
+    const upOnly = ['nodes', 'etcd-nodes', 'ttl', 'loop-wait', 'retry-timeout', 'synchronous', 'synchronous-strict', 'network', 'name-prefix', 'show-secrets'] as const;
+    const given = upOnly.find((k) => values[k] !== undefined);
+    if (given) throw new InvalidArgumentError(`--${given}`, values[given], 'an option of `up` only (down takes --json)');
+    return { command: 'down', json };
+  }
+  const options: Record<string, unknown> = {};
+  const set = (key: keyof PgHaOptionsInput, value: unknown) => {
+    if (value !== undefined) options[key] = value;
+  };
+  set('nodes', numeric(values.nodes));
+  set('etcdNodes', numeric(values['etcd-nodes']));
+  set('ttl', numeric(values.ttl));
+  set('loopWait', numeric(values['loop-wait']));
+  set('retryTimeout', numeric(values['retry-timeout']));
+  set('synchronous', values['synchronous-strict'] ? 'strict' : values.synchronous ? true : undefined);
+  set('network', values.network);
+  set('namePrefix', values['name-prefix']);
+  // Errors name the flag the user typed, not the option's name in code.
+  const settings = parseOptions(options, (key) => FLAGS[key]);
+  return { command: 'up', options: options as PgHaOptionsInput, settings, showSecrets: values['show-secrets'] ?? false, json };
+}
+
+function parse(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    strict: true,
+    options: {
+      nodes: { type: 'string' },
+      'etcd-nodes': { type: 'string' },
+      ttl: { type: 'string' },
+      'loop-wait': { type: 'string' },
+      'retry-timeout': { type: 'string' },
+      synchronous: { type: 'boolean' },
+      'synchronous-strict': { type: 'boolean' },
+      network: { type: 'string' },
+      'name-prefix': { type: 'string' },
+      'show-secrets': { type: 'boolean' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}

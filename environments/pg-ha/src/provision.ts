@@ -1,0 +1,232 @@
+// Brings up the cluster fast: etcd first (Patroni needs its DCS), then every Patroni node and
+// HAProxy at once; waits for a leader, for every replica streaming with no lag, and for
+// HAProxy to route both ports. Each step is timed. A failure removes what was created.
+import { performance } from 'node:perf_hooks';
+import {
+  Engine, Images, InvalidArgumentError, LABEL_PREFIX, Labels, SetupError, requireImage, statusOf, waitFor,
+  type ContainerHandle, type ContainerSpec, type NetworkHandle,
+} from '@resilience/fixtures';
+import { parseOptions, type PgHaOptionsInput, type PgHaSettings } from './options.ts';
+import { PORTS, ROLES, topology, type Topology } from './topology.ts';
+import { PATHS, etcdCommand, renderHaproxyConfig, renderPatroniConfig, renderPostBootstrap, writeAndExec } from './config.ts';
+import { APP_DATABASE, generateCredentials, postgresUrl, type Credentials } from './secrets.ts';
+import { PgHa, type PgNode } from './pg-ha.ts';
+import { patroniGet } from './patroni-api.ts';
+import { queryOnce } from './sql.ts';
+
+/** Label on every object of a pg-ha environment, so `down` can find kept ones without a state file. */
+export const ENVIRONMENT_LABEL = `${LABEL_PREFIX}.environment`;
+export const ENVIRONMENT = 'pg-ha';
+
+export interface ProvisionOptions extends PgHaOptionsInput {
+  /** The engine (and so the run) to create objects in; default: a new connection and run. */
+  readonly engine?: Engine;
+  /** Label everything to stay (`up`): sweeps of dead runs leave it. */
+  readonly keep?: boolean;
+  /** Longest wait for the cluster to become healthy and routed (default 90 000 ms). */
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+export async function provision(options: ProvisionOptions = {}): Promise<PgHa> {
+  const { engine: given, keep, timeoutMs = 90_000, signal, ...rest } = options;
+  const settings = parseOptions(rest);
+  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw new InvalidArgumentError('timeoutMs', timeoutMs, 'a positive number of milliseconds');
+  if (keep !== undefined && typeof keep !== 'boolean') throw new InvalidArgumentError('keep', keep, 'true or false');
+
+  const timings: Record<string, number> = {};
+  const start = performance.now();
+  let last = start;
+  const mark = (step: string) => {
+    const now = performance.now();
+    timings[step] = Math.round(now - last);
+    last = now;
+  };
+
+  const engine = given ?? (await Engine.connect(signal ? { signal } : {}));
+  await requireImage(engine, Images.infra);
+  const existing = settings.network ? await existingNetwork(engine, settings.network) : undefined;
+  mark('engine');
+
+  const topo = topology(settings);
+  const credentials = generateCredentials();
+  const labels = { [ENVIRONMENT_LABEL]: ENVIRONMENT, ...(keep ? { [Labels.keep]: 'true' } : {}) };
+  const created: ContainerHandle[] = [];
+  let createdNetwork: NetworkHandle | undefined;
+  const startTracked = async (spec: ContainerSpec): Promise<ContainerHandle> => {
+    const c = await engine.startContainer({ ...spec, labels }, signal);
+    created.push(c);
+    return c;
+  };
+  const deadline = performance.now() + timeoutMs;
+  const remaining = () => Math.max(1, Math.round(deadline - performance.now()));
+
+  try {
+    createdNetwork = existing ? undefined : await engine.createNetwork(topo.networkName, { labels, ...(signal ? { signal } : {}) });
+    const network = existing ?? createdNetwork!.name;
+    mark('network');
+
+    const token = `${topo.scope}-${engine.run.runId}`;
+    const etcd = await allTracked(topo.etcd.map((member) => startTracked({
+      image: Images.infra,
+      name: member.alias,
+      role: ROLES.etcd,
+      user: 'etcd',
+      ports: [PORTS.etcdClient],
+      networks: [{ network, aliases: [member.alias] }],
+      cmd: etcdCommand(topo, member, token),
+    })));
+    const etcdPorts = await Promise.all(etcd.map((c) => c.hostPort(PORTS.etcdClient)));
+    await waitFor(async () => {
+      const answers = await Promise.all(etcdPorts.map((p) => patroniGet(`http://127.0.0.1:${p}/health`, 500).catch(() => undefined)));
+      return answers.every((a) => a?.status === 200 && (a.body as { health?: string }).health === 'true');
+    }, { what: 'etcd to report healthy', timeoutMs: Math.min(30_000, remaining()), intervalMs: 50, ...(signal ? { signal } : {}) });
+    mark('etcd');
+
+    const [haproxy, ...pgContainers] = await allTracked([
+      startTracked(haproxySpec(settings, topo, network)),
+      ...topo.nodes.map((n) => startTracked(patroniSpec(settings, topo, n, network, credentials))),
+    ]);
+    mark('containers');
+
+    const nodes = await Promise.all(topo.nodes.map(async (n, i): Promise<PgNode> => {
+      const container = pgContainers[i]!;
+      const [port, apiPort] = await Promise.all([container.hostPort(PORTS.postgres), container.hostPort(PORTS.patroniApi)]);
+      return {
+        name: n.member,
+        alias: n.alias,
+        container,
+        port,
+        apiPort,
+        apiUrl: `http://127.0.0.1:${apiPort}`,
+        url: postgresUrl(credentials.app, '127.0.0.1', port, APP_DATABASE),
+        superuserUrl: postgresUrl(credentials.superuser, '127.0.0.1', port, 'postgres'),
+      };
+    }));
+    const ports = {
+      primary: await haproxy!.hostPort(PORTS.haproxyPrimary),
+      replicas: await haproxy!.hostPort(PORTS.haproxyReplicas),
+      stats: await haproxy!.hostPort(PORTS.haproxyStats),
+    };
+    const cluster = new PgHa({
+      engine,
+      settings,
+      topology: topo,
+      network,
+      createdNetwork,
+      nodes,
+      etcd,
+      haproxy: haproxy!,
+      ports,
+      credentials,
+      leaderUrl: postgresUrl(credentials.app, '127.0.0.1', ports.primary, APP_DATABASE),
+      replicaUrl: postgresUrl(credentials.app, '127.0.0.1', ports.replicas, APP_DATABASE),
+      superuserUrl: postgresUrl(credentials.superuser, '127.0.0.1', ports.primary, 'postgres'),
+      internal: {
+        leaderUrl: postgresUrl(credentials.app, topo.haproxy.alias, PORTS.haproxyPrimary, APP_DATABASE),
+        replicaUrl: postgresUrl(credentials.app, topo.haproxy.alias, PORTS.haproxyReplicas, APP_DATABASE),
+      },
+      timings,
+    });
+
+    await waitFor(() => cluster.leader().catch(() => undefined), { what: 'Patroni to elect a leader', timeoutMs: remaining(), intervalMs: 100, ...(signal ? { signal } : {}) });
+    mark('leader');
+    await cluster.waitHealthy({ timeoutMs: remaining(), ...(signal ? { signal } : {}) });
+    mark('replicas');
+    // The app user is created by the post-bootstrap script; a query through each HAProxy port
+    // proves the user, the routing and the health checks at once.
+    await waitFor(async () => {
+      const rows = await queryOnce<{ ro: boolean }>(cluster.leaderUrl, 'select pg_is_in_recovery() as ro', [], 1_000);
+      return rows[0]?.ro === false;
+    }, { what: 'HAProxy to route the leader port', timeoutMs: remaining(), intervalMs: 100, ...(signal ? { signal } : {}) });
+    await waitFor(async () => {
+      const rows = await queryOnce<{ ro: boolean }>(cluster.replicaUrl, 'select pg_is_in_recovery() as ro', [], 1_000);
+      return rows[0]?.ro === true;
+    }, { what: 'HAProxy to route the replica port', timeoutMs: remaining(), intervalMs: 100, ...(signal ? { signal } : {}) });
+    mark('haproxy');
+    timings['total'] = Math.round(performance.now() - start);
+    return cluster;
+  } catch (cause) {
+    const logs = await diagnostics(created, credentials);
+    await Promise.allSettled(created.map((c) => c.remove()));
+    await createdNetwork?.remove().catch(() => undefined);
+    if (cause instanceof InvalidArgumentError || cause instanceof SetupError) throw cause;
+    throw new SetupError(`pg-ha did not come up: ${(cause as Error)?.message ?? String(cause)}`, { cause, ...(logs ? { hint: logs } : {}) });
+  }
+}
+
+function patroniSpec(settings: PgHaSettings, topo: Topology, node: Topology['nodes'][number], network: string, credentials: Credentials): ContainerSpec {
+  return {
+    image: Images.infra,
+    name: node.alias,
+    role: ROLES.postgres,
+    user: 'postgres',
+    hostname: node.alias,
+    ports: [PORTS.postgres, PORTS.patroniApi],
+    networks: [{ network, aliases: [node.alias] }],
+    // Patroni gets a moment to stop PostgreSQL cleanly on `docker stop`.
+    stopTimeoutSeconds: 10,
+    env: {
+      PGHA_PATRONI_YML: renderPatroniConfig(settings, topo, node),
+      PGHA_POST_BOOTSTRAP: renderPostBootstrap(),
+      PGHA_APP_PASSWORD: credentials.app.password,
+      PATRONI_SUPERUSER_USERNAME: credentials.superuser.user,
+      PATRONI_SUPERUSER_PASSWORD: credentials.superuser.password,
+      PATRONI_REPLICATION_USERNAME: credentials.replication.user,
+      PATRONI_REPLICATION_PASSWORD: credentials.replication.password,
+      PGHOST: PATHS.socketDir,
+    },
+    cmd: writeAndExec([
+      { path: PATHS.patroniConfig, envVar: 'PGHA_PATRONI_YML' },
+      { path: PATHS.postBootstrap, envVar: 'PGHA_POST_BOOTSTRAP', mode: '700' },
+    ], ['patroni', PATHS.patroniConfig]),
+  };
+}
+
+function haproxySpec(settings: PgHaSettings, topo: Topology, network: string): ContainerSpec {
+  return {
+    image: Images.infra,
+    name: topo.haproxy.alias,
+    role: ROLES.haproxy,
+    user: 'haproxy',
+    ports: [PORTS.haproxyPrimary, PORTS.haproxyReplicas, PORTS.haproxyStats],
+    networks: [{ network, aliases: [topo.haproxy.alias] }],
+    env: { PGHA_HAPROXY_CFG: renderHaproxyConfig(settings, topo) },
+    cmd: writeAndExec([{ path: PATHS.haproxyConfig, envVar: 'PGHA_HAPROXY_CFG' }], ['haproxy', '-W', '-db', '-f', PATHS.haproxyConfig]),
+  };
+}
+
+/** The full name of an existing network; InvalidArgumentError when there is none by that name. */
+async function existingNetwork(engine: Engine, name: string): Promise<string> {
+  try {
+    const info = (await engine.docker.getNetwork(name).inspect()) as { Name: string };
+    return info.Name;
+  } catch (cause) {
+    if (statusOf(cause) === 404) throw new InvalidArgumentError('network', name, 'the name of an existing Docker network');
+    throw cause;
+  }
+}
+
+/** Awaits every start, so all created containers are tracked, then rethrows the first failure. */
+async function allTracked<T>(promises: readonly Promise<T>[]): Promise<T[]> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<T>).value);
+}
+
+/** The last lines of each container's log, for a setup error, with every password masked. */
+async function diagnostics(containers: readonly ContainerHandle[], credentials: Credentials): Promise<string> {
+  const secrets = [credentials.superuser.password, credentials.replication.password, credentials.app.password];
+  const parts = await Promise.all(containers.map(async (c) => {
+    try {
+      let text = await c.logs();
+      for (const s of secrets) text = text.replaceAll(s, '***');
+      const lines = text.trimEnd().split('\n').slice(-12);
+      return `--- ${c.name} ---\n${lines.join('\n')}`;
+    } catch {
+      return '';
+    }
+  }));
+  return parts.filter(Boolean).join('\n');
+}

@@ -1,0 +1,80 @@
+// What the containers run from: Patroni's YAML carries the settings and no secret, HAProxy
+// routes by Patroni's health endpoints, etcd members know each other.
+import test from 'ava';
+import { parseOptions, topology, renderPatroniConfig, renderHaproxyConfig, renderPostBootstrap, etcdCommand } from '../../src/index.ts';
+
+const lines = (text: string) => text.split('\n').map((l) => l.trim());
+
+test('Patroni config carries the lab-fast timings, pg_rewind, checksums and etcd v3', (t) => {
+  const settings = parseOptions();
+  const topo = topology(settings);
+  const yml = renderPatroniConfig(settings, topo, topo.nodes[1]!);
+  const l = lines(yml);
+  for (const want of ['ttl: 10', 'loop_wait: 2', 'retry_timeout: 4', 'use_pg_rewind: true', '- data-checksums', 'synchronous_mode: false', 'synchronous_mode_strict: false', 'etcd3:', 'hosts: "pgha-etcd1:2379"', 'name: "pg2"', 'scope: "pgha"']) {
+    t.true(l.includes(want), `missing ${want}\n${yml}`);
+  }
+  t.true(l.includes('connect_address: "pgha-pg2:5432"'));
+  t.true(l.includes('connect_address: "pgha-pg2:8008"'));
+  t.true(l.includes('- host all all all scram-sha-256'));
+  t.true(l.includes('- host replication all all scram-sha-256'));
+  t.true(l.includes('- checkpoint: fast'));
+  t.true(l.includes('wal_retrieve_retry_interval: "1s"'));
+  // Data on the writable layer (not tmpfs), so a killed and restarted container keeps it.
+  t.true(l.includes('data_dir: "/var/lib/postgresql/data"'));
+  t.false(/password\s*:/i.test(yml), 'passwords reach Patroni through the environment, never the file');
+  t.false(yml.includes('\t'));
+});
+
+test('Patroni config: synchronous and strict modes, three etcd members, another prefix', (t) => {
+  const settings = parseOptions({ synchronous: 'strict', etcdNodes: 3, namePrefix: 'db', ttl: 20, loopWait: 4, retryTimeout: 8 });
+  const topo = topology(settings);
+  const l = lines(renderPatroniConfig(settings, topo, topo.nodes[0]!));
+  t.true(l.includes('synchronous_mode: true'));
+  t.true(l.includes('synchronous_mode_strict: true'));
+  t.true(l.includes('hosts: "db-etcd1:2379,db-etcd2:2379,db-etcd3:2379"'));
+  t.true(l.includes('ttl: 20'));
+  t.true(l.includes('loop_wait: 4'));
+  t.true(l.includes('retry_timeout: 8'));
+  t.true(l.includes('scope: "db"'));
+});
+
+test('topology names nodes, etcd members and HAProxy after the prefix', (t) => {
+  const topo = topology(parseOptions({ nodes: 4, etcdNodes: 5, namePrefix: 'x' }));
+  t.deepEqual(topo.nodes.map((n) => [n.member, n.alias]), [['pg1', 'x-pg1'], ['pg2', 'x-pg2'], ['pg3', 'x-pg3'], ['pg4', 'x-pg4']]);
+  t.deepEqual(topo.etcd.map((n) => n.alias), ['x-etcd1', 'x-etcd2', 'x-etcd3', 'x-etcd4', 'x-etcd5']);
+  t.is(topo.haproxy.alias, 'x-haproxy');
+});
+
+test('HAProxy routes the leader port by Patroni /primary and the replica port by /replica', (t) => {
+  const settings = parseOptions();
+  const cfg = renderHaproxyConfig(settings, topology(settings));
+  const primary = cfg.slice(cfg.indexOf('listen primary'), cfg.indexOf('listen replicas'));
+  const replicas = cfg.slice(cfg.indexOf('listen replicas'));
+  t.regex(primary, /bind :5000\n/);
+  t.regex(primary, /option httpchk OPTIONS \/primary\n\s+http-check expect status 200/);
+  t.regex(replicas, /bind :5001\n/);
+  t.regex(replicas, /option httpchk OPTIONS \/replica\n/);
+  for (const block of [primary, replicas]) {
+    for (const n of ['pg1', 'pg2', 'pg3']) t.regex(block, new RegExp(`server ${n} pgha-${n}:5432 check port 8008 resolvers docker`));
+  }
+  t.regex(cfg, /default-server inter 1000ms fall 2 rise 1 on-marked-down shutdown-sessions/);
+  t.regex(cfg, /nameserver dns 127\.0\.0\.11:53/);
+  t.regex(cfg, /bind :7000\n\s+stats enable/);
+});
+
+test('etcd members list the whole initial cluster and advertise their alias', (t) => {
+  const topo = topology(parseOptions({ etcdNodes: 3 }));
+  const cmd = etcdCommand(topo, topo.etcd[2]!, 'tok');
+  const arg = (flag: string) => cmd[cmd.indexOf(flag) + 1];
+  t.is(arg('--name'), 'etcd3');
+  t.is(arg('--initial-cluster'), 'etcd1=http://pgha-etcd1:2380,etcd2=http://pgha-etcd2:2380,etcd3=http://pgha-etcd3:2380');
+  t.is(arg('--advertise-client-urls'), 'http://pgha-etcd3:2379');
+  t.is(arg('--initial-cluster-token'), 'tok');
+});
+
+test('the post-bootstrap script takes the app password from the environment', (t) => {
+  const script = renderPostBootstrap();
+  t.true(script.startsWith('#!/bin/sh\n'));
+  t.regex(script, /CREATE ROLE app LOGIN PASSWORD '\$PGHA_APP_PASSWORD';/);
+  t.regex(script, /CREATE DATABASE app OWNER app;/);
+});

@@ -1,0 +1,7 @@
+// @resilience/redis-sentinel: Redis with Sentinel (one master, replicas, Sentinels) in containers.
+export * from './options.ts';
+export * from './config.ts';
+export * from './replies.ts';
+export * from './redis-sentinel.ts';
+export * from './provision.ts';
+export * from './down.ts';

@@ -1,0 +1,173 @@
+// report.html: one self-contained page (uPlot, styles, data and chart code inline; a CSP that
+// forbids any request), readable offline years later and attachable to a ticket as one file.
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { NONE, OUTCOME_LABEL, formatAt, formatCount, formatMs, formatRatio } from './format.ts';
+import { partialText } from './markdown.ts';
+import type { Report } from './schema.ts';
+import { faultsTable, hypothesesTable, measurementsTable, phasesTable, probePhasesTable, probesTable, rtoText } from './tables.ts';
+import type { Cell, Table } from './tables.ts';
+
+const require = createRequire(import.meta.url);
+
+/** The page's assets, read once: uPlot's IIFE build and CSS, our CSS and chart code. */
+let assets: Promise<{ uplotJs: string; uplotCss: string; css: string; charts: string }> | null = null;
+
+function loadAssets(): Promise<{ uplotJs: string; uplotCss: string; css: string; charts: string }> {
+  assets ??= (async () => {
+    const [uplotJs, uplotCss, css, charts] = await Promise.all([
+      readFile(require.resolve('uplot/dist/uPlot.iife.min.js'), 'utf8'),
+      readFile(require.resolve('uplot/dist/uPlot.min.css'), 'utf8'),
+      readFile(new URL('./assets/report.css', import.meta.url), 'utf8'),
+      readFile(new URL('./assets/charts.js', import.meta.url), 'utf8'),
+    ]);
+    return { uplotJs, uplotCss, css, charts };
+  })();
+  return assets;
+}
+
+// Nothing may be fetched: inline scripts and styles only, images only as data: URLs.
+const CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";
+
+export async function renderHtml(report: Report): Promise<string> {
+  const a = await loadAssets();
+  const { run, verdict } = report;
+  const title = `${OUTCOME_LABEL[verdict.outcome]} · ${run.workflow} · ${run.id}`;
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="${esc(CSP)}">
+<meta name="generator" content="${esc(`${report.generator.name} ${report.generator.version}`)}">
+<title>${esc(title)}</title>
+<style>${styleText(a.uplotCss)}</style>
+<style>${styleText(a.css)}</style>
+</head>
+<body>
+<main>
+${header(report)}
+${run.partial ? `<div class="banner" role="alert">⚠ ${esc(partialText(report))}</div>` : ''}
+${tiles(report)}
+${section('Hypotheses', table(hypothesesTable(report)))}
+${section('Timeline', charts(report))}
+${section('Probes', table(probesTable(report)) + table(probePhasesTable(report), 'Per phase'))}
+${section('Measurements', table(measurementsTable(report)))}
+${section('Faults', table(faultsTable(report)))}
+${section('Phases', table(phasesTable(report)))}
+${section('Settings and environment', details(report))}
+<footer>${esc(report.generator.name)} ${esc(report.generator.version)} · report.json schema v${report.schemaVersion} · generated ${esc(report.generatedAt)} · journal <code>${esc(report.journal.file)}</code>, ${formatCount(report.journal.events)} events</footer>
+</main>
+<script type="application/json" id="report-data">${jsonForScript(chartData(report))}</script>
+<script>${scriptText(a.uplotJs)}</script>
+<script>${scriptText(a.charts)}</script>
+</body>
+</html>
+`;
+}
+
+function header(report: Report): string {
+  const { run, verdict } = report;
+  const facts: [string, string][] = [
+    ['Run id', `<code>${esc(run.id)}</code>`],
+    ['Started', esc(run.startedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z'))],
+    ['Duration', esc(formatMs(run.durationMs) + (run.status === 'interrupted' ? ' (to the last event)' : ''))],
+    ['Status', esc(run.status)],
+    ['Exit code', run.exitCode === null ? NONE : String(run.exitCode)],
+    ['Faults · probes', `${report.faultCount} · ${report.probes.length}`],
+  ];
+  return `<header class="verdict ${esc(verdict.outcome)}">
+<div class="badge"><div class="word">${esc(OUTCOME_LABEL[verdict.outcome])}</div><div class="why">${esc(verdict.reason)}</div></div>
+<div class="facts"><h1>${esc(run.workflow)}</h1><dl>${facts.map(([k, v]) => `<div><dt>${esc(k)}</dt><dd>${v}</dd></div>`).join('')}</dl></div>
+</header>`;
+}
+
+function tiles(report: Report): string {
+  const probes = report.probes;
+  const worst = [...probes].filter((p) => p.availability !== null).sort((a, b) => a.availability! - b.availability!)[0];
+  const longest = [...probes].sort((a, b) => b.outageMs - a.outageMs)[0];
+  const slowest = [...probes].sort((a, b) => (b.rtoMs ?? -1) - (a.rtoMs ?? -1))[0];
+  const notRecovered = probes.find((p) => p.recoveries.some((r) => r.status === 'not-recovered'));
+  const failed = report.verdict.hypotheses.filter((h) => !h.ok).length;
+  const tile = (label: string, value: string, sub: string, tone = ''): string =>
+    `<div class="tile"><div class="label">${esc(label)}</div><div class="value ${tone}">${esc(value)}</div><div class="sub" title="${esc(sub)}">${esc(sub)}</div></div>`;
+  return `<div class="tiles">
+${report.verdict.hypotheses.length === 0
+    ? tile('Hypotheses', NONE, 'none checked')
+    : tile('Hypotheses', `${report.verdict.hypotheses.length - failed} / ${report.verdict.hypotheses.length}`, 'held', failed > 0 ? 'bad' : 'ok')}
+${tile('Lowest availability', formatRatio(worst?.availability), worst ? worst.name : 'no samples', worst && worst.availability! < 1 ? 'warn' : '')}
+${tile('Longest outage', formatMs(longest?.outageMs), longest ? longest.name : 'no samples', longest && longest.outageMs > 0 ? 'warn' : '')}
+${tile('RTO (first fault)', notRecovered ? 'not recovered' : slowest ? rtoText(slowest.recoveries[0] ?? null) : NONE, notRecovered ? notRecovered.name : slowest?.recoveries[0] ? `slowest: ${slowest.name}` : 'no faults', notRecovered ? 'bad' : '')}
+${tile('All-probe outage', formatMs(report.anyProbeOutage.outageMs), `union of failing intervals${report.anyProbeOutage.exact ? '' : ' (lower bound)'}`)}
+</div>`;
+}
+
+function charts(report: Report): string {
+  const tl = report.timeline;
+  if (tl.probes.length === 0) return '<div class="card"><p class="empty">No samples to chart.</p></div>';
+  const key = `<div class="key"><span class="rate">success rate</span><span class="p50">p50 latency</span><span class="p99">p99 latency</span><span class="errors">failed operations</span><span class="band">fault active</span><span class="fault">fault injected</span><span class="heal">healed</span><span class="phase">phase start</span></div>`;
+  return tl.probes.map((p, i) => {
+    const probe = report.probes.find((x) => x.name === p.probe);
+    const stats = probe
+      ? `availability ${formatRatio(probe.availability)} · outage ${formatMs(probe.outageMs)} · p99 ${formatMs(probe.latency?.p99Ms)} · ${formatMs(tl.bucketMs)} buckets`
+      : '';
+    return `<div class="card"><div class="chart-head"><h3><code>${esc(p.probe)}</code></h3><div class="stats">${esc(stats)}</div></div>${key}<div class="chart" id="chart-${i}" data-probe="${esc(p.probe)}"></div></div>`;
+  }).join('\n');
+}
+
+function details(report: Report): string {
+  const block = (name: string, value: unknown): string =>
+    `<details${Object.keys(value as object).length ? ' open' : ''}><summary>${esc(name)}</summary><pre>${esc(JSON.stringify(value, null, 2))}</pre></details>`;
+  const analysis = `<p class="note">RTO needs ${esc(formatMs(report.analysis.sustainMs))} of sustained success; `
+    + `latency budget ${report.analysis.latencyBudgetMs === null ? 'none' : esc(formatMs(report.analysis.latencyBudgetMs))}; `
+    + `phases start at ${report.phases.map((p) => `${esc(p.name)} ${esc(formatAt(p.from))}`).join(', ') || NONE}.</p>`;
+  return `<div class="card">${analysis}${block('Settings', report.settings)}${block('Environment', report.environment)}</div>`;
+}
+
+function section(title: string, body: string): string {
+  return `<section><h2>${esc(title)}</h2>${body}</section>`;
+}
+
+function table(t: Table, heading?: string): string {
+  const head = heading ? `<h3 class="table-title">${esc(heading)}</h3>` : '';
+  if (t.rows.length === 0) return `<div class="card" id="${esc(t.id)}">${head}<p class="empty">${esc(t.empty)}</p></div>`;
+  const th = t.columns.map((c) => `<th${c.numeric ? ' class="num"' : ''}>${esc(c.label)}</th>`).join('');
+  const rows = t.rows.map((row) => `<tr>${row.map((cell, i) => td(cell, t.columns[i]?.numeric === true)).join('')}</tr>`).join('\n');
+  return `<div class="card" id="${esc(t.id)}">${head}<table><thead><tr>${th}</tr></thead><tbody>\n${rows}\n</tbody></table></div>`;
+}
+
+function td(cell: Cell, numeric: boolean): string {
+  const classes = [numeric ? 'num' : '', !cell.badge && cell.tone ? cell.tone : ''].filter(Boolean).join(' ');
+  let body = esc(cell.text);
+  if (cell.code) body = `<code>${body}</code>`;
+  if (cell.badge) body = `<span class="pill ${cell.tone ?? ''}">${body}</span>`;
+  return `<td${classes ? ` class="${classes}"` : ''}>${body}</td>`;
+}
+
+/** What the chart code needs, nothing more (keeps the page small). */
+function chartData(report: Report): unknown {
+  return {
+    run: { durationMs: report.run.durationMs },
+    faults: report.faults.map((f) => ({ at: f.at, healedAt: f.healedAt })),
+    timeline: report.timeline,
+  };
+}
+
+/** HTML-escaped text (for element content and double-quoted attributes). */
+export function esc(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+}
+
+/** JSON that cannot end its <script> element early: every `<` becomes \u003c. */
+export function jsonForScript(value: unknown): string {
+  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+}
+
+/** Script text that cannot close its element or open a comment state. */
+function scriptText(js: string): string {
+  return js.replace(/<\/(script)/gi, '<\\/$1').replace(/<!--/g, '<\\!--');
+}
+
+function styleText(css: string): string {
+  return css.replace(/<\/(style)/gi, '<\\/$1');
+}

@@ -1,0 +1,7 @@
+// @resilience/runner: the experiment runner every workflow uses.
+export * from './args.ts';
+export * from './console.ts';
+export * from './exit-codes.ts';
+export * from './hypotheses.ts';
+export * from './metrics.ts';
+export * from './workflow.ts';

@@ -1,0 +1,10 @@
+// @resilience/sample-app as a library: build the app in-process (tests, benchmarks) without
+// starting the entry point.
+export { createApp, type App, type AppOptions, type Health, type HealthStatus } from './app.ts';
+export { serve, type Served, type ServeOptions } from './server.ts';
+export { loadConfig, ConfigError, isConfigError, redactUrl, describeTarget, type Config, type Mode, type RedisTarget, type HostPort, type LogLevel } from './config.ts';
+export { createLogger, silentLogger, type Logger, type Level } from './log.ts';
+export { parseOrderBody, isOrderId, cacheKey, orderBodySchema, type Order, type OrderBody, type BodyCheck } from './orders.ts';
+export { hardenedPolicy, naivePolicy, DependencyUnavailableError, isDependencyUnavailableError, type DependencyPolicy, type BreakerState, type HardenedPolicyOptions } from './policy.ts';
+export { PAGE_IDS } from './page.ts';
+export type { DependencyState } from './metrics.ts';

@@ -1,0 +1,64 @@
+// What an order is, and the validation of a request body: a bad body is answered 400 with the
+// field named and the bad value shown.
+import { z } from 'zod';
+
+export const MAX_QUANTITY = 1_000_000;
+export const MAX_ITEM_LENGTH = 200;
+
+export const orderBodySchema = z.object({
+  item: z.string().trim().min(1).max(MAX_ITEM_LENGTH),
+  quantity: z.int().min(1).max(MAX_QUANTITY),
+});
+
+export type OrderBody = z.infer<typeof orderBodySchema>;
+
+export interface Order {
+  readonly id: string;
+  readonly item: string;
+  readonly quantity: number;
+  readonly createdAt: string;
+}
+
+export type BodyCheck =
+  | { readonly ok: true; readonly value: OrderBody }
+  | { readonly ok: false; readonly field: string; readonly message: string };
+
+const EXPECTED: Record<string, string> = {
+  item: `a non-empty string of at most ${MAX_ITEM_LENGTH} characters`,
+  quantity: `a whole number from 1 to ${MAX_QUANTITY}`,
+};
+
+function shown(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  const text = JSON.stringify(value);
+  return `\`${text.length > 60 ? text.slice(0, 57) + '...' : text}\``;
+}
+
+/** Parses and validates a POST /orders body (JSON `{ item, quantity }`; other fields are ignored). */
+export function parseOrderBody(text: string): BodyCheck {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { ok: false, field: 'body', message: 'Expected the body to be JSON `{ "item": string, "quantity": number }`, got text that is not JSON' };
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    return { ok: false, field: 'body', message: `Expected the body to be a JSON object { item, quantity }, got ${shown(json)}` };
+  }
+  const parsed = orderBodySchema.safeParse(json);
+  if (parsed.success) return { ok: true, value: parsed.data };
+  const field = String(parsed.error.issues[0]?.path[0] ?? 'body');
+  const value = (json as Record<string, unknown>)[field];
+  return { ok: false, field, message: `Expected \`${field}\` to be ${EXPECTED[field] ?? 'valid'}, got ${shown(value)}` };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function isOrderId(id: string): boolean {
+  return UUID.test(id);
+}
+
+/** The Redis key an order is cached under. */
+export function cacheKey(id: string): string {
+  return `order:${id.toLowerCase()}`;
+}

@@ -1,0 +1,335 @@
+// The app in-process in both modes against a real PostgreSQL and a real Redis (infra image
+// containers), with each paused in turn: hardened degrades and answers fast, naive hangs.
+import test from 'ava';
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import { randomUUID } from 'node:crypto';
+import { Chaos, Engine, Images, freePort, waitFor, type ContainerHandle } from '@resilience/fixtures';
+import { loadConfig, type Mode } from '../../src/config.ts';
+import { createLogger } from '../../src/log.ts';
+import { start, call, answered, type Running } from '../support/http.ts';
+
+const pgPassword = 'pg-' + randomUUID();
+const redisPassword = 'redis-' + randomUUID();
+const logLines: string[] = [];
+
+let engine: Engine;
+let chaos: Chaos;
+let pgC: ContainerHandle;
+let redisC: ContainerHandle;
+let databaseUrl: string;
+let redisUrl: string;
+let db: pg.Client;
+let redis: Redis;
+const apps: Partial<Record<Mode, Running>> = {};
+const extra: Running[] = [];
+
+function env(mode: Mode, more: Record<string, string> = {}): Record<string, string> {
+  return { APP_MODE: mode, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, REDIS_PASSWORD: redisPassword, BREAKER_HALF_OPEN_MS: '1000', ...more };
+}
+
+async function startApp(mode: Mode, more: Record<string, string> = {}): Promise<Running> {
+  return start(loadConfig(env(mode, more)), createLogger({ level: 'debug', write: (line) => void logLines.push(line) }));
+}
+
+function app(mode: Mode): Running {
+  const a = apps[mode];
+  if (!a) throw new Error(`no ${mode} app`);
+  return a;
+}
+
+test.before(async () => {
+  engine = await Engine.connect();
+  chaos = new Chaos(engine);
+  [pgC, redisC] = await Promise.all([
+    engine.startContainer({
+      image: Images.infra,
+      name: 'app-pg',
+      role: 'postgres',
+      user: 'postgres',
+      env: { PGPASSWORD_INIT: pgPassword },
+      ports: [5432],
+      cmd: ['bash', '-c', [
+        'set -e',
+        'echo "$PGPASSWORD_INIT" > /tmp/pw',
+        'initdb -D /tmp/pgdata --auth-local=trust --auth-host=scram-sha-256 --pwfile=/tmp/pw >/dev/null',
+        'echo "host all all 0.0.0.0/0 scram-sha-256" >> /tmp/pgdata/pg_hba.conf',
+        "exec postgres -D /tmp/pgdata -c listen_addresses='*' -c fsync=off",
+      ].join('\n')],
+    }),
+    engine.startContainer({
+      image: Images.infra,
+      name: 'app-redis',
+      role: 'redis',
+      user: 'redis',
+      env: { REDIS_PASSWORD_INIT: redisPassword },
+      ports: [6379],
+      cmd: ['bash', '-c', 'exec redis-server --bind 0.0.0.0 --save "" --appendonly no --requirepass "$REDIS_PASSWORD_INIT"'],
+    }),
+  ]);
+  const pgPort = await pgC.hostPort(5432);
+  const redisPort = await redisC.hostPort(6379);
+  databaseUrl = `postgres://postgres:${encodeURIComponent(pgPassword)}@127.0.0.1:${pgPort}/postgres`;
+  redisUrl = `redis://127.0.0.1:${redisPort}`;
+  db = await waitFor(async () => {
+    const c = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 1_000 });
+    c.on('error', () => undefined);
+    try {
+      await c.connect();
+      return c;
+    } catch (e) {
+      await c.end().catch(() => undefined);
+      throw e;
+    }
+  }, { what: 'PostgreSQL to accept connections', timeoutMs: 30_000, intervalMs: 250 });
+  db.on('error', () => undefined);
+  redis = new Redis({ host: '127.0.0.1', port: redisPort, password: redisPassword, maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
+  redis.on('error', () => undefined);
+  await waitFor(async () => {
+    if (redis.status !== 'ready') {
+      redis.disconnect();
+      await redis.connect();
+    }
+    return (await redis.ping()) === 'PONG';
+  }, { what: 'Redis to answer PING', timeoutMs: 20_000, intervalMs: 200 });
+  apps.hardened = await startApp('hardened');
+  apps.naive = await startApp('naive');
+  // Both apps create the table at start (retrying until the database answers).
+  await waitFor(async () => (await db.query("select to_regclass('public.orders') as t")).rows[0]?.t === 'orders', { what: 'the orders table', timeoutMs: 20_000 });
+});
+
+test.after.always(async () => {
+  await chaos?.healAll();
+  await Promise.all([...Object.values(apps), ...extra].map((a) => a.served.close()));
+  redis?.disconnect();
+  await db?.end().catch(() => undefined);
+  if (engine) await engine.removeRun();
+});
+
+async function placeOrder(mode: Mode, item = 'widget', quantity = 2): Promise<string> {
+  const res = answered(await call(`${app(mode).url}/orders`, { method: 'POST', body: { item, quantity } }));
+  if (res.status !== 201) throw new Error(`POST /orders answered ${res.status}: ${JSON.stringify(res.body)}`);
+  return (res.body as { id: string }).id;
+}
+
+async function read(mode: Mode, id: string, timeoutMs = 5_000) {
+  return call(`${app(mode).url}/orders/${id}`, { timeoutMs });
+}
+
+async function breakerState(mode: Mode, dependency: string): Promise<number | undefined> {
+  const text = answered(await call(`${app(mode).url}/metrics`)).body as string;
+  const m = new RegExp(`^app_circuit_breaker_state\\{dependency="${dependency}".*\\} (\\d+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : undefined;
+}
+
+const placeAndRead = test.macro({
+  async exec(t, mode: Mode) {
+    const res = answered(await call(`${app(mode).url}/orders`, { method: 'POST', body: { item: `book-${mode}`, quantity: 3 } }));
+    t.is(res.status, 201);
+    const { id } = res.body as { id: string };
+    t.is(res.headers.get('location'), `/orders/${id}`);
+    // Acknowledged means committed: the row is there for another connection.
+    const rows = (await db.query('select item, quantity from orders where id = $1', [id])).rows;
+    t.deepEqual(rows, [{ item: `book-${mode}`, quantity: 3 }]);
+
+    const first = answered(await read(mode, id));
+    t.is(first.status, 200);
+    t.like(first.body, { id, item: `book-${mode}`, quantity: 3, source: 'database' });
+    t.is(first.headers.get('x-cache'), 'miss');
+    t.is(await redis.exists(`order:${id}`), 1);
+    const ttl = await redis.ttl(`order:${id}`);
+    t.true(ttl > 0 && ttl <= 60, `ttl ${ttl}`);
+
+    const second = answered(await read(mode, id));
+    t.like(second.body, { id, item: `book-${mode}`, quantity: 3, source: 'cache' });
+    t.is(second.headers.get('x-cache'), 'hit');
+    t.is(answered(await read(mode, randomUUID())).status, 404);
+  },
+  title: (_, mode: Mode) => `${mode}: an order is committed, read back from the database, then from the cache`,
+});
+
+test.serial(placeAndRead, 'hardened');
+test.serial(placeAndRead, 'naive');
+
+test.serial('hardened, Redis paused: reads fall back to the database in < 1.5 s; /health 200 degraded', async (t) => {
+  const id = await placeOrder('hardened');
+  const fault = await chaos.pause(redisC);
+  t.teardown(() => fault.heal());
+  const times: number[] = [];
+  for (let i = 0; i < 8; i++) {
+    const res = answered(await read('hardened', id));
+    t.is(res.status, 200);
+    t.like(res.body, { id, source: 'database' });
+    times.push(Math.round(res.ms));
+  }
+  t.log(`reads with Redis paused (ms): ${times.join(', ')}`);
+  t.true(Math.max(...times) < 1_500, `slowest ${Math.max(...times)} ms`);
+  t.is(await breakerState('hardened', 'cache'), 2, 'the cache breaker is open');
+  t.true(times.at(-1)! < 100, 'with the breaker open the cache is skipped');
+  const health = answered(await call(`${app('hardened').url}/health`));
+  t.is(health.status, 200);
+  t.like(health.body, { status: 'degraded', dependencies: { database: 'up', cache: 'down' }, breakers: { cache: 'open' } });
+
+  await fault.heal();
+  const healedAt = performance.now();
+  // Back to the cache once the breaker lets a trial through: first a miss fills it, then a hit.
+  await waitFor(async () => {
+    const r = answered(await read('hardened', id));
+    return (r.body as { source: string }).source === 'cache';
+  }, { what: 'reads served from the cache again', timeoutMs: 15_000, intervalMs: 100 });
+  t.log(`cache serving again ${Math.round(performance.now() - healedAt)} ms after heal`);
+});
+
+test.serial('naive, Redis paused: reads hang (no answer within 3 s); /health 503', async (t) => {
+  const id = await placeOrder('naive');
+  const fault = await chaos.pause(redisC);
+  t.teardown(() => fault.heal());
+  const res = await read('naive', id, 3_000);
+  t.log(`naive read with Redis paused: ${res.kind} after ${Math.round(res.ms)} ms`);
+  t.is(res.kind, 'timed out', 'the read hangs: no timeout, no fallback');
+  t.true(res.ms >= 2_990);
+  const health = answered(await call(`${app('naive').url}/health`));
+  t.is(health.status, 503);
+  t.like(health.body, { dependencies: { database: 'up', cache: 'down' } });
+
+  await fault.heal();
+  const again = answered(await read('naive', id));
+  t.is(again.status, 200);
+});
+
+test.serial('hardened, database paused: writes 503 in < 1.5 s, cached reads still served', async (t) => {
+  const cached = await placeOrder('hardened', 'cached', 1);
+  answered(await read('hardened', cached));
+  t.like(answered(await read('hardened', cached)).body, { source: 'cache' });
+  const fault = await chaos.pause(pgC);
+  t.teardown(() => fault.heal());
+
+  const writes: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    const res = answered(await call(`${app('hardened').url}/orders`, { method: 'POST', body: { item: 'during', quantity: 1 }, timeoutMs: 5_000 }));
+    t.is(res.status, 503);
+    t.like(res.body, { error: 'database unavailable' });
+    writes.push(Math.round(res.ms));
+  }
+  t.log(`writes with the database paused (ms): ${writes.join(', ')}`);
+  t.true(Math.max(...writes) < 1_500, `slowest ${Math.max(...writes)} ms`);
+  t.is(await breakerState('hardened', 'database'), 2, 'the database breaker is open');
+  t.true(writes.at(-1)! < 100, 'with the breaker open writes fail at once');
+
+  const hit = answered(await read('hardened', cached));
+  t.is(hit.status, 200);
+  t.like(hit.body, { id: cached, source: 'cache' });
+  t.log(`cached read with the database paused: ${Math.round(hit.ms)} ms`);
+  const miss = answered(await read('hardened', randomUUID()));
+  t.is(miss.status, 503);
+  t.true(miss.ms < 1_500);
+  const health = answered(await call(`${app('hardened').url}/health`));
+  t.is(health.status, 200);
+  t.like(health.body, { status: 'degraded', dependencies: { database: 'down', cache: 'up' } });
+
+  await fault.heal();
+  const healedAt = performance.now();
+  const id = await waitFor(async () => {
+    const r = answered(await call(`${app('hardened').url}/orders`, { method: 'POST', body: { item: 'after', quantity: 1 } }));
+    return r.status === 201 ? (r.body as { id: string }).id : undefined;
+  }, { what: 'writes to succeed again', timeoutMs: 15_000, intervalMs: 100 });
+  t.log(`writes succeed again ${Math.round(performance.now() - healedAt)} ms after heal`);
+  t.is((await db.query('select count(*)::int as n from orders where id = $1', [id])).rows[0]?.n, 1);
+});
+
+test.serial('naive, database paused: writes hang (no answer within 3 s); cached reads still work', async (t) => {
+  const cached = await placeOrder('naive', 'cached', 1);
+  answered(await read('naive', cached));
+  const before = (await db.query("select count(*)::int as n from orders where item = 'hung'")).rows[0]?.n as number;
+  const fault = await chaos.pause(pgC);
+  t.teardown(() => fault.heal());
+  const res = await call(`${app('naive').url}/orders`, { method: 'POST', body: { item: 'hung', quantity: 1 }, timeoutMs: 3_000 });
+  t.log(`naive write with the database paused: ${res.kind} after ${Math.round(res.ms)} ms`);
+  t.is(res.kind, 'timed out', 'the write hangs: no deadline');
+  t.true(res.ms >= 2_990);
+  t.like(answered(await read('naive', cached)).body, { source: 'cache' });
+
+  await fault.heal();
+  // The hung insert was never cancelled: it commits once the server runs again, though the
+  // client gave up long ago (an unacknowledged write that did happen).
+  await waitFor(async () => (await db.query("select count(*)::int as n from orders where item = 'hung'")).rows[0]?.n === before + 1,
+    { what: 'the hung insert to commit', timeoutMs: 15_000 });
+  t.is(answered(await call(`${app('naive').url}/orders`, { method: 'POST', body: { item: 'after', quantity: 1 } })).status, 201);
+});
+
+test.serial('graceful stop: an in-flight request is answered before the app closes; a hung one is cut at the budget', async (t) => {
+  const hardened = await startApp('hardened');
+  const naive = await startApp('naive', { SHUTDOWN_TIMEOUT_MS: '3000' });
+  extra.push(hardened, naive);
+  // Let both connect and create (or find) the table before the fault.
+  for (const a of [hardened, naive]) {
+    await waitFor(async () => answered(await call(`${a.url}/health`)).status === 200, { what: 'app healthy', timeoutMs: 10_000 });
+  }
+  const fault = await chaos.pause(pgC);
+  t.teardown(() => fault.heal());
+
+  const inFlight = call(`${hardened.url}/orders`, { method: 'POST', body: { item: 'x', quantity: 1 }, timeoutMs: 5_000 });
+  await new Promise((r) => setTimeout(r, 200));
+  const closing = performance.now();
+  const closed = await hardened.served.close();
+  const answer = answered(await inFlight);
+  t.is(answer.status, 503, 'the in-flight request got its answer');
+  t.false(closed.forced);
+  t.log(`hardened stop with a request in flight: ${Math.round(performance.now() - closing)} ms`);
+
+  const hung = call(`${naive.url}/orders`, { method: 'POST', body: { item: 'x', quantity: 1 }, timeoutMs: 8_000 });
+  await new Promise((r) => setTimeout(r, 200));
+  const started = performance.now();
+  const forced = await naive.served.close();
+  const took = performance.now() - started;
+  t.true(forced.forced, 'the hung request was cut');
+  t.true(took < 4_000, `naive stop took ${Math.round(took)} ms`);
+  t.is((await hung).kind, 'failed', 'its connection was closed');
+  t.log(`naive stop with a hung request: ${Math.round(took)} ms (budget 3000 ms)`);
+  await fault.heal();
+});
+
+test.serial('Sentinel: the app finds the master through Sentinel (with passwords) and caches there', async (t) => {
+  // Redis and Sentinel share one container and the same port inside and on 127.0.0.1, so the
+  // master address Sentinel hands out is reachable from here too.
+  const [redisPort, sentinelPort] = [await freePort(), await freePort()];
+  const c = await engine.startContainer({
+    image: Images.infra,
+    name: 'app-sentinel',
+    role: 'redis-sentinel',
+    user: 'redis',
+    env: { PW: redisPassword, RP: String(redisPort), SP: String(sentinelPort) },
+    ports: [{ container: redisPort, host: redisPort }, { container: sentinelPort, host: sentinelPort }],
+    cmd: ['bash', '-c', [
+      'set -e',
+      'printf "port %s\\nbind 0.0.0.0\\nprotected-mode no\\nsentinel monitor mymaster 127.0.0.1 %s 1\\nsentinel auth-pass mymaster %s\\n" "$SP" "$RP" "$PW" > /tmp/sentinel.conf',
+      'redis-server --port "$RP" --bind 0.0.0.0 --save "" --appendonly no --requirepass "$PW" --daemonize yes',
+      'exec redis-sentinel /tmp/sentinel.conf',
+    ].join('\n')],
+  });
+  t.teardown(() => c.remove());
+  const direct = new Redis({ host: '127.0.0.1', port: redisPort, password: redisPassword, lazyConnect: true, maxRetriesPerRequest: 1 });
+  direct.on('error', () => undefined);
+  t.teardown(() => direct.disconnect());
+  const a = await start(loadConfig({
+    APP_MODE: 'hardened', DATABASE_URL: databaseUrl, REDIS_SENTINELS: `127.0.0.1:${sentinelPort}`, REDIS_MASTER_NAME: 'mymaster', REDIS_PASSWORD: redisPassword,
+  }), createLogger({ level: 'debug', write: (line) => void logLines.push(line) }));
+  extra.push(a);
+  await waitFor(async () => (answered(await call(`${a.url}/health`)).body as { dependencies: { cache: string } }).dependencies.cache === 'up',
+    { what: 'the cache through Sentinel', timeoutMs: 20_000, intervalMs: 200 });
+  const id = (answered(await call(`${a.url}/orders`, { method: 'POST', body: { item: 'via-sentinel', quantity: 1 } })).body as { id: string }).id;
+  t.like(answered(await call(`${a.url}/orders/${id}`)).body, { source: 'database' });
+  await direct.connect();
+  t.is(await direct.exists(`order:${id}`), 1);
+  t.like(answered(await call(`${a.url}/orders/${id}`)).body, { source: 'cache' });
+});
+
+test.serial('logs: one JSON object a line, no password, no connection string', (t) => {
+  t.true(logLines.length > 10);
+  for (const line of logLines) {
+    t.notThrows(() => JSON.parse(line), line);
+    t.false(line.includes(pgPassword) || line.includes(redisPassword), `a password in: ${line}`);
+    t.false(/postgres(ql)?:\/\/|redis:\/\//.test(line), `a connection string in: ${line}`);
+  }
+  t.true(logLines.some((l) => l.includes('"circuit breaker state changed"') && l.includes('"open"')));
+});

@@ -1,0 +1,85 @@
+// The app in-process with no dependencies configured: what the image smoke test relies on
+// (/health 200 "not configured"), the page, metrics, validation and routing.
+import test from 'ava';
+import { loadConfig } from '../../src/config.ts';
+import { PAGE_IDS } from '../../src/page.ts';
+import { start, call, answered, type Running } from '../support/http.ts';
+
+const running: Running[] = [];
+test.after.always(async () => {
+  await Promise.all(running.map((r) => r.served.close()));
+});
+
+async function app(env: Record<string, string> = {}): Promise<Running> {
+  const r = await start(loadConfig(env));
+  running.push(r);
+  return r;
+}
+
+test('/health: 200 ok with both dependencies "not configured", in each mode', async (t) => {
+  for (const mode of ['hardened', 'naive'] as const) {
+    const { url } = await app({ APP_MODE: mode });
+    const res = answered(await call(`${url}/health`));
+    t.is(res.status, 200);
+    t.like(res.body, { status: 'ok', mode, dependencies: { database: 'not configured', cache: 'not configured' } });
+  }
+});
+
+test('/: a page with the place and look-up forms, no external resources', async (t) => {
+  const { url } = await app();
+  const res = answered(await call(url));
+  t.is(res.status, 200);
+  t.regex(res.headers.get('content-type') ?? '', /^text\/html/);
+  t.regex(res.headers.get('content-security-policy') ?? '', /default-src 'none'/);
+  const html = res.body as string;
+  for (const id of Object.values(PAGE_IDS)) t.true(html.includes(`id="${id}"`), id);
+  t.false(/(src|href)="(https?:)?\/\//.test(html), 'no external resource');
+});
+
+test('/metrics: Prometheus text with request counts by route and status', async (t) => {
+  const { url } = await app({ APP_MODE: 'naive' });
+  answered(await call(`${url}/health`));
+  answered(await call(`${url}/nope`));
+  const res = answered(await call(`${url}/metrics`));
+  t.is(res.status, 200);
+  t.regex(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+  const text = res.body as string;
+  t.regex(text, /^http_requests_total\{method="GET",route="\/health",status="200",app="sample-app",mode="naive"\} 1$/m);
+  t.regex(text, /^http_requests_total\{method="GET",route="unmatched",status="404".*\} 1$/m);
+  t.regex(text, /^http_request_duration_seconds_bucket\{le="0.1",.*route="\/health"/m);
+  t.regex(text, /^process_resident_memory_bytes/m);
+  t.notRegex(text, /^app_dependency_up\{/m, 'no gauge for dependencies that are not configured');
+});
+
+test('POST /orders: a bad body is 400 naming the field, before any dependency is asked', async (t) => {
+  const { url } = await app();
+  const res = answered(await call(`${url}/orders`, { method: 'POST', body: { item: 'w', quantity: 0 } }));
+  t.is(res.status, 400);
+  t.like(res.body, { error: 'invalid body', field: 'quantity' });
+  const big = answered(await call(`${url}/orders`, { method: 'POST', body: { item: 'x'.repeat(20_000), quantity: 1 } }));
+  t.is(big.status, 413);
+});
+
+test('POST /orders without a database: 503 "database not configured"', async (t) => {
+  const { url } = await app();
+  const res = answered(await call(`${url}/orders`, { method: 'POST', body: { item: 'w', quantity: 1 } }));
+  t.is(res.status, 503);
+  t.deepEqual(res.body, { error: 'database not configured' });
+});
+
+test('routing: bad id 400, unknown path 404, wrong method 405', async (t) => {
+  const { url } = await app();
+  t.like(answered(await call(`${url}/orders/42`)), { status: 400, body: { field: 'id' } });
+  t.is(answered(await call(`${url}/orders/a/b`)).status, 404);
+  const wrong = answered(await call(`${url}/orders`));
+  t.is(wrong.status, 405);
+  t.is(wrong.headers.get('allow'), 'POST');
+});
+
+test('a draining app answers /health 503 "stopping"', async (t) => {
+  const r = await app();
+  r.app.drain();
+  const res = answered(await call(`${r.url}/health`));
+  t.is(res.status, 503);
+  t.like(res.body, { status: 'stopping' });
+});
