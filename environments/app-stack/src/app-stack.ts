@@ -1,35 +1,57 @@
 // app-stack: pg-ha and redis-sentinel on one network with the reference app in front, its
 // port published on 127.0.0.1. pg-ha and redis-sentinel come up in parallel, then the app.
-import { request } from 'undici';
-import { Engine, Images, Labels, requireImage, waitFor, type ContainerHandle, type NetworkHandle } from '@resilience/fixtures';
-import { provision as provisionPg, type PgHa } from '@resilience/pg-ha';
+import { performance } from 'node:perf_hooks';
+import { Engine, Images, Labels, requireImage, type NetworkHandle } from '@resilience/fixtures';
+import { provision as provisionPg, redact, type PgHa, type PgHaDescription } from '@resilience/pg-ha';
 import { provision as provisionRedis, type RedisSentinel } from '@resilience/redis-sentinel';
-import { parseAppOptions, type AppSettings, type AppStackOptionsInput } from './options.ts';
-
-export const ENVIRONMENT = 'app-stack';
-
-export interface AppInstance {
-  readonly name: string;
-  readonly container: ContainerHandle;
-  /** http://127.0.0.1:<port> */
-  readonly url: string;
-}
+import { parseStackOptions, type AppSettings, type AppStackOptionsInput } from './options.ts';
+import { ENVIRONMENT, ENVIRONMENT_LABEL, startApps, type AppInstance } from './app.ts';
 
 export interface AppStackProvisionOptions extends AppStackOptionsInput {
+  /** The engine (and so the run) to create everything in; default: a new connection and run. */
   readonly engine?: Engine;
-  /** Label everything to stay (`up`). */
+  /** Label everything to stay (`up`): sweeps of dead runs leave it. */
   readonly keep?: boolean;
+  /** Longest wait for each part to become healthy (default 120 000 ms). */
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
 }
 
+/** What to show a person; passwords redacted unless asked. */
+export interface AppStackDescription {
+  readonly environment: typeof ENVIRONMENT;
+  readonly runId: string;
+  readonly network: string;
+  readonly settings: AppSettings;
+  readonly apps: readonly { readonly name: string; readonly container: string; readonly url: string }[];
+  readonly url: string;
+  readonly pg: PgHaDescription;
+  readonly redis: {
+    readonly masterName: string;
+    /** Shown only with showSecrets; `***` otherwise. */
+    readonly password: string;
+    readonly nodes: readonly { readonly name: string; readonly container: string; readonly address: string; readonly hostPort: number }[];
+    readonly sentinels: readonly { readonly name: string; readonly container: string; readonly address: string; readonly hostPort: number }[];
+    readonly settings: Readonly<Record<string, unknown>>;
+    readonly timings: Readonly<Record<string, number>>;
+  };
+  /** The app container's DATABASE_URL (redacted unless showSecrets). */
+  readonly appDatabaseUrl: string;
+  readonly timings: Readonly<Record<string, number>>;
+}
+
 export class AppStack implements AsyncDisposable {
   readonly engine: Engine;
+  /** Full name of the Docker network every part is on. */
   readonly network: string;
   readonly pg: PgHa;
   readonly redis: RedisSentinel;
   readonly apps: readonly AppInstance[];
   readonly settings: AppSettings;
+  /**
+   * Milliseconds per provisioning step: `engine` (connect, images), `network`, then `pg-ha` and
+   * `redis-sentinel` (in parallel, each from its start), `app` (start to healthy), `total`.
+   */
   readonly timings: Record<string, number>;
   readonly #network: NetworkHandle;
   #teardown: Promise<void> | undefined;
@@ -45,12 +67,40 @@ export class AppStack implements AsyncDisposable {
     this.timings = init.timings;
   }
 
+  get runId(): string {
+    return this.engine.run.runId;
+  }
+
   /** The first app instance's URL. */
   get url(): string {
     return this.apps[0]!.url;
   }
 
-  /** Removes every container and the network; idempotent. */
+  describe(options: { showSecrets?: boolean } = {}): AppStackDescription {
+    const member = (m: RedisSentinel['nodes'][number]) => ({ name: m.name, container: m.container.name, address: m.address, hostPort: m.hostPort });
+    const { labels: _labels, ...redisSettings } = this.redis.settings;
+    return {
+      environment: ENVIRONMENT,
+      runId: this.runId,
+      network: this.network,
+      settings: this.settings,
+      apps: this.apps.map((a) => ({ name: a.name, container: a.container.name, url: a.url })),
+      url: this.url,
+      pg: this.pg.describe(options),
+      redis: {
+        masterName: this.redis.masterName,
+        password: options.showSecrets ? this.redis.password : '***',
+        nodes: this.redis.nodes.map(member),
+        sentinels: this.redis.sentinels.map(member),
+        settings: redisSettings,
+        timings: { ...this.redis.timings },
+      },
+      appDatabaseUrl: options.showSecrets ? this.pg.internal.leaderUrl : redact(this.pg.internal.leaderUrl),
+      timings: this.timings,
+    };
+  }
+
+  /** Removes every container and the network; idempotent. Host-side Redis clients are closed. */
   teardown(): Promise<void> {
     this.#teardown ??= (async () => {
       const results = await Promise.allSettled([
@@ -58,9 +108,9 @@ export class AppStack implements AsyncDisposable {
         this.pg.teardown(),
         this.redis.teardown(),
       ]);
-      await this.#network.remove().catch(() => undefined);
-      const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed.length) throw new AggregateError(failed.map((f) => f.reason), 'app-stack teardown failed');
+      const errors = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+      await this.#network.remove().catch((e: unknown) => errors.push(e));
+      if (errors.length) throw new AggregateError(errors, `app-stack teardown left ${errors.length} error(s)`);
     })();
     return this.#teardown;
   }
@@ -70,69 +120,54 @@ export class AppStack implements AsyncDisposable {
   }
 }
 
-async function health(url: string): Promise<{ status: number; body: { status?: string; dependencies?: Record<string, string> } }> {
-  const res = await request(`${url}/health`, { headersTimeout: 2_000, bodyTimeout: 2_000 });
-  return { status: res.statusCode, body: (await res.body.json()) as { status?: string; dependencies?: Record<string, string> } };
-}
-
 export async function provision(options: AppStackProvisionOptions = {}): Promise<AppStack> {
-  const settings = parseAppOptions(options);
-  const timeoutMs = options.timeoutMs ?? 120_000;
-  const engine = options.engine ?? (await Engine.connect());
-  await requireImage(engine, Images.infra);
-  await requireImage(engine, Images.app);
-  const keepLabels: Record<string, string> = options.keep ? { [Labels.keep]: 'true' } : {};
+  // Every option, the parts' included, is checked before the engine is touched.
+  const resolved = parseStackOptions(options);
+  const { timeoutMs, keep } = resolved;
+  const signal = options.signal;
   const timings: Record<string, number> = {};
   const t0 = performance.now();
-  const network = await engine.createNetwork('app-stack', { labels: keepLabels });
-  timings['network'] = performance.now() - t0;
+  let last = t0;
+  const lap = (step: string): void => {
+    const now = performance.now();
+    timings[step] = Math.round(now - last);
+    last = now;
+  };
+
+  const engine = options.engine ?? (await Engine.connect(signal ? { signal } : {}));
+  await Promise.all([requireImage(engine, Images.infra), requireImage(engine, Images.app)]);
+  lap('engine');
+  const keepLabels: Record<string, string> = keep ? { [Labels.keep]: 'true' } : {};
+  const network = await engine.createNetwork(ENVIRONMENT, { labels: { [ENVIRONMENT_LABEL]: ENVIRONMENT, ...keepLabels }, ...(signal ? { signal } : {}) });
+  lap('network');
+
   let pg: PgHa | undefined;
   let redis: RedisSentinel | undefined;
-  const apps: AppInstance[] = [];
+  const appContainers: { remove(): Promise<void> }[] = [];
   try {
+    const partStart = performance.now();
+    const since = (): number => Math.round(performance.now() - partStart);
     const [pgResult, redisResult] = await Promise.allSettled([
-      provisionPg({ ...options.pg, engine, network: network.name, ...(options.keep ? { keep: true } : {}), timeoutMs, ...(options.signal ? { signal: options.signal } : {}) })
-        .then((x) => ((timings['pg-ha'] = performance.now() - t0), x)),
-      provisionRedis({ ...options.redis, engine, network: network.name, ...(options.keep ? { labels: keepLabels } : {}) })
-        .then((x) => ((timings['redis-sentinel'] = performance.now() - t0), x)),
+      provisionPg({ ...options.pg, engine, network: network.name, keep, timeoutMs, ...(signal ? { signal } : {}) })
+        .then((x) => ((timings['pg-ha'] = since()), x)),
+      provisionRedis({ ...options.redis, engine, network: network.name, labels: { ...options.redis?.labels, ...keepLabels } })
+        .then((x) => ((timings['redis-sentinel'] = since()), x)),
     ]);
     if (pgResult.status === 'fulfilled') pg = pgResult.value;
     if (redisResult.status === 'fulfilled') redis = redisResult.value;
     if (pgResult.status === 'rejected') throw pgResult.reason;
     if (redisResult.status === 'rejected') throw redisResult.reason;
-    const pgHa = pg!;
-    const rs = redis!;
-    const sentinels = rs.sentinels.map((s) => s.address).join(',');
-    for (let i = 1; i <= settings.instances; i++) {
-      const container = await engine.startContainer({
-        image: Images.app,
-        name: `app-${i}`,
-        role: 'app',
-        ports: [8080],
-        networks: [{ network: network.name, aliases: [`app-${i}`] }],
-        labels: keepLabels,
-        env: {
-          APP_MODE: settings.mode,
-          PORT: '8080',
-          DATABASE_URL: pgHa.internal.leaderUrl,
-          REDIS_SENTINELS: sentinels,
-          REDIS_MASTER_NAME: rs.masterName,
-          REDIS_PASSWORD: rs.password,
-          REDIS_SENTINEL_PASSWORD: rs.password,
-        },
-        stopTimeoutSeconds: 10,
-      });
-      apps.push({ name: `app-${i}`, container, url: `http://127.0.0.1:${await container.hostPort(8080)}` });
-    }
-    await Promise.all(apps.map((a) => waitFor(async () => {
-      const h = await health(a.url);
-      return h.status === 200 && h.body.dependencies?.['database'] === 'up' && h.body.dependencies?.['cache'] === 'up';
-    }, { what: `${a.name} healthy with database and cache up`, timeoutMs, intervalMs: 200, ...(options.signal ? { signal: options.signal } : {}) })));
-    timings['app'] = performance.now() - t0;
-    timings['total'] = performance.now() - t0;
-    return new AppStack({ engine, network, pg: pgHa, redis: rs, apps, settings, timings });
+    last = performance.now();
+    const apps = await startApps({
+      engine, network: network.name, pg: pg!, redis: redis!, settings: resolved.app, labels: keepLabels, timeoutMs,
+      onStarted: (c) => appContainers.push(c),
+      ...(signal ? { signal } : {}),
+    });
+    lap('app');
+    timings['total'] = Math.round(performance.now() - t0);
+    return new AppStack({ engine, network, pg: pg!, redis: redis!, apps, settings: resolved.app, timings });
   } catch (e) {
-    await Promise.allSettled([...apps.map((a) => a.container.remove()), pg?.teardown(), redis?.teardown()]);
+    await Promise.allSettled([...appContainers.map((c) => c.remove()), pg?.teardown(), redis?.teardown()]);
     await network.remove().catch(() => undefined);
     throw e;
   }

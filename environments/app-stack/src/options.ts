@@ -1,13 +1,19 @@
-// app-stack options, validated before anything starts: the pg-ha and redis-sentinel options
-// pass through to those environments (which validate them), the app's own are checked here.
+// app-stack options, all validated before anything starts: the app's own here, the pg-ha and
+// redis-sentinel ones with those environments' own parsers (so an even etcd count or a quorum
+// larger than the Sentinels is refused here, not after the network and half the stack exist).
 import { z } from 'zod';
-import { InvalidArgumentError } from '@resilience/fixtures';
-import type { PgHaOptionsInput } from '@resilience/pg-ha';
-import type { RedisSentinelOptions } from '@resilience/redis-sentinel';
+import { Engine, InvalidArgumentError } from '@resilience/fixtures';
+import { parseOptions as parsePgOptions, type PgHaOptionsInput, type PgHaSettings } from '@resilience/pg-ha';
+import { parseOptions as parseRedisOptions, type RedisSentinelOptions, type RedisSentinelSettings } from '@resilience/redis-sentinel';
+
+/** pg-ha options; app-stack owns the network. */
+export type StackPgOptions = Omit<PgHaOptionsInput, 'network'>;
+/** redis-sentinel options; app-stack owns the engine and the network. */
+export type StackRedisOptions = Omit<RedisSentinelOptions, 'engine' | 'network'>;
 
 export interface AppStackOptionsInput {
-  readonly pg?: PgHaOptionsInput;
-  readonly redis?: Omit<RedisSentinelOptions, 'engine' | 'network'>;
+  readonly pg?: StackPgOptions;
+  readonly redis?: StackRedisOptions;
   /** `hardened` (timeouts, retries, breaker, fallbacks) or `naive` (none). */
   readonly mode?: string;
   /** App instances (1 to 3). */
@@ -19,18 +25,77 @@ export interface AppSettings {
   readonly instances: number;
 }
 
-const Schema = z.object({
-  mode: z.enum(['hardened', 'naive']).default('hardened'),
-  instances: z.number().int().min(1).max(3).default(1),
+/** Everything provision() needs, resolved. */
+export interface StackSettings {
+  readonly app: AppSettings;
+  readonly pg: PgHaSettings;
+  readonly redis: RedisSentinelSettings;
+  readonly keep: boolean;
+  readonly timeoutMs: number;
+}
+
+export const APP_DEFAULTS: AppSettings = { mode: 'hardened', instances: 1 };
+
+/** What each option accepts, in the words of the error message. */
+const EXPECTED: Readonly<Record<string, string>> = {
+  mode: '`hardened` or `naive`',
+  instances: 'a whole number of app instances from 1 to 3',
+  pg: 'an object of pg-ha options',
+  redis: 'an object of redis-sentinel options',
+  keep: 'true or false',
+  timeoutMs: 'a positive whole number of milliseconds',
+  engine: 'an Engine from @resilience/fixtures',
+  signal: 'an AbortSignal',
+};
+
+const plainObject = z.record(z.string(), z.unknown());
+
+const schema = z.strictObject({
+  mode: z.enum(['hardened', 'naive']).default(APP_DEFAULTS.mode),
+  instances: z.number().int().min(1).max(3).default(APP_DEFAULTS.instances),
+  pg: plainObject.optional(),
+  redis: plainObject.optional(),
+  keep: z.boolean().default(false),
+  timeoutMs: z.number().int().min(1).max(3_600_000).default(120_000),
+  engine: z.custom<Engine>((v) => v instanceof Engine).optional(),
+  signal: z.custom<AbortSignal>((v) => v instanceof AbortSignal).optional(),
 });
 
-export function parseAppOptions(input: AppStackOptionsInput): AppSettings {
-  const r = Schema.safeParse({ mode: input.mode, instances: input.instances });
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    const key = String(issue?.path[0] ?? 'options');
-    const expected = key === 'mode' ? '`hardened` or `naive`' : key === 'instances' ? 'a whole number from 1 to 3' : issue?.message ?? 'valid options';
-    throw new InvalidArgumentError(key, (input as Record<string, unknown>)[key], expected);
+/**
+ * Validates every option (the app's, and the pg-ha and redis-sentinel ones passed through) and
+ * fills in defaults; throws InvalidArgumentError naming the first bad value. `nameOf` turns an
+ * option's path (`mode`, `pg.etcdNodes`, `redis.quorum`) into the name the user typed.
+ */
+export function parseStackOptions(input: unknown = {}, nameOf: (path: string) => string = (path) => path): StackSettings {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new InvalidArgumentError('options', input, 'an object of app-stack options');
   }
-  return r.data;
+  const raw = input as Record<string, unknown>;
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    if (issue?.code === 'unrecognized_keys') {
+      const key = issue.keys[0] ?? '?';
+      throw new InvalidArgumentError(nameOf(key), raw[key], `not set: it is not an app-stack option (options: ${Object.keys(EXPECTED).join(', ')})`);
+    }
+    const key = String(issue?.path[0] ?? 'options');
+    throw new InvalidArgumentError(nameOf(key), raw[key], EXPECTED[key] ?? 'a valid value');
+  }
+  const o = parsed.data;
+  const pgInput = o.pg ?? {};
+  const redisInput = o.redis ?? {};
+  // The stack's parts share its network (and its engine); one given here would be ignored.
+  for (const [part, options, owned] of [['pg', pgInput, ['network']], ['redis', redisInput, ['network', 'engine']]] as const) {
+    for (const key of owned) {
+      if (options[key] !== undefined) throw new InvalidArgumentError(nameOf(`${part}.${key}`), options[key], 'unset: app-stack creates the network and passes its engine to every part');
+    }
+  }
+  const pg = parsePgOptions(pgInput, (key) => nameOf(`pg.${key}`));
+  const { engine: _engine, ...redis } = parseRedisOptions(redisInput, (key) => nameOf(`redis.${key}`));
+  return { app: { mode: o.mode, instances: o.instances }, pg, redis, keep: o.keep, timeoutMs: o.timeoutMs };
+}
+
+/** The app's own options only (mode, instances), validated like parseStackOptions. */
+export function parseAppOptions(input: AppStackOptionsInput): AppSettings {
+  return parseStackOptions({ mode: input.mode, instances: input.instances }).app;
 }

@@ -46,8 +46,8 @@ export function parseCluster(body: unknown): ClusterMember[] {
   });
 }
 
-/** GET a Patroni endpoint; returns status and parsed JSON body (Patroni answers JSON even on 503). */
-export async function patroniGet(url: string, timeoutMs: number): Promise<{ status: number; body: unknown }> {
+/** GET a JSON endpoint (Patroni, etcd); returns status and parsed body (Patroni answers JSON even on 503). */
+export async function getJson(url: string, timeoutMs: number): Promise<{ status: number; body: unknown }> {
   const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
   const text = await res.text();
   let body: unknown = text;
@@ -63,7 +63,7 @@ export async function patroniGet(url: string, timeoutMs: number): Promise<{ stat
 export async function fetchCluster(apiUrls: readonly string[], timeoutMs = 1_000): Promise<ClusterMember[]> {
   try {
     return await Promise.any(apiUrls.map(async (base) => {
-      const { status, body } = await patroniGet(`${base}/cluster`, timeoutMs);
+      const { status, body } = await getJson(`${base}/cluster`, timeoutMs);
       if (status !== 200) throw new Error(`${base}/cluster answered ${status}`);
       return parseCluster(body);
     }));

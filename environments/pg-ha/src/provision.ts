@@ -11,7 +11,7 @@ import { PORTS, ROLES, topology, type Topology } from './topology.ts';
 import { PATHS, etcdCommand, renderHaproxyConfig, renderPatroniConfig, renderPostBootstrap, writeAndExec } from './config.ts';
 import { APP_DATABASE, generateCredentials, postgresUrl, type Credentials } from './secrets.ts';
 import { PgHa, type PgNode } from './pg-ha.ts';
-import { patroniGet } from './patroni-api.ts';
+import { getJson } from './patroni-api.ts';
 import { queryOnce } from './sql.ts';
 
 /** Label on every object of a pg-ha environment, so `down` can find kept ones without a state file. */
@@ -78,7 +78,7 @@ export async function provision(options: ProvisionOptions = {}): Promise<PgHa> {
     })));
     const etcdPorts = await Promise.all(etcd.map((c) => c.hostPort(PORTS.etcdClient)));
     await waitFor(async () => {
-      const answers = await Promise.all(etcdPorts.map((p) => patroniGet(`http://127.0.0.1:${p}/health`, 500).catch(() => undefined)));
+      const answers = await Promise.all(etcdPorts.map((p) => getJson(`http://127.0.0.1:${p}/health`, 500).catch(() => undefined)));
       return answers.every((a) => a?.status === 200 && (a.body as { health?: string }).health === 'true');
     }, { what: 'etcd to report healthy', timeoutMs: Math.min(30_000, remaining()), intervalMs: 50, ...(signal ? { signal } : {}) });
     mark('etcd');

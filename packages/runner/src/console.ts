@@ -43,8 +43,8 @@ export class ConsoleReporter {
       } else if (e.type === 'fault-healed') {
         this.line(`fault ${e.id} healed${e.error ? `, with errors: ${e.error}` : ''}`);
       } else if (e.type === 'note' && e.message === 'measurement') {
-        const m = e.data as { name: string; scope?: string; value: number | null; unit: string };
-        this.line(`measured ${m.name}${m.scope ? ` (${m.scope})` : ''}: ${m.value === null ? 'not measured' : m.unit === 'ms' ? `${(m.value / 1000).toFixed(2)} s` : `${m.value} ${m.unit}`}`);
+        const m = e.data as { name: string; value: number | null; unit: string };
+        this.line(`measured ${m.name}: ${m.value === null ? 'not measured' : m.unit === 'ms' ? `${(m.value / 1000).toFixed(2)} s` : `${m.value} ${m.unit}`}`);
       } else if (e.type === 'note') {
         this.line(e.message);
       }

@@ -34,6 +34,7 @@ export const METRICS: Readonly<Record<string, Unit>> = {
   availability: 'ratio',
   p50: 'ms', p95: 'ms', p99: 'ms', p999: 'ms', max: 'ms',
   lostWrites: 'count', ghostWrites: 'count', rpoSeconds: 'count', redisLostWrites: 'count',
+  failoverRto: 'ms', rtoP50: 'ms', rtoP95: 'ms', rtoMax: 'ms',
 };
 
 /** Parses `metric(args) op value[unit]`; throws InvalidArgumentError naming the bad text. */

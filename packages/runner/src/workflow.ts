@@ -45,6 +45,8 @@ export interface WorkflowDefinition<O> {
   readonly usage: string;
   readonly hypotheses: (options: O) => readonly Hypothesis[];
   readonly run: (ctx: WorkflowContext<O>) => Promise<void>;
+  /** After the run's analysis, before the hypotheses: derive measurements from it. */
+  readonly afterAnalysis?: (ctx: WorkflowContext<O>, summary: RunSummary) => void;
 }
 
 export interface WorkflowResult {
@@ -64,6 +66,11 @@ export interface RunWorkflowOptions {
   /** Install SIGINT/SIGTERM handlers (default true). */
   readonly handleSignals?: boolean;
   readonly png?: boolean;
+}
+
+/** `election(postgres)#2`: the name hypotheses use, with the scope and iteration it belongs to. */
+export function displayName(m: Measurement): string {
+  return `${m.name}${m.scope ? `(${m.scope})` : ''}${m.iteration ? `#${m.iteration}` : ''}`;
 }
 
 function mergeSlo(defaults: readonly Hypothesis[], overrides: readonly string[]): Hypothesis[] {
@@ -104,7 +111,7 @@ export async function runWorkflow<O>(def: WorkflowDefinition<O>, options: RunWor
 
   // 2. The run: engine, ledger, watchdog, journal in the report folder.
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
-  const reportDir = resolve(options.reportsRoot ?? join(process.cwd(), 'dist', 'reports'), `${def.name}-${stamp}`);
+  const reportDir = resolve(options.reportsRoot ?? process.env['RESILIENCE_REPORTS_DIR'] ?? join(process.cwd(), 'dist', 'reports'), `${def.name}-${stamp}`);
   mkdirSync(reportDir, { recursive: true });
   let run: ChaosRun;
   try {
@@ -157,7 +164,7 @@ export async function runWorkflow<O>(def: WorkflowDefinition<O>, options: RunWor
     measure: (m) => {
       measurements.push(m);
       // A `measurement` note keeps the value in the journal, so a report rebuilt from it has it too.
-      run.emit({ type: 'note', at: run.now(), message: 'measurement', data: m });
+      run.emit({ type: 'note', at: run.now(), message: 'measurement', data: { ...m, name: displayName(m) } });
     },
     setting: (k, v) => {
       settings[k] = v;
@@ -200,7 +207,16 @@ export async function runWorkflow<O>(def: WorkflowDefinition<O>, options: RunWor
 
   // 4. Analysis, hypotheses, verdict.
   await run.journal?.flush();
-  const summary = await analyseEvents(readJournal(run.journal!.path));
+  let summary = await analyseEvents(readJournal(run.journal!.path));
+  if (def.afterAnalysis && status === 'completed') {
+    try {
+      def.afterAnalysis(ctx, summary);
+      await run.journal?.flush();
+      summary = await analyseEvents(readJournal(run.journal!.path));
+    } catch (e) {
+      con.line(`analysis error: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
   const outcomes = status === 'completed' || status === 'failed' ? evaluate(hypotheses, metricLookup(summary, measurements)) : hypotheses.map((h) => ({ ...h, ok: false, observed: null }));
   run.emit({ type: 'verdict', at: run.now(), hypotheses: outcomes.map((o) => ({ name: o.text, ok: o.ok, observed: o.observed, threshold: o.threshold })) });
   const exitCode = status === 'interrupted' ? ExitCode.interrupted
@@ -222,7 +238,7 @@ export async function runWorkflow<O>(def: WorkflowDefinition<O>, options: RunWor
     const built = await report.buildReport({
       journalPath: join(reportDir, 'journal.ndjson'),
       hypotheses: outcomes.map((o) => ({ name: o.text, description: o.description ?? '', ok: o.ok, observed: o.observed, threshold: o.threshold, unit: o.unit })),
-      measurements,
+      measurements: measurements.map((m) => ({ name: displayName(m), value: m.value, unit: m.unit, description: m.description })),
       settings,
       environment,
       exitCode,
@@ -250,7 +266,7 @@ export async function runWorkflow<O>(def: WorkflowDefinition<O>, options: RunWor
   write(table(probeRows));
   if (measurements.length) {
     write('');
-    write(table([['measurement', 'value', 'how'], ...measurements.map((m) => [`${m.name}${m.scope ? ` (${m.scope})` : ''}`, m.value === null ? 'not measured' : m.unit === 'ms' ? formatValue(m.value, 'ms') : `${m.value} ${m.unit}`, m.description])]));
+    write(table([['measurement', 'value', 'how'], ...measurements.map((m) => [displayName(m), m.value === null ? 'not measured' : m.unit === 'ms' ? formatValue(m.value, 'ms') : `${m.value} ${m.unit}`, m.description])]));
   }
   const verdict = exitCode === ExitCode.passed ? 'PASSED' : exitCode === ExitCode.interrupted ? 'INTERRUPTED' : exitCode === ExitCode.healFailed ? 'HEAL FAILED' : exitCode === ExitCode.badInput ? 'ABORTED' : 'FAILED';
   write('');

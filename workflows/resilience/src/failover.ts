@@ -1,7 +1,7 @@
 // The failover workflow: app-stack under live traffic; the Patroni leader and/or the Redis
 // master fail; measured: time to detect, leader election, client-visible RTO, availability and
 // latency per phase, lost and ghost writes, rejoin of the old leader and full redundancy.
-import { readJournal, readWrittenIds, readRedisIds, WriteLedger, waitFor, type Injected, type ContainerHandle } from '@resilience/fixtures';
+import { readJournal, readWrittenIds, readRedisIds, WriteLedger, waitFor, type Injected, type ContainerHandle, type RunSummary } from '@resilience/fixtures';
 import { provision, type AppStack } from '@resilience/app-stack';
 import { parseHypothesis, type Hypothesis, type WorkflowContext, type WorkflowDefinition } from '@resilience/runner';
 import pg from 'pg';
@@ -9,6 +9,32 @@ import { FailoverOptions, USAGE, type FailoverOptionsT } from './options.ts';
 import { seedOrder, traffic } from './traffic.ts';
 
 type Ctx = WorkflowContext<FailoverOptionsT>;
+
+/** The faults this run injected, to tie analysis results back to targets and iterations. */
+const injected: { id: string; target: 'postgres' | 'redis'; iteration: number }[] = [];
+const DEPENDS_ON = { postgres: ['http-write', 'sql-write'], redis: ['redis-write', 'redis-read'] } as const;
+
+function nearestRank(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+/** RTO per failover (worst dependent probe) and its distribution over iterations. */
+function afterAnalysis(ctx: Ctx, summary: RunSummary): void {
+  const byTarget = new Map<string, number[]>();
+  for (const f of injected) {
+    const rtos = DEPENDS_ON[f.target].map((p) => summary.probes[p]?.faults.find((x) => x.faultId === f.id)?.rtoMs).filter((x): x is number => typeof x === 'number');
+    const rto = rtos.length ? Math.max(...rtos) : null;
+    ctx.measure({ name: 'failoverRto', scope: f.target, iteration: f.iteration, value: rto, unit: 'ms', description: `client-visible RTO of this failover: the worst of ${DEPENDS_ON[f.target].join(', ')} (fault start to the first of 1 s of consecutive successes)` });
+    if (rto !== null) byTarget.set(f.target, [...(byTarget.get(f.target) ?? []), rto]);
+  }
+  for (const [target, values] of byTarget) {
+    const sorted = [...values].sort((a, b) => a - b);
+    const over = `over ${sorted.length} iteration(s), nearest rank`;
+    ctx.measure({ name: 'rtoP50', scope: target, value: nearestRank(sorted, 50), unit: 'ms', description: `median failover RTO ${over}` });
+    ctx.measure({ name: 'rtoP95', scope: target, value: nearestRank(sorted, 95), unit: 'ms', description: `95th percentile failover RTO ${over}` });
+    ctx.measure({ name: 'rtoMax', scope: target, value: sorted[sorted.length - 1]!, unit: 'ms', description: `worst failover RTO ${over}` });
+  }
+}
 
 function hypotheses(o: FailoverOptionsT): Hypothesis[] {
   const h = [
@@ -49,6 +75,7 @@ async function failPostgres(ctx: Ctx, stack: AppStack, iteration: number, t: Ret
   ctx.note(`iteration ${iteration}: failing the Patroni leader ${before.name} (${o.fault})`);
   ctx.phase('fault');
   const fault = await inject(ctx, before.container, stack.network);
+  injected.push({ id: fault.id, target: 'postgres', iteration });
   const change = await stack.pg.waitForLeaderChange(before, { timeoutMs: o.timeout, signal: ctx.signal });
   const electedAt = onRunClock(ctx, change.seenAt);
   ctx.measure({ name: 'election', scope: 'postgres', iteration, value: Math.max(0, electedAt - fault.injectedAt), unit: 'ms', description: `fault start to Patroni's /cluster first naming a new leader (${change.leader.name}); polled every 100-250 ms. Bound: ttl ${stack.pg.settings.ttl} s + loop_wait ${stack.pg.settings.loopWait} s` });
@@ -72,6 +99,7 @@ async function failRedis(ctx: Ctx, stack: AppStack, iteration: number, t: Return
   ctx.note(`iteration ${iteration}: failing the Redis master ${before.name} (${o.fault})`);
   ctx.phase('fault');
   const fault = await inject(ctx, before.container, stack.network);
+  injected.push({ id: fault.id, target: 'redis', iteration });
   const change = await stack.redis.waitForFailover(before, { timeoutMs: o.timeout });
   ctx.measure({ name: 'election', scope: 'redis', iteration, value: Math.max(0, onRunClock(ctx, change.switchedAt) - fault.injectedAt), unit: 'ms', description: `fault start to a majority of Sentinels naming a new master (${change.master.name}); polled. Bound: down-after-milliseconds ${stack.redis.settings.downAfterMs} ms + the Sentinel election` });
   await clientsRecovered(ctx, t.dependsOn.redis, t.probes);
@@ -128,8 +156,10 @@ export const failover: WorkflowDefinition<FailoverOptionsT> = {
   options: FailoverOptions,
   usage: USAGE,
   hypotheses,
+  afterAnalysis,
   run: async (ctx) => {
     const o = ctx.options;
+    injected.length = 0;
     ctx.setting('options', o);
     ctx.note('provisioning app-stack (pg-ha, redis-sentinel, app)');
     const stack = await provision({ engine: ctx.run.engine, mode: o.appMode, pg: { synchronous: o.sync }, signal: ctx.signal });

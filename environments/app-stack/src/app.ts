@@ -1,0 +1,97 @@
+// The reference app's containers: started on the stack's network against a provisioned pg-ha
+// (through HAProxy's leader port) and redis-sentinel (through the Sentinels), and waited on
+// until each one's /health says both dependencies are up. Exported so the provisioning
+// benchmark starts the app exactly as provision() does.
+import { request } from 'undici';
+import { Images, LABEL_PREFIX, waitFor, type ContainerHandle, type Engine } from '@resilience/fixtures';
+import type { PgHa } from '@resilience/pg-ha';
+import type { RedisSentinel } from '@resilience/redis-sentinel';
+import type { AppSettings } from './options.ts';
+
+/** Label on the app containers and the network of an app-stack, so `down` finds kept ones. */
+export const ENVIRONMENT_LABEL = `${LABEL_PREFIX}.environment`;
+export const ENVIRONMENT = 'app-stack';
+export const APP_PORT = 8080;
+
+export interface AppInstance {
+  readonly name: string;
+  readonly container: ContainerHandle;
+  /** http://127.0.0.1:<port> */
+  readonly url: string;
+}
+
+export interface AppHealth {
+  readonly httpStatus: number;
+  readonly status?: string;
+  readonly mode?: string;
+  readonly dependencies?: { readonly database?: string; readonly cache?: string };
+}
+
+/** GET /health of one app instance (2 s deadline). */
+export async function appHealth(url: string, timeoutMs = 2_000): Promise<AppHealth> {
+  const res = await request(`${url}/health`, { headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+  const body = (await res.body.json()) as Omit<AppHealth, 'httpStatus'>;
+  return { httpStatus: res.statusCode, ...body };
+}
+
+/** The app's environment: where the database and the Sentinels are, in the stack's network. */
+export function appEnv(settings: AppSettings, pg: PgHa, redis: RedisSentinel): Record<string, string> {
+  return {
+    APP_MODE: settings.mode,
+    PORT: String(APP_PORT),
+    DATABASE_URL: pg.internal.leaderUrl,
+    REDIS_SENTINELS: redis.sentinels.map((s) => s.address).join(','),
+    REDIS_MASTER_NAME: redis.masterName,
+    REDIS_PASSWORD: redis.password,
+    REDIS_SENTINEL_PASSWORD: redis.password,
+  };
+}
+
+export interface StartAppsOptions {
+  readonly engine: Engine;
+  readonly network: string;
+  readonly pg: PgHa;
+  readonly redis: RedisSentinel;
+  readonly settings: AppSettings;
+  /** Extra labels (the keep label for `up`). */
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+  /** Called with each container as soon as it exists, so a caller can remove it if a later step fails. */
+  readonly onStarted?: (container: ContainerHandle) => void;
+}
+
+/**
+ * Starts `settings.instances` app containers in parallel (`app-1`, `app-2`, ...) and waits until
+ * every one answers /health 200 with database and cache up.
+ */
+export async function startApps(options: StartAppsOptions): Promise<AppInstance[]> {
+  const { engine, network, settings, signal } = options;
+  const env = appEnv(settings, options.pg, options.redis);
+  const labels = { [ENVIRONMENT_LABEL]: ENVIRONMENT, ...options.labels };
+  const names = Array.from({ length: settings.instances }, (_, i) => `app-${i + 1}`);
+  const results = await Promise.allSettled(names.map(async (name): Promise<AppInstance> => {
+    const container = await engine.startContainer({
+      image: Images.app,
+      name,
+      role: 'app',
+      hostname: name,
+      ports: [APP_PORT],
+      networks: [{ network, aliases: [name] }],
+      labels,
+      env,
+      // The app drains and closes its pools on SIGTERM within its 8 s budget.
+      stopTimeoutSeconds: 10,
+    }, signal);
+    options.onStarted?.(container);
+    return { name, container, url: `http://127.0.0.1:${await container.hostPort(APP_PORT)}` };
+  }));
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  const apps = results.map((r) => (r as PromiseFulfilledResult<AppInstance>).value);
+  await Promise.all(apps.map((a) => waitFor(async () => {
+    const h = await appHealth(a.url);
+    return h.httpStatus === 200 && h.dependencies?.database === 'up' && h.dependencies.cache === 'up';
+  }, { what: `${a.name} (${a.url}) to answer /health with database and cache up`, timeoutMs: options.timeoutMs ?? 60_000, intervalMs: 100, ...(signal ? { signal } : {}) })));
+  return apps;
+}
