@@ -90,9 +90,25 @@ export function parseStackOptions(input: unknown = {}, nameOf: (path: string) =>
       if (options[key] !== undefined) throw new InvalidArgumentError(nameOf(`${part}.${key}`), options[key], 'unset: app-stack creates the network and passes its engine to every part');
     }
   }
-  const pg = parsePgOptions(pgInput, (key) => nameOf(`pg.${key}`));
+  const pg = withPgNames(pgInput, nameOf);
   const { engine: _engine, ...redis } = parseRedisOptions(redisInput, (key) => nameOf(`redis.${key}`));
   return { app: { mode: o.mode, instances: o.instances }, pg, redis, keep: o.keep, timeoutMs: o.timeoutMs };
+}
+
+/**
+ * pg-ha's parser, its errors naming `pg.<option>`. It names an unknown option by its bare key
+ * (not through `nameOf`), so that one error is renamed here.
+ */
+function withPgNames(input: Record<string, unknown>, nameOf: (path: string) => string): PgHaSettings {
+  try {
+    return parsePgOptions(input, (key) => nameOf(`pg.${key}`));
+  } catch (e) {
+    if (e instanceof InvalidArgumentError && Object.hasOwn(input, e.argument)) {
+      const expected = /^Expected `[^`]*` to be ([\s\S]*), got [\s\S]*$/.exec(e.message)?.[1] ?? 'one of the pg-ha options';
+      throw new InvalidArgumentError(nameOf(`pg.${e.argument}`), e.value, expected);
+    }
+    throw e;
+  }
 }
 
 /** The app's own options only (mode, instances), validated like parseStackOptions. */

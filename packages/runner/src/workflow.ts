@@ -100,7 +100,12 @@ export async function runWorkflow<O>(def: WorkflowDefinition<O>, options: RunWor
       const path = issue?.path.join('.') ?? '';
       const flag = `--${String(path).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
       const value = issue?.code === 'unrecognized_keys' ? (issue as { keys?: string[] }).keys?.map((k) => `--${k}`).join(', ') : (args.values as Record<string, unknown>)[String(path)];
-      throw new InvalidArgumentError(issue?.code === 'unrecognized_keys' ? 'option' : flag, value, issue?.message ?? 'a valid value (see --help)');
+      const expected = (issue?.message ?? 'a valid value (see --help)')
+        .replace(/^Invalid (option|input): expected /, '')
+        .replace(/^Too (small|big): expected (\w+) to (be|have) /, 'a $2 ')
+        .replace(/"\|"/g, '", "');
+      if (issue?.code === 'unrecognized_keys') throw new InvalidArgumentError('option', value, 'one of the options listed by --help');
+      throw new InvalidArgumentError(flag, value, expected);
     }
     opts = parsed.data;
     hypotheses = mergeSlo(def.hypotheses(opts), args.slo);

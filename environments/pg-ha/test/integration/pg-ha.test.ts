@@ -40,6 +40,14 @@ test.serial('elects one leader and replicates a write to every replica', async (
   t.regex(error.message, /read-only transaction/);
 });
 
+test.serial('no container logs a password', async (t) => {
+  const secrets = [pg.credentials.superuser.password, pg.credentials.replication.password, pg.credentials.app.password];
+  for (const c of pg.containers) {
+    const logs = await c.logs();
+    t.false(secrets.some((s) => logs.includes(s)), c.name);
+  }
+});
+
 test.serial('killing the leader elects another, HAProxy routes writes to it, and the old leader rejoins after start', async (t) => {
   const old = await pg.leader();
   const chaos = new Chaos(pg.engine);

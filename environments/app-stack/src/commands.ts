@@ -1,0 +1,109 @@
+// `up` and `down`: provision a kept app-stack and say how to reach each part; remove it again
+// by the run id in the state file, or every kept app-stack of this project found by its labels.
+import { Engine, Labels, PROJECT, SetupError, isProjectOwned } from '@resilience/fixtures';
+import { PASSWORD_FILE } from '@resilience/redis-sentinel';
+import { provision, type AppStack, type AppStackDescription } from './app-stack.ts';
+import { ENVIRONMENT, ENVIRONMENT_LABEL } from './app.ts';
+import type { AppStackOptionsInput } from './options.ts';
+import { readState, removeState, stateFile, writeState } from './state.ts';
+
+export interface Output {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+export async function up(options: AppStackOptionsInput, flags: { showSecrets: boolean; json: boolean }, io: Output): Promise<number> {
+  const file = stateFile();
+  const engine = await Engine.connect();
+  const previous = readState(file);
+  if (previous && (await engine.listContainers({ runId: previous.runId })).length > 0) {
+    throw new SetupError(`app-stack is already up (run ${previous.runId}, state in ${file})`, { hint: "Remove it first with 'npx nx run app-stack:down'." });
+  }
+  if (!flags.json) io.err('Starting pg-ha (etcd, Patroni, HAProxy) and redis-sentinel in parallel, then the app...');
+  const stack = await provision({ ...options, engine, keep: true });
+  try {
+    writeState({ environment: ENVIRONMENT, runId: stack.runId, createdAt: new Date().toISOString(), description: stack.describe({ showSecrets: true }) }, file);
+    const shown = stack.describe({ showSecrets: flags.showSecrets });
+    if (flags.json) io.out(JSON.stringify(shown, null, 2));
+    else for (const line of await summary(stack, shown, file, flags.showSecrets)) io.out(line);
+  } finally {
+    // The containers stay; only this process's Redis connections close.
+    stack.redis.release();
+  }
+  return 0;
+}
+
+const seconds = (ms: number | undefined): string => `${((ms ?? 0) / 1000).toFixed(1)} s`;
+
+async function summary(stack: AppStack, d: AppStackDescription, file: string, showSecrets: boolean): Promise<string[]> {
+  const [members, master] = await Promise.all([
+    stack.pg.members().catch(() => []),
+    stack.redis.master().catch(() => undefined),
+  ]);
+  const roles = new Map(members.map((m) => [m.name, `${m.role} (${m.state})`]));
+  const t = d.timings;
+  const app = d.apps[0]!;
+  const firstSentinel = d.redis.sentinels[0]!;
+  const auth = showSecrets
+    ? `export REDISCLI_AUTH='${d.redis.password}'`
+    : `export REDISCLI_AUTH="$(docker exec ${d.redis.nodes[0]!.container} cat ${PASSWORD_FILE})"`;
+  const sync = d.pg.settings.synchronousStrict ? 'strict' : d.pg.settings.synchronous ? 'on' : 'off';
+  return [
+    `app-stack is up: run ${d.runId}, healthy in ${seconds(t['total'])} (network ${seconds(t['network'])}; pg-ha ${seconds(t['pg-ha'])} and redis-sentinel ${seconds(t['redis-sentinel'])} in parallel; app ${seconds(t['app'])})`,
+    `Network: ${d.network}`,
+    '',
+    `App (${d.settings.mode}, ${d.apps.length} instance${d.apps.length > 1 ? 's' : ''}):`,
+    ...d.apps.map((a) => `  ${a.name}  ${a.url}  (container ${a.container})`),
+    `  curl -s -X POST ${app.url}/orders -H 'content-type: application/json' -d '{"item":"book","quantity":1}'`,
+    `  curl -s ${app.url}/orders/<id>     curl -s ${app.url}/health     curl -s ${app.url}/metrics`,
+    `  The app reaches the database at ${d.appDatabaseUrl} and Redis through the Sentinels ${d.redis.sentinels.map((s) => s.address).join(', ')}.`,
+    '',
+    `PostgreSQL 15 (pg-ha: Patroni ttl ${d.pg.settings.ttl} s, loop_wait ${d.pg.settings.loopWait} s, synchronous ${sync}):`,
+    `  leader (read-write) through HAProxy, 127.0.0.1:${d.pg.leader.port}:   psql '${d.pg.leader.url}'`,
+    `  replicas (read-only) through HAProxy, 127.0.0.1:${d.pg.replicas.port}: psql '${d.pg.replicas.url}'`,
+    `  superuser:  psql '${d.pg.superuser.url}'`,
+    ...d.pg.nodes.map((n) => `  ${n.name}  ${roles.get(n.name) ?? 'unknown'}  postgres 127.0.0.1:${n.port}  patroni ${n.apiUrl}/cluster`),
+    `  HAProxy stats: ${d.pg.stats}`,
+    '',
+    `Redis 7 (redis-sentinel: master name ${d.redis.masterName}, quorum ${String(d.redis.settings['quorum'])} of ${d.redis.sentinels.length}):`,
+    `  ${auth}`,
+    ...d.redis.nodes.map((n) => `  ${n.address.padEnd(24)} redis-cli -p ${n.hostPort}${master?.name === n.name ? '   (master)' : ''}`),
+    ...d.redis.sentinels.map((s) => `  ${s.address.padEnd(24)} redis-cli -p ${s.hostPort} SENTINEL get-master-addr-by-name ${d.redis.masterName}`),
+    `  redis-cli -p ${firstSentinel.hostPort} SENTINEL get-master-addr-by-name ${d.redis.masterName} names the master by its in-network address; the list above maps it to its 127.0.0.1 port.`,
+    '',
+    showSecrets ? `State (with passwords): ${file}` : `Passwords are hidden: run 'up' with --show-secrets, or read them from ${file} (mode 600).`,
+    'Remove it with: npx nx run app-stack:down',
+  ];
+}
+
+export async function down(flags: { json: boolean }, io: Output): Promise<number> {
+  const file = stateFile();
+  const engine = await Engine.connect();
+  const state = readState(file);
+  const runIds = state ? [state.runId] : await keptRuns(engine);
+  const removed = [];
+  for (const runId of runIds) {
+    // An `up` run holds the stack alone (its own engine): removing the run removes the app,
+    // every pg-ha and redis-sentinel container and the network, and nothing else.
+    const r = await engine.removeRun(runId);
+    if (r.errors.length) throw new AggregateError(r.errors, `Removing app-stack run ${runId} left ${r.errors.length} error(s): ${r.errors.map((e) => e.message).join('; ')}`);
+    removed.push({ runId, containers: r.containers, networks: r.networks, volumes: r.volumes });
+  }
+  removeState(file);
+  if (flags.json) io.out(JSON.stringify({ removed }, null, 2));
+  else if (removed.length === 0) io.out('No app-stack environment to remove.');
+  else for (const r of removed) io.out(`Removed app-stack run ${r.runId}: ${r.containers} containers, ${r.networks} networks, ${r.volumes} volumes.`);
+  return 0;
+}
+
+/** Runs that own a kept app-stack app container or network of this project. */
+export async function keptRuns(engine: Engine): Promise<string[]> {
+  const label = [`${Labels.project}=${PROJECT}`, `${ENVIRONMENT_LABEL}=${ENVIRONMENT}`, `${Labels.keep}=true`];
+  const containers = await engine.docker.listContainers({ all: true, filters: { label } });
+  const networks = await engine.docker.listNetworks({ filters: { label } });
+  const ids = new Set<string>();
+  for (const labels of [...containers.map((c) => c.Labels), ...networks.map((n) => n.Labels ?? {})]) {
+    if (isProjectOwned(labels)) ids.add(labels[Labels.runId]!);
+  }
+  return [...ids].sort();
+}
