@@ -4,7 +4,7 @@ import test from 'ava';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { request } from 'undici';
-import { Engine, Images, IMAGE_VERSION, waitFor, type ContainerHandle } from '@resilience/fixtures';
+import { Engine, Images, IMAGE_VERSION, startPostgres, startRedis, waitFor, type ContainerHandle } from '@resilience/fixtures';
 
 let engine: Engine;
 
@@ -28,54 +28,22 @@ async function httpGet(url: string): Promise<{ status: number; body: string }> {
 }
 
 test('infra image: PostgreSQL 15 answers select 1', async (t) => {
-  const password = 'smoke-' + Math.random().toString(36).slice(2);
-  const c = await start(t, {
-    image: Images.infra,
-    name: 'smoke-pg',
-    user: 'postgres',
-    env: { PGPASSWORD_INIT: password },
-    ports: [5432],
-    cmd: ['bash', '-c', [
-      'set -e',
-      'echo "$PGPASSWORD_INIT" > /tmp/pw',
-      'initdb -D /tmp/pgdata --auth-local=trust --auth-host=scram-sha-256 --pwfile=/tmp/pw >/dev/null',
-      'echo "host all all 0.0.0.0/0 scram-sha-256" >> /tmp/pgdata/pg_hba.conf',
-      "exec postgres -D /tmp/pgdata -c listen_addresses='*'",
-    ].join('\n')],
-  });
-  const port = await c.hostPort(5432);
-  const row = await waitFor(async () => {
-    const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password, database: 'postgres', connectionTimeoutMillis: 1_000 });
-    await client.connect();
-    try {
-      return (await client.query<{ one: number; version: string }>('select 1 as one, version() as version')).rows[0];
-    } finally {
-      await client.end();
-    }
-  }, { what: 'PostgreSQL to accept connections', timeoutMs: 30_000, intervalMs: 250 });
-  t.is(row.one, 1);
-  t.regex(row.version, /^PostgreSQL 15\./);
+  const server = await startPostgres(engine, { name: 'smoke-pg' });
+  t.teardown(() => server.container.remove());
+  const client = new pg.Client(server.connection);
+  await client.connect();
+  t.teardown(() => client.end());
+  const row = (await client.query<{ one: number; version: string }>('select 1 as one, version() as version')).rows[0];
+  t.is(row?.one, 1);
+  t.regex(row?.version ?? '', /^PostgreSQL 15\./);
 });
 
 test('infra image: Redis answers PING', async (t) => {
-  const c = await start(t, {
-    image: Images.infra,
-    name: 'smoke-redis',
-    user: 'redis',
-    ports: [6379],
-    cmd: ['redis-server', '--bind', '0.0.0.0', '--protected-mode', 'no', '--save', '', '--appendonly', 'no'],
-  });
-  const port = await c.hostPort(6379);
-  const redis = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const server = await startRedis(engine, { name: 'smoke-redis' });
+  t.teardown(() => server.container.remove());
+  const redis = new Redis({ host: '127.0.0.1', port: server.port, maxRetriesPerRequest: 0 });
   t.teardown(() => redis.disconnect());
-  const pong = await waitFor(async () => {
-    if (redis.status !== 'ready') {
-      redis.disconnect();
-      await redis.connect();
-    }
-    return redis.ping();
-  }, { what: 'Redis to answer PING', timeoutMs: 20_000, intervalMs: 200 });
-  t.is(pong, 'PONG');
+  t.is(await redis.ping(), 'PONG');
 });
 
 test('infra image: etcd reports healthy', async (t) => {

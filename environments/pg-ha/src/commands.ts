@@ -59,7 +59,7 @@ export async function down(flags: { json: boolean }, io: Output): Promise<number
   const file = stateFile();
   const engine = await Engine.connect();
   const state = readState(file);
-  const runIds = state ? [state.runId] : await keptRuns(engine);
+  const runIds = state ? [state.runId] : await keptRuns(engine, io);
   const removed = [];
   for (const runId of runIds) {
     const r = await engine.removeRun(runId);
@@ -73,8 +73,11 @@ export async function down(flags: { json: boolean }, io: Output): Promise<number
   return 0;
 }
 
-/** Runs that own a kept pg-ha container or network of this project. */
-async function keptRuns(engine: Engine): Promise<string[]> {
+/**
+ * Runs that own a kept pg-ha container or network of this project and nothing else: a run that
+ * also holds other containers (app-stack composes pg-ha into its own run) is left to its owner.
+ */
+async function keptRuns(engine: Engine, io: Output): Promise<string[]> {
   const label = [`${Labels.project}=${PROJECT}`, `${ENVIRONMENT_LABEL}=${ENVIRONMENT}`, `${Labels.keep}=true`];
   const containers = await engine.docker.listContainers({ all: true, filters: { label } });
   const networks = await engine.docker.listNetworks({ filters: { label } });
@@ -82,5 +85,11 @@ async function keptRuns(engine: Engine): Promise<string[]> {
   for (const labels of [...containers.map((c) => c.Labels), ...networks.map((n) => n.Labels ?? {})]) {
     if (isProjectOwned(labels)) ids.add(labels[Labels.runId]!);
   }
-  return [...ids].sort();
+  const own: string[] = [];
+  for (const runId of [...ids].sort()) {
+    const others = (await engine.listContainers({ runId })).filter((c) => c.Labels[ENVIRONMENT_LABEL] !== ENVIRONMENT);
+    if (others.length) io.err(`Leaving run ${runId}: it also holds ${others.map((c) => c.Names[0]?.replace(/^\//, '')).join(', ')} (remove it with its own 'down').`);
+    else own.push(runId);
+  }
+  return own;
 }

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Engine, Labels } from '@resilience/fixtures';
+import { Engine, Images, Labels } from '@resilience/fixtures';
 import { ENVIRONMENT_LABEL, queryOnce } from '../../src/index.ts';
 import type { PgHaState } from '../../src/state.ts';
 
@@ -67,4 +67,26 @@ test.serial('up keeps a labelled environment and prints no password; down remove
   t.regex(downRun.stdout, new RegExp(`Removed pg-ha run ${state.runId}: 4 containers, 1 networks`));
   t.deepEqual(await engine.listContainers({ runId: state.runId }), []);
   t.false(existsSync(stateFile));
+});
+
+test.serial('down without a state file removes kept pg-ha runs found by label, and leaves a run that holds more', async (t) => {
+  const keptLabels = { [ENVIRONMENT_LABEL]: 'pg-ha', [Labels.keep]: 'true' };
+  const alone = await Engine.connect();
+  const composed = await Engine.connect();
+  t.teardown(async () => {
+    await alone.removeRun();
+    await composed.removeRun();
+  });
+  // Stand-ins (idle containers) carrying the labels provision puts on a kept pg-ha.
+  await alone.startContainer({ image: Images.infra, name: 'pgha-pg1', cmd: ['sleep', 'infinity'], labels: keptLabels });
+  await composed.startContainer({ image: Images.infra, name: 'pgha-pg1', cmd: ['sleep', 'infinity'], labels: keptLabels });
+  await composed.startContainer({ image: Images.infra, name: 'app1', cmd: ['sleep', 'infinity'], labels: { [Labels.keep]: 'true' } });
+  t.false(existsSync(stateFile));
+
+  const downRun = await run(['down']);
+  t.is(downRun.code, 0, downRun.stderr);
+  t.regex(downRun.stdout, new RegExp(`Removed pg-ha run ${alone.run.runId}: 1 containers`));
+  t.regex(downRun.stderr, new RegExp(`Leaving run ${composed.run.runId}`));
+  t.deepEqual(await engine.listContainers({ runId: alone.run.runId }), []);
+  t.is((await engine.listContainers({ runId: composed.run.runId })).length, 2);
 });

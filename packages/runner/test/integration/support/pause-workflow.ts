@@ -1,8 +1,7 @@
 // A small real workflow for the runner's tests: a Redis container, a 10 ms GET probe, a pause
 // of --pause-ms, heal, then steady state again.
 import { z } from 'zod';
-import { Images, redisReadProbe, waitFor } from '@resilience/fixtures';
-import { Redis } from 'ioredis';
+import { redisReadProbe, startRedis } from '@resilience/fixtures';
 import { runWorkflow, parseHypothesis, parseDuration, type WorkflowDefinition } from '../../../src/index.ts';
 
 const Options = z.object({
@@ -17,18 +16,7 @@ export const pauseWorkflow: WorkflowDefinition<z.infer<typeof Options>> = {
   usage: '  --pause DURATION   how long the pause lasts (default 1s)\n  --steady DURATION  steady state before and after (default 1s)',
   hypotheses: () => [parseHypothesis('availability(steady) >= 99%'), parseHypothesis('rto <= 30s')],
   run: async (ctx) => {
-    const redis = await ctx.run.engine.startContainer({ image: Images.infra, name: 'redis', role: 'redis', ports: [6379], cmd: ['redis-server', '--protected-mode', 'no', '--save', ''] });
-    const port = await redis.hostPort(6379);
-    await waitFor(async () => {
-      const r = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-      r.on('error', () => undefined);
-      try {
-        await r.connect();
-        return (await r.ping()) === 'PONG';
-      } finally {
-        r.disconnect();
-      }
-    }, { what: 'redis', timeoutMs: 20_000, signal: ctx.signal });
+    const { container: redis, port } = await startRedis(ctx.run.engine, { name: 'redis', signal: ctx.signal });
     await ctx.startProbe(redisReadProbe({ name: 'redis-get', redis: { host: '127.0.0.1', port }, intervalMs: 10, timeoutMs: 250, now: () => ctx.run.now() }));
     ctx.phase('steady');
     await ctx.sleep(ctx.options.steady);
