@@ -75,6 +75,9 @@ if engine_answers; then
 elif [ -n "${DOCKER_HOST:-}" ]; then
   fail "DOCKER_HOST=$DOCKER_HOST is set but no Docker engine answers there" \
     "Start that engine or unset DOCKER_HOST to use (or start) a local one."
+elif [ -S /var/run/docker.sock ] && [ ! -w /var/run/docker.sock ]; then
+  fail "a Docker engine socket exists at /var/run/docker.sock but this user ($(id -un)) may not use it" \
+    "Add the user to the docker group (sudo usermod -aG docker $(id -un), then log in again), or run as root."
 elif pgrep -x dockerd >/dev/null 2>&1; then
   fail "a dockerd process is running but does not answer on /var/run/docker.sock within 15 s" \
     "It is left as it is (a running engine is never restarted): check 'docker info' and its log, or restart it yourself."

@@ -14,8 +14,8 @@ const NODE_VERSION = readFileSync(join(workspace, 'scripts', 'node-version'), 'u
 const DEBIAN_BASE = 'debian:bookworm-slim';
 const NODE_BASE = 'node:24-bookworm-slim';
 const HASH_LABEL = 'io.resilience.inputs-hash';
-/** Free space the engine's disk needs before a build starts. */
-const MIN_FREE_BYTES = 4 * 1024 ** 3;
+/** Free space the engine's disk needs before a build starts (RESILIENCE_MIN_FREE_GIB overrides). */
+const MIN_FREE_BYTES = Number(process.env['RESILIENCE_MIN_FREE_GIB'] ?? 4) * 1024 ** 3;
 
 type BasePolicy = 'auto' | 'pull' | 'build';
 
@@ -172,7 +172,7 @@ async function main(): Promise<void> {
   const engine = await Engine.connect();
   const missing = [];
   for (const r of recipes) if (!(await imageId(r.tag))) missing.push(r.tag);
-  if (missing.length > 0 || !(await imageId(DEBIAN_BASE))) await checkDisk(engine);
+  if (missing.length > 0 || args.includes('--force') || !(await imageId(DEBIAN_BASE))) await checkDisk(engine);
   await ensureDebianBase(policy);
   await ensureNodeBase(policy);
   for (const recipe of recipes) await buildImage(recipe, args.includes('--force'));
