@@ -12,7 +12,8 @@ export NX_NO_CLOUD=true NX_TUI=false TESTCONTAINERS_RYUK_DISABLED=true
 rm -rf dist/test-results
 status=0
 echo "[test] lint, typecheck, unit tests"
-npx nx run-many -t lint typecheck test --parallel=2 --outputStyle=stream || status=1
+# One task at a time: timing-sensitive unit tests (probe schedules, the fault proxy) share two cores.
+npx nx run-many -t lint typecheck test --parallel=1 --outputStyle=stream || status=1
 echo "[test] Docker integration tests (serial)"
 npx nx run-many -t test-integration --parallel=1 --outputStyle=stream || status=1
 scripts/node scripts/test-summary.ts || status=1
