@@ -43,7 +43,6 @@ async function summary(stack: AppStack, d: AppStackDescription, file: string, sh
   const roles = new Map(members.map((m) => [m.name, `${m.role} (${m.state})`]));
   const t = d.timings;
   const app = d.apps[0]!;
-  const firstSentinel = d.redis.sentinels[0]!;
   const auth = showSecrets
     ? `export REDISCLI_AUTH='${d.redis.password}'`
     : `export REDISCLI_AUTH="$(docker exec ${d.redis.nodes[0]!.container} cat ${PASSWORD_FILE})"`;
@@ -69,7 +68,7 @@ async function summary(stack: AppStack, d: AppStackDescription, file: string, sh
     `  ${auth}`,
     ...d.redis.nodes.map((n) => `  ${n.address.padEnd(24)} redis-cli -p ${n.hostPort}${master?.name === n.name ? '   (master)' : ''}`),
     ...d.redis.sentinels.map((s) => `  ${s.address.padEnd(24)} redis-cli -p ${s.hostPort} SENTINEL get-master-addr-by-name ${d.redis.masterName}`),
-    `  redis-cli -p ${firstSentinel.hostPort} SENTINEL get-master-addr-by-name ${d.redis.masterName} names the master by its in-network address; the list above maps it to its 127.0.0.1 port.`,
+    '  The Sentinels name the master by its in-network address; the list above maps each address to its 127.0.0.1 port.',
     '',
     showSecrets ? `State (with passwords): ${file}` : `Passwords are hidden: run 'up' with --show-secrets, or read them from ${file} (mode 600).`,
     'Remove it with: npx nx run app-stack:down',
@@ -80,7 +79,7 @@ export async function down(flags: { json: boolean }, io: Output): Promise<number
   const file = stateFile();
   const engine = await Engine.connect();
   const state = readState(file);
-  const runIds = state ? [state.runId] : await keptRuns(engine);
+  const runIds = state ? [state.runId] : await keptRuns(engine, io);
   const removed = [];
   for (const runId of runIds) {
     // An `up` run holds the stack alone (its own engine): removing the run removes the app,
@@ -96,8 +95,11 @@ export async function down(flags: { json: boolean }, io: Output): Promise<number
   return 0;
 }
 
-/** Runs that own a kept app-stack app container or network of this project. */
-export async function keptRuns(engine: Engine): Promise<string[]> {
+/** The environments an app-stack run holds; a run that holds anything else is left alone. */
+const PARTS = new Set([ENVIRONMENT, 'pg-ha', 'redis-sentinel']);
+
+/** Runs that own a kept app-stack app container or network of this project, and nothing but the stack. */
+export async function keptRuns(engine: Engine, io: Output): Promise<string[]> {
   const label = [`${Labels.project}=${PROJECT}`, `${ENVIRONMENT_LABEL}=${ENVIRONMENT}`, `${Labels.keep}=true`];
   const containers = await engine.docker.listContainers({ all: true, filters: { label } });
   const networks = await engine.docker.listNetworks({ filters: { label } });
@@ -105,5 +107,11 @@ export async function keptRuns(engine: Engine): Promise<string[]> {
   for (const labels of [...containers.map((c) => c.Labels), ...networks.map((n) => n.Labels ?? {})]) {
     if (isProjectOwned(labels)) ids.add(labels[Labels.runId]!);
   }
-  return [...ids].sort();
+  const own: string[] = [];
+  for (const runId of [...ids].sort()) {
+    const others = (await engine.listContainers({ runId })).filter((c) => !PARTS.has(c.Labels[ENVIRONMENT_LABEL] ?? ''));
+    if (others.length) io.err(`Leaving run ${runId}: it also holds ${others.map((c) => c.Names[0]?.replace(/^\//, '')).join(', ')} (remove it with its own 'down').`);
+    else own.push(runId);
+  }
+  return own;
 }
