@@ -3,13 +3,13 @@
 // until each one's /health says both dependencies are up. Exported so the provisioning
 // benchmark starts the app exactly as provision() does.
 import { request } from 'undici';
-import { Images, LABEL_PREFIX, waitFor, type ContainerHandle, type Engine } from '@resilience/fixtures';
+import { Images, waitFor, type ContainerHandle, type Engine, ENVIRONMENT_LABEL } from '@resilience/fixtures';
 import type { PgHa } from '@resilience/pg-ha';
 import type { RedisSentinel } from '@resilience/redis-sentinel';
 import type { AppSettings } from './options.ts';
 
 /** Label on the app containers and the network of an app-stack, so `down` finds kept ones. */
-export const ENVIRONMENT_LABEL = `${LABEL_PREFIX}.environment`;
+export { ENVIRONMENT_LABEL };
 export const ENVIRONMENT = 'app-stack';
 export const APP_PORT = 8080;
 

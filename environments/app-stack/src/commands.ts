@@ -1,28 +1,26 @@
 // `up` and `down`: provision a kept app-stack and say how to reach each part; remove it again
 // by the run id in the state file, or every kept app-stack of this project found by its labels.
-import { Engine, Labels, PROJECT, SetupError, isProjectOwned } from '@resilience/fixtures';
+import { Engine, SetupError, downEnvironment, type Output } from '@resilience/fixtures';
 import { PASSWORD_FILE } from '@resilience/redis-sentinel';
 import { provision, type AppStack, type AppStackDescription } from './app-stack.ts';
-import { ENVIRONMENT, ENVIRONMENT_LABEL } from './app.ts';
+import { ENVIRONMENT } from './app.ts';
 import type { AppStackOptionsInput } from './options.ts';
-import { readState, removeState, stateFile, writeState } from './state.ts';
+import { appStackStateFile } from './state.ts';
 
-export interface Output {
-  out(line: string): void;
-  err(line: string): void;
-}
+export type { Output };
 
 export async function up(options: AppStackOptionsInput, flags: { showSecrets: boolean; json: boolean }, io: Output): Promise<number> {
-  const file = stateFile();
+  const state = appStackStateFile();
+  const file = state.path;
   const engine = await Engine.connect();
-  const previous = readState(file);
+  const previous = state.read();
   if (previous && (await engine.listContainers({ runId: previous.runId })).length > 0) {
     throw new SetupError(`app-stack is already up (run ${previous.runId}, state in ${file})`, { hint: "Remove it first with 'npx nx run app-stack:down'." });
   }
   if (!flags.json) io.err('Starting pg-ha (etcd, Patroni, HAProxy) and redis-sentinel in parallel, then the app...');
   const stack = await provision({ ...options, engine, keep: true });
   try {
-    writeState({ environment: ENVIRONMENT, runId: stack.runId, createdAt: new Date().toISOString(), description: stack.describe({ showSecrets: true }) }, file);
+    state.write({ environment: ENVIRONMENT, runId: stack.runId, createdAt: new Date().toISOString(), description: stack.describe({ showSecrets: true }) });
     const shown = stack.describe({ showSecrets: flags.showSecrets });
     if (flags.json) io.out(JSON.stringify(shown, null, 2));
     else for (const line of await summary(stack, shown, file, flags.showSecrets)) io.out(line);
@@ -75,43 +73,9 @@ async function summary(stack: AppStack, d: AppStackDescription, file: string, sh
   ];
 }
 
+/** The environments a app-stack run is made of; a run that holds anything else is left alone. */
+const PARTS: ReadonlySet<string> = new Set([ENVIRONMENT, 'pg-ha', 'redis-sentinel']);
+
 export async function down(flags: { json: boolean }, io: Output): Promise<number> {
-  const file = stateFile();
-  const engine = await Engine.connect();
-  const state = readState(file);
-  const runIds = state ? [state.runId] : await keptRuns(engine, io);
-  const removed = [];
-  for (const runId of runIds) {
-    // An `up` run holds the stack alone (its own engine): removing the run removes the app,
-    // every pg-ha and redis-sentinel container and the network, and nothing else.
-    const r = await engine.removeRun(runId);
-    if (r.errors.length) throw new AggregateError(r.errors, `Removing app-stack run ${runId} left ${r.errors.length} error(s): ${r.errors.map((e) => e.message).join('; ')}`);
-    removed.push({ runId, containers: r.containers, networks: r.networks, volumes: r.volumes });
-  }
-  removeState(file);
-  if (flags.json) io.out(JSON.stringify({ removed }, null, 2));
-  else if (removed.length === 0) io.out('No app-stack environment to remove.');
-  else for (const r of removed) io.out(`Removed app-stack run ${r.runId}: ${r.containers} containers, ${r.networks} networks, ${r.volumes} volumes.`);
-  return 0;
-}
-
-/** The environments an app-stack run holds; a run that holds anything else is left alone. */
-const PARTS = new Set([ENVIRONMENT, 'pg-ha', 'redis-sentinel']);
-
-/** Runs that own a kept app-stack app container or network of this project, and nothing but the stack. */
-export async function keptRuns(engine: Engine, io: Output): Promise<string[]> {
-  const label = [`${Labels.project}=${PROJECT}`, `${ENVIRONMENT_LABEL}=${ENVIRONMENT}`, `${Labels.keep}=true`];
-  const containers = await engine.docker.listContainers({ all: true, filters: { label } });
-  const networks = await engine.docker.listNetworks({ filters: { label } });
-  const ids = new Set<string>();
-  for (const labels of [...containers.map((c) => c.Labels), ...networks.map((n) => n.Labels ?? {})]) {
-    if (isProjectOwned(labels)) ids.add(labels[Labels.runId]!);
-  }
-  const own: string[] = [];
-  for (const runId of [...ids].sort()) {
-    const others = (await engine.listContainers({ runId })).filter((c) => !PARTS.has(c.Labels[ENVIRONMENT_LABEL] ?? ''));
-    if (others.length) io.err(`Leaving run ${runId}: it also holds ${others.map((c) => c.Names[0]?.replace(/^\//, '')).join(', ')} (remove it with its own 'down').`);
-    else own.push(runId);
-  }
-  return own;
+  return downEnvironment(ENVIRONMENT, PARTS, appStackStateFile(), flags, io);
 }

@@ -1,26 +1,24 @@
 // `up` and `down`: provision a kept environment and say how to reach it; remove it again by
 // the run id in the state file, or every kept pg-ha of this project found by its labels.
-import { Engine, Labels, PROJECT, SetupError, isProjectOwned } from '@resilience/fixtures';
-import { provision, ENVIRONMENT, ENVIRONMENT_LABEL } from './provision.ts';
-import { readState, removeState, stateFile, writeState } from './state.ts';
+import { Engine, SetupError, downEnvironment, type Output } from '@resilience/fixtures';
+import { provision, ENVIRONMENT } from './provision.ts';
+import { pgHaStateFile } from './state.ts';
 import type { PgHaOptionsInput } from './options.ts';
 import type { PgHa, PgHaDescription } from './pg-ha.ts';
 
-export interface Output {
-  out(line: string): void;
-  err(line: string): void;
-}
+export type { Output };
 
 export async function up(options: PgHaOptionsInput, flags: { showSecrets: boolean; json: boolean }, io: Output): Promise<number> {
-  const file = stateFile();
+  const state = pgHaStateFile();
+  const file = state.path;
   const engine = await Engine.connect();
-  const previous = readState(file);
+  const previous = state.read();
   if (previous && (await engine.listContainers({ runId: previous.runId })).length > 0) {
     throw new SetupError(`pg-ha is already up (run ${previous.runId}, state in ${file})`, { hint: "Remove it first with 'npx nx run pg-ha:down'." });
   }
   if (!flags.json) io.err('Starting etcd, Patroni (PostgreSQL 15) and HAProxy...');
   const pg = await provision({ ...options, engine, keep: true });
-  writeState({ environment: ENVIRONMENT, runId: pg.runId, createdAt: new Date().toISOString(), description: pg.describe({ showSecrets: true }) }, file);
+  state.write({ environment: ENVIRONMENT, runId: pg.runId, createdAt: new Date().toISOString(), description: pg.describe({ showSecrets: true }) });
   const shown = pg.describe({ showSecrets: flags.showSecrets });
   if (flags.json) {
     io.out(JSON.stringify(shown, null, 2));
@@ -55,41 +53,9 @@ async function summary(pg: PgHa, d: PgHaDescription, file: string, showSecrets: 
   ];
 }
 
-export async function down(flags: { json: boolean }, io: Output): Promise<number> {
-  const file = stateFile();
-  const engine = await Engine.connect();
-  const state = readState(file);
-  const runIds = state ? [state.runId] : await keptRuns(engine, io);
-  const removed = [];
-  for (const runId of runIds) {
-    const r = await engine.removeRun(runId);
-    if (r.errors.length) throw new AggregateError(r.errors, `Removing pg-ha run ${runId} left ${r.errors.length} error(s): ${r.errors.map((e) => e.message).join('; ')}`);
-    removed.push({ runId, containers: r.containers, networks: r.networks, volumes: r.volumes });
-  }
-  removeState(file);
-  if (flags.json) io.out(JSON.stringify({ removed }, null, 2));
-  else if (removed.length === 0) io.out('No pg-ha environment to remove.');
-  else for (const r of removed) io.out(`Removed pg-ha run ${r.runId}: ${r.containers} containers, ${r.networks} networks, ${r.volumes} volumes.`);
-  return 0;
-}
+/** The environments a pg-ha run is made of; a run that holds anything else is left alone. */
+const PARTS: ReadonlySet<string> = new Set([ENVIRONMENT]);
 
-/**
- * Runs that own a kept pg-ha container or network of this project and nothing else: a run that
- * also holds other containers (app-stack composes pg-ha into its own run) is left to its owner.
- */
-async function keptRuns(engine: Engine, io: Output): Promise<string[]> {
-  const label = [`${Labels.project}=${PROJECT}`, `${ENVIRONMENT_LABEL}=${ENVIRONMENT}`, `${Labels.keep}=true`];
-  const containers = await engine.docker.listContainers({ all: true, filters: { label } });
-  const networks = await engine.docker.listNetworks({ filters: { label } });
-  const ids = new Set<string>();
-  for (const labels of [...containers.map((c) => c.Labels), ...networks.map((n) => n.Labels ?? {})]) {
-    if (isProjectOwned(labels)) ids.add(labels[Labels.runId]!);
-  }
-  const own: string[] = [];
-  for (const runId of [...ids].sort()) {
-    const others = (await engine.listContainers({ runId })).filter((c) => c.Labels[ENVIRONMENT_LABEL] !== ENVIRONMENT);
-    if (others.length) io.err(`Leaving run ${runId}: it also holds ${others.map((c) => c.Names[0]?.replace(/^\//, '')).join(', ')} (remove it with its own 'down').`);
-    else own.push(runId);
-  }
-  return own;
+export async function down(flags: { json: boolean }, io: Output): Promise<number> {
+  return downEnvironment(ENVIRONMENT, PARTS, pgHaStateFile(), flags, io);
 }

@@ -2,10 +2,7 @@
 // HAProxy at once; waits for a leader, for every replica streaming with no lag, and for
 // HAProxy to route both ports. Each step is timed. A failure removes what was created.
 import { performance } from 'node:perf_hooks';
-import {
-  Engine, Images, InvalidArgumentError, LABEL_PREFIX, Labels, SetupError, requireImage, statusOf, waitFor,
-  type ContainerHandle, type ContainerSpec, type NetworkHandle,
-} from '@resilience/fixtures';
+import { Engine, Images, InvalidArgumentError, Labels, SetupError, requireImage, statusOf, waitFor, type ContainerHandle, type ContainerSpec, type NetworkHandle, ENVIRONMENT_LABEL } from '@resilience/fixtures';
 import { parseOptions, type PgHaOptionsInput, type PgHaSettings } from './options.ts';
 import { PORTS, ROLES, topology, type Topology } from './topology.ts';
 import { PATHS, etcdCommand, renderHaproxyConfig, renderPatroniConfig, renderPostBootstrap, writeAndExec } from './config.ts';
@@ -15,7 +12,7 @@ import { getJson } from './patroni-api.ts';
 import { queryOnce } from './sql.ts';
 
 /** Label on every object of a pg-ha environment, so `down` can find kept ones without a state file. */
-export const ENVIRONMENT_LABEL = `${LABEL_PREFIX}.environment`;
+export { ENVIRONMENT_LABEL };
 export const ENVIRONMENT = 'pg-ha';
 
 export interface ProvisionOptions extends PgHaOptionsInput {

@@ -3,7 +3,7 @@
 // clients that follow failovers. `provision()` (provision.ts) makes one.
 import { Redis } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
-import { LABEL_PREFIX, SetupError, waitFor, type ContainerHandle, type Engine } from '@resilience/fixtures';
+import { SetupError, waitFor, type ContainerHandle, type Engine, ENVIRONMENT_LABEL } from '@resilience/fixtures';
 import { AdminConnection } from './admin.ts';
 import { address } from './config.ts';
 import { majority, type RedisSentinelSettings } from './options.ts';
@@ -11,7 +11,7 @@ import { agreed, fields, flags, masterAddress, parseReplicationInfo } from './re
 import type { Resources } from './resources.ts';
 
 /** Label on every container and network of this environment, so `down` can find them. */
-export const ENVIRONMENT_LABEL = `${LABEL_PREFIX}.environment`;
+export { ENVIRONMENT_LABEL };
 export const ENVIRONMENT = 'redis-sentinel';
 /** Roles (the `io.resilience.role` label) of the two kinds of container. */
 export const Roles = { redis: 'redis', sentinel: 'redis-sentinel' } as const;
