@@ -2,7 +2,7 @@
 // option (the pg-ha and redis-sentinel ones passed through included) is validated by the same
 // parser as provision() before anything starts; errors name the flag the user typed.
 import { parseArgs } from 'node:util';
-import { InvalidArgumentError } from '@resilience/fixtures';
+import { InvalidArgumentError, numericArg } from '@resilience/fixtures';
 import { APP_DEFAULTS, parseStackOptions, type AppStackOptionsInput, type StackSettings } from './options.ts';
 
 export const USAGE = `Usage: scripts/node environments/app-stack/src/cli.ts <up|down> [options]
@@ -47,14 +47,6 @@ const FLAGS: Readonly<Record<string, string>> = {
   'redis.quorum': '--quorum',
 };
 
-const NUMBER_RE = /^[+-]?(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?$/i;
-
-/** A number where the text is one; the text itself otherwise, so the error shows what was typed. */
-function numeric(text: string | undefined): number | string | undefined {
-  if (text === undefined) return undefined;
-  return NUMBER_RE.test(text.trim()) ? Number(text) : text;
-}
-
 function defined(entries: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(entries).filter(([, v]) => v !== undefined));
 }
@@ -79,11 +71,11 @@ export function parseCli(argv: readonly string[]): CliCommand {
     if (given) throw new InvalidArgumentError(`--${given}`, values[given as keyof typeof values], 'an option of `up` only (down takes --json)');
     return { command: 'down', json };
   }
-  const pg = defined({ synchronous: values.sync ? true : undefined, nodes: numeric(values['pg-nodes']), etcdNodes: numeric(values['etcd-nodes']) });
-  const redis = defined({ replicas: numeric(values['redis-replicas']), sentinels: numeric(values.sentinels), quorum: numeric(values.quorum) });
+  const pg = defined({ synchronous: values.sync ? true : undefined, nodes: numericArg(values['pg-nodes']), etcdNodes: numericArg(values['etcd-nodes']) });
+  const redis = defined({ replicas: numericArg(values['redis-replicas']), sentinels: numericArg(values.sentinels), quorum: numericArg(values.quorum) });
   const options = defined({
     mode: values.mode,
-    instances: numeric(values.instances),
+    instances: numericArg(values.instances),
     ...(Object.keys(pg).length ? { pg } : {}),
     ...(Object.keys(redis).length ? { redis } : {}),
   }) as AppStackOptionsInput;

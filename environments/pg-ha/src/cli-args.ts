@@ -1,7 +1,7 @@
 // The command line of `cli.ts`: `up [options]`, `down`, `--help`. Parsing is pure, and every
 // option is validated (through the same zod schema as provision) before anything starts.
 import { parseArgs } from 'node:util';
-import { InvalidArgumentError } from '@resilience/fixtures';
+import { InvalidArgumentError, numericArg } from '@resilience/fixtures';
 import { DEFAULTS, parseOptions, type PgHaOptionsInput, type PgHaSettings } from './options.ts';
 
 export const USAGE = `Usage: scripts/node environments/pg-ha/src/cli.ts <up|down> [options]
@@ -45,14 +45,6 @@ const FLAGS: Readonly<Record<keyof PgHaOptionsInput, string>> = {
   namePrefix: '--name-prefix',
 };
 
-const NUMBER_RE = /^[+-]?(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?$/i;
-
-/** A number where the text is one; the text itself otherwise, so the error shows what was typed. */
-function numeric(text: string | undefined): number | string | undefined {
-  if (text === undefined) return undefined;
-  return NUMBER_RE.test(text.trim()) ? Number(text) : text;
-}
-
 export function parseCli(argv: readonly string[]): CliCommand {
   let parsed: ReturnType<typeof parse>;
   try {
@@ -76,11 +68,11 @@ export function parseCli(argv: readonly string[]): CliCommand {
   const set = (key: keyof PgHaOptionsInput, value: unknown) => {
     if (value !== undefined) options[key] = value;
   };
-  set('nodes', numeric(values.nodes));
-  set('etcdNodes', numeric(values['etcd-nodes']));
-  set('ttl', numeric(values.ttl));
-  set('loopWait', numeric(values['loop-wait']));
-  set('retryTimeout', numeric(values['retry-timeout']));
+  set('nodes', numericArg(values.nodes));
+  set('etcdNodes', numericArg(values['etcd-nodes']));
+  set('ttl', numericArg(values.ttl));
+  set('loopWait', numericArg(values['loop-wait']));
+  set('retryTimeout', numericArg(values['retry-timeout']));
   set('synchronous', values['synchronous-strict'] ? 'strict' : values.synchronous ? true : undefined);
   set('network', values.network);
   set('namePrefix', values['name-prefix']);
