@@ -14,6 +14,9 @@ status=0
 echo "[test] lint, typecheck, unit tests"
 # One task at a time: timing-sensitive unit tests (probe schedules, the fault proxy) share two cores.
 npx nx run-many -t lint typecheck test --parallel=1 --outputStyle=stream || status=1
+echo "[test] lint and typecheck of the workspace scripts"
+{ scripts/node node_modules/eslint/bin/eslint.js --max-warnings=0 scripts tools eslint.config.mjs \
+  && scripts/node node_modules/typescript-7/bin/tsc -p tsconfig.json; } || status=1
 echo "[test] Docker integration tests (serial)"
 npx nx run-many -t test-integration --parallel=1 --outputStyle=stream || status=1
 scripts/node scripts/test-summary.ts || status=1
