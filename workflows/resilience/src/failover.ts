@@ -85,13 +85,19 @@ async function failPostgres(ctx: Ctx, stack: AppStack, iteration: number, t: Ret
   const healedAt = ctx.run.now();
   // Usually the old leader comes back as a replica (after pg_rewind). A leader that was only
   // frozen or cut off can also take the lock back if the promotion did not complete: report it.
+  // A node that was frozen or cut off reports from a stale view for a loop or two: the state
+  // counts once it has held for loop_wait + 1 s; rejoin is when it first held.
+  const stableMs = (stack.pg.settings.loopWait + 1) * 1000;
+  let since: { at: number; role: string } | undefined;
   const back = await waitFor(async () => {
     const members = await stack.pg.members();
     const m = members.find((x) => x.name === before.name);
-    return m && (m.state === 'streaming' || m.state === 'running') && members.filter((x) => x.role === 'leader').length === 1 ? m : undefined;
+    const ok = m && (m.state === 'streaming' || m.state === 'running') && members.filter((x) => x.role === 'leader').length === 1;
+    if (!ok || since?.role !== m.role) since = ok ? { at: ctx.run.now(), role: m.role } : undefined;
+    return ok && since && ctx.run.now() - since.at >= stableMs ? { member: m, at: since.at } : undefined;
   }, { what: `${before.name} to rejoin the cluster`, timeoutMs: o.timeout, intervalMs: 200, signal: ctx.signal });
-  if (back.role === 'leader') ctx.note(`${before.name} is the leader again after the heal: the failover to ${change.leader.name} did not hold`);
-  ctx.measure({ name: 'rejoin', scope: 'postgres', iteration, value: ctx.run.now() - healedAt, unit: 'ms', description: `heal (${o.fault === 'pause' ? 'unpause' : o.fault === 'disconnect' ? 'reconnect' : 'start'}) of the old leader to Patroni listing it as running again, as ${back.role === 'leader' ? 'the leader (it took the lock back)' : 'a replica (pg_rewind if needed)'}` });
+  if (back.member.role === 'leader') ctx.note(`${before.name} is the leader again after the heal: the failover to ${change.leader.name} did not hold`);
+  ctx.measure({ name: 'rejoin', scope: 'postgres', iteration, value: back.at - healedAt, unit: 'ms', description: `heal (${o.fault === 'pause' ? 'unpause' : o.fault === 'disconnect' ? 'reconnect' : 'start'}) of the old leader to Patroni listing it as running, steadily for loop_wait + 1 s, as ${back.member.role === 'leader' ? 'the leader (it took the lock back)' : 'a replica (pg_rewind if needed)'}` });
   await stack.pg.waitHealthy({ timeoutMs: o.timeout, ...(ctx.signal ? { signal: ctx.signal } : {}) });
   ctx.measure({ name: 'redundancy', scope: 'postgres', iteration, value: ctx.run.now() - fault.injectedAt, unit: 'ms', description: 'fault start to one leader and every replica streaming with lag 0 again' });
 }
