@@ -32,12 +32,17 @@ function worst(values: (number | null | undefined)[]): number | null {
  */
 export function metricLookup(summary: RunSummary, measurements: readonly Measurement[]): MetricLookup {
   const phaseNames = new Set(summary.phases.map((p) => p.name));
+  const probeMetrics = new Set(['availability', 'rto', 'ttd', 'outage', ...Object.keys(PERCENTILES)]);
   return (metric, args) => {
+    if (!probeMetrics.has(metric)) {
+      // A workflow's own measurement, selected by its scope: `election(postgres)`.
+      const found = measurements.filter((m) => m.name === metric && (!args.length || args.includes(m.scope ?? '')));
+      return worst(found.map((m) => m.value));
+    }
     const phase = args.find((a) => phaseNames.has(a));
     const probeArgs = args.filter((a) => a !== phase);
-    for (const a of probeArgs) if (!summary.probes[a]) return null;
+    if (probeArgs.some((a) => !summary.probes[a])) return null;
     const probes: ProbeSummary[] = probeArgs.length ? probeArgs.map((a) => summary.probes[a]!) : Object.values(summary.probes);
-    if (args.some((a) => a !== phase && !summary.probes[a])) return null;
     switch (metric) {
       case 'availability': {
         let good = 0;
@@ -57,10 +62,8 @@ export function metricLookup(summary: RunSummary, measurements: readonly Measure
       case 'outage':
         return worst(probes.map((p) => p.outageMs));
       default: {
-        const key = PERCENTILES[metric];
-        if (key) return worst(probes.map((p) => (phase ? p.phases[phase]?.latency?.[key] : p.latency?.[key])));
-        const found = measurements.filter((m) => m.name === metric && (!args.length || args.includes(m.scope ?? '')));
-        return worst(found.map((m) => m.value));
+        const key = PERCENTILES[metric]!;
+        return worst(probes.map((p) => (phase ? p.phases[phase]?.latency?.[key] : p.latency?.[key])));
       }
     }
   };
