@@ -212,12 +212,12 @@ export async function runWorkflow<O>(def: WorkflowDefinition<O>, options: RunWor
 
   // 4. Analysis, hypotheses, verdict.
   await run.journal?.flush();
-  let summary = await analyseEvents(readJournal(run.journal!.path));
+  const summary = await analyseEvents(readJournal(run.journal!.path));
   if (def.afterAnalysis && status === 'completed') {
+    // It only adds measurements (kept in memory and as journal notes); the analysis of the
+    // samples does not change, so the journal is not read a second time.
     try {
       def.afterAnalysis(ctx, summary);
-      await run.journal?.flush();
-      summary = await analyseEvents(readJournal(run.journal!.path));
     } catch (e) {
       con.line(`analysis error: ${e instanceof Error ? e.message : String(e)}`);
     }
