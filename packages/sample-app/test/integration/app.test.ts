@@ -4,13 +4,14 @@ import test from 'ava';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
-import { Chaos, Engine, Images, freePort, waitFor, type ContainerHandle } from '@resilience/fixtures';
+import { Chaos, Engine, Images, freePort, startPostgres, startRedis, waitFor, type ContainerHandle } from '@resilience/fixtures';
 import { loadConfig, type Mode } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { start, call, answered, type Running } from '../support/http.ts';
 
-const pgPassword = 'pg-' + randomUUID();
 const redisPassword = 'redis-' + randomUUID();
+/** The database's password (random per server), checked absent from the logs. */
+let pgPassword = '';
 const logLines: string[] = [];
 
 let engine: Engine;
@@ -41,57 +42,21 @@ function app(mode: Mode): Running {
 test.before(async () => {
   engine = await Engine.connect();
   chaos = new Chaos(engine);
-  [pgC, redisC] = await Promise.all([
-    engine.startContainer({
-      image: Images.infra,
-      name: 'app-pg',
-      role: 'postgres',
-      user: 'postgres',
-      env: { PGPASSWORD_INIT: pgPassword },
-      ports: [5432],
-      cmd: ['bash', '-c', [
-        'set -e',
-        'echo "$PGPASSWORD_INIT" > /tmp/pw',
-        'initdb -D /tmp/pgdata --auth-local=trust --auth-host=scram-sha-256 --pwfile=/tmp/pw >/dev/null',
-        'echo "host all all 0.0.0.0/0 scram-sha-256" >> /tmp/pgdata/pg_hba.conf',
-        "exec postgres -D /tmp/pgdata -c listen_addresses='*' -c fsync=off",
-      ].join('\n')],
-    }),
-    engine.startContainer({
-      image: Images.infra,
-      name: 'app-redis',
-      role: 'redis',
-      user: 'redis',
-      env: { REDIS_PASSWORD_INIT: redisPassword },
-      ports: [6379],
-      cmd: ['bash', '-c', 'exec redis-server --bind 0.0.0.0 --save "" --appendonly no --requirepass "$REDIS_PASSWORD_INIT"'],
-    }),
+  const [pgServer, redisServer] = await Promise.all([
+    startPostgres(engine, { name: 'app-pg' }),
+    startRedis(engine, { name: 'app-redis', password: redisPassword }),
   ]);
-  const pgPort = await pgC.hostPort(5432);
-  const redisPort = await redisC.hostPort(6379);
-  databaseUrl = `postgres://postgres:${encodeURIComponent(pgPassword)}@127.0.0.1:${pgPort}/postgres`;
-  redisUrl = `redis://127.0.0.1:${redisPort}`;
-  db = await waitFor(async () => {
-    const c = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 1_000 });
-    c.on('error', () => undefined);
-    try {
-      await c.connect();
-      return c;
-    } catch (e) {
-      await c.end().catch(() => undefined);
-      throw e;
-    }
-  }, { what: 'PostgreSQL to accept connections', timeoutMs: 30_000, intervalMs: 250 });
+  pgC = pgServer.container;
+  redisC = redisServer.container;
+  databaseUrl = pgServer.url;
+  pgPassword = String(pgServer.connection.password);
+  redisUrl = `redis://127.0.0.1:${redisServer.port}`;
+  db = new pg.Client(pgServer.connection);
   db.on('error', () => undefined);
-  redis = new Redis({ host: '127.0.0.1', port: redisPort, password: redisPassword, maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
+  await db.connect();
+  redis = new Redis({ host: '127.0.0.1', port: redisServer.port, password: redisPassword, maxRetriesPerRequest: 1, enableOfflineQueue: false });
   redis.on('error', () => undefined);
-  await waitFor(async () => {
-    if (redis.status !== 'ready') {
-      redis.disconnect();
-      await redis.connect();
-    }
-    return (await redis.ping()) === 'PONG';
-  }, { what: 'Redis to answer PING', timeoutMs: 20_000, intervalMs: 200 });
+  await waitFor(() => redis.status === 'ready', { what: 'the test client connected to Redis', timeoutMs: 10_000, intervalMs: 50 });
   apps.hardened = await startApp('hardened');
   apps.naive = await startApp('naive');
   // Both apps create the table at start (retrying until the database answers).
