@@ -1,6 +1,40 @@
 // What a person watching a workflow sees. On a terminal: one live status line (phase, elapsed,
-// availability of the last second, p99) under the events. In CI: plain timestamped lines.
-import type { EventBus, JournalEvent, Probe } from '@resilience/fixtures';
+// availability and p99 of the last 5 s per probe) under the events. In CI: plain timestamped lines.
+import { formatMetric, type EventBus, type JournalEvent, type Probe } from '@resilience/fixtures';
+
+/** The live line's window: what is happening now, not since the start. */
+export const LIVE_WINDOW_MS = 5000;
+
+/** Samples of the last LIVE_WINDOW_MS of one probe (completed time, ok, latency). */
+class RecentSamples {
+  readonly #completed: number[] = [];
+  readonly #ok: boolean[] = [];
+  readonly #latency: number[] = [];
+  #head = 0;
+
+  add(completed: number, ok: boolean, latency: number): void {
+    this.#completed.push(completed);
+    this.#ok.push(ok);
+    this.#latency.push(latency);
+  }
+
+  /** Availability and p99 (nearest rank) of the samples completed in (now - window, now]. */
+  window(now: number, windowMs = LIVE_WINDOW_MS): { attempts: number; availability: number | null; p99: number | null } {
+    while (this.#head < this.#completed.length && this.#completed[this.#head]! <= now - windowMs) this.#head++;
+    if (this.#head > 4096) {
+      this.#completed.splice(0, this.#head);
+      this.#ok.splice(0, this.#head);
+      this.#latency.splice(0, this.#head);
+      this.#head = 0;
+    }
+    const n = this.#completed.length - this.#head;
+    if (n === 0) return { attempts: 0, availability: null, p99: null };
+    let good = 0;
+    for (let i = this.#head; i < this.#ok.length; i++) if (this.#ok[i]) good++;
+    const lat = this.#latency.slice(this.#head).sort((a, b) => a - b);
+    return { attempts: n, availability: good / n, p99: lat[Math.min(n - 1, Math.ceil(0.99 * n) - 1)]! };
+  }
+}
 
 export interface ConsoleOptions {
   readonly tty?: boolean;
@@ -25,6 +59,7 @@ export class ConsoleReporter {
   #timer: NodeJS.Timeout | undefined;
   #statusShown = false;
   #ticks = 0;
+  readonly #recent = new Map<string, RecentSamples>();
 
   constructor(now: () => number, options: ConsoleOptions = {}) {
     this.#now = now;
@@ -35,16 +70,22 @@ export class ConsoleReporter {
 
   attach(bus: EventBus<JournalEvent>): () => void {
     return bus.subscribe((e) => {
-      if (e.type === 'phase') {
+      if (e.type === 'sample') {
+        let r = this.#recent.get(e.probe);
+        if (!r) this.#recent.set(e.probe, (r = new RecentSamples()));
+        r.add(e.completed, e.ok, e.completed - e.intended);
+      } else if (e.type === 'phase') {
         this.#phase = e.name;
         this.line(`phase ${e.name}`);
       } else if (e.type === 'fault-injected') {
         this.line(`fault ${e.kind} injected on ${e.target.join(', ')} (${e.id})`);
       } else if (e.type === 'fault-healed') {
         this.line(`fault ${e.id} healed${e.error ? `, with errors: ${e.error}` : ''}`);
-      } else if (e.type === 'note' && e.message === 'measurement') {
-        const m = e.data as { name: string; value: number | null; unit: string };
-        this.line(`measured ${m.name}: ${m.value === null ? 'not measured' : m.unit === 'ms' ? `${(m.value / 1000).toFixed(2)} s` : `${m.value} ${m.unit}`}`);
+      } else if (e.type === 'measurement') {
+        const where = `${e.scope ? `(${e.scope})` : ''}${e.iteration ? `#${e.iteration}` : ''}${e.variant ? ` [${e.variant}]` : ''}`;
+        this.line(`measured ${e.name}${where}: ${formatMetric(e.value, e.unit)}`);
+      } else if (e.type === 'finding') {
+        this.line(`FINDING [${e.severity}] ${e.title}`);
       } else if (e.type === 'note') {
         this.line(e.message);
       }
@@ -69,13 +110,14 @@ export class ConsoleReporter {
     this.#clearStatus();
   }
 
+  /** Availability and p99 of the last 5 s per probe (not cumulative: a past outage does not linger). */
   status(): string {
+    const now = this.#now();
     const parts = this.#probes.map((p) => {
-      const s = p.snapshot();
-      const a = s.lastSecond.availability;
-      return `${s.probe} ${a === null ? '-' : `${(a * 100).toFixed(1)}%`}${s.latency ? ` p99 ${s.latency.p99Ms.toFixed(0)}ms` : ''}`;
+      const w = this.#recent.get(p.name)?.window(now) ?? { attempts: 0, availability: null, p99: null };
+      return `${p.name} ${w.availability === null ? '-' : `${(w.availability * 100).toFixed(1)}%`}${w.p99 === null ? '' : ` p99 ${w.p99.toFixed(0)}ms`}`;
     });
-    return `[${clock(this.#now())}] ${this.#phase.padEnd(9)} | ${parts.join(' | ')}`;
+    return `[${clock(now)}] ${this.#phase.padEnd(9)} | last 5 s: ${parts.join(' | ')}`;
   }
 
   #tick(): void {

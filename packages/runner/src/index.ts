@@ -5,3 +5,5 @@ export * from './exit-codes.ts';
 export * from './hypotheses.ts';
 export * from './metrics.ts';
 export * from './workflow.ts';
+export * from './schedule.ts';
+export * from './writes.ts';

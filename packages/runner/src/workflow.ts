@@ -1,52 +1,88 @@
-// The workflow runner: options -> run -> steady state -> faults -> observation -> heal (always)
-// -> verification -> analysis -> hypotheses -> verdict -> report -> teardown (always) -> exit
-// code. Probes record; hypotheses decide. Ctrl-C heals, tears down and still reports.
+// The workflow runner. A workflow declares what (options, variants, environment, traffic with
+// the scope each probe depends on, a schedule of steps, hypotheses); the runner does how, once
+// for every workflow: options -> run -> per variant: environment, probes, schedule, heal
+// (always), write check, teardown (always) -> analysis (one streaming pass, live) -> per-fault
+// and per-scope RTO -> hypotheses -> verdict -> report -> exit code. Ctrl-C heals, tears down
+// and still reports.
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ZodType } from 'zod';
 import {
-  ChaosRun, InvalidArgumentError, analyseEvents, isResilienceError, readJournal, toSampleEvent,
-  type Probe, type RunStatus, type RunSummary,
+  ChaosRun, InvalidArgumentError, RunAnalyser, formatDuration, isResilienceError, toSampleEvent,
+  type Engine, type FindingEvent, type JournalEvent, type Probe, type RunStatus, type RunSummary,
 } from '@resilience/fixtures';
 import { parseArgs } from './args.ts';
 import { ConsoleReporter, table } from './console.ts';
 import { ExitCode } from './exit-codes.ts';
-import { evaluate, formatValue, parseHypothesis, type Hypothesis, type HypothesisOutcome } from './hypotheses.ts';
-import { metricLookup, type Measurement } from './metrics.ts';
+import { evaluate, formatThreshold, formatValue, parseHypothesis, type Hypothesis, type HypothesisOutcome } from './hypotheses.ts';
+import { MetricRegistry, baseName, metricLookup, type Measurement, type MetricSpec } from './metrics.ts';
+import { describePlan, type ScheduledFault, type Step, type StepContext, type System } from './schedule.ts';
+import { WriteCollector, describeLoss, type WriteVerifier } from './writes.ts';
 
-export interface WorkflowContext<O> {
-  readonly options: O;
+/** What the environment step gets. */
+export interface SetupContext {
+  readonly engine: Engine;
   readonly run: ChaosRun;
-  /** Aborted on Ctrl-C / SIGTERM; every wait in a workflow should take it. */
   readonly signal: AbortSignal;
-  readonly console: ConsoleReporter;
-  phase(name: string): void;
-  /** Starts a probe whose samples go to the journal; the runner stops it at the end. */
-  startProbe(probe: Probe): Promise<Probe>;
-  stopProbes(): Promise<void>;
-  measure(m: Measurement): void;
-  /** Free-form settings and versions for the report (secrets are redacted there). */
-  setting(key: string, value: unknown): void;
-  environment(key: string, value: unknown): void;
-  /** Registers a teardown; all run last-in first-out, even after an error or Ctrl-C. */
-  defer(fn: () => Promise<void> | void): void;
-  /** An abortable sleep. */
-  sleep(ms: number): Promise<void>;
-  note(message: string, data?: unknown): void;
+  /** The run clock (ms since the run started): pass it to environments so their times agree. */
+  now(): number;
+  readonly variant: string | undefined;
+  note(message: string): void;
 }
 
-export interface WorkflowDefinition<O> {
+/** A provisioned environment: the typed handle, its systems (for conditions) and its teardown. */
+export interface Declared<E> {
+  readonly handle: E;
+  readonly systems?: Readonly<Record<string, System>>;
+  /** Settings for the report (secrets are redacted there). */
+  readonly settings?: Record<string, unknown>;
+  /** Versions of the systems under test, for the report. */
+  readonly versions?: Record<string, string>;
+  teardown(): Promise<void>;
+}
+
+export interface TrafficContext {
+  now(): number;
+  readonly variant: string | undefined;
+  /** The probe name to use: `sql-write`, or `sql-write@naive` when the run has several variants. */
+  name(base: string): string;
+}
+
+/** One probe of the live traffic, with the scopes its success depends on. */
+export interface Traffic {
+  readonly probe: Probe;
+  /** Systems it depends on (`postgres`, `redis`); [] when it depends on none of the faulted ones. */
+  readonly scopes: readonly string[];
+  /** For a write probe: how to read its ids back (its acknowledged writes are then verified). */
+  readonly verify?: WriteVerifier;
+}
+
+export type HypothesisSpec = string | { readonly text: string; readonly description?: string };
+
+export interface WorkflowDefinition<O, E = unknown> {
   readonly name: string;
   readonly description: string;
   /** Validates the options; keys are camelCase versions of the --kebab-case flags. */
   readonly options: ZodType<O>;
   /** Help text for the options. */
   readonly usage: string;
-  readonly hypotheses: (options: O) => readonly Hypothesis[];
-  readonly run: (ctx: WorkflowContext<O>) => Promise<void>;
-  /** After the run's analysis, before the hypotheses: derive measurements from it. */
-  readonly afterAnalysis?: (ctx: WorkflowContext<O>, summary: RunSummary) => void;
+  /** Metrics the workflow's own steps measure, beyond the runner's. */
+  readonly metrics?: readonly MetricSpec[];
+  /** The same schedule against several setups, side by side in one report. */
+  readonly variants?: (options: O) => readonly string[];
+  readonly environment: (options: O, setup: SetupContext) => Promise<Declared<E>>;
+  readonly traffic: (env: E, options: O, t: TrafficContext) => readonly Traffic[] | Promise<readonly Traffic[]>;
+  readonly schedule: (options: O) => readonly Step<E, O>[];
+  /** Default hypotheses; `lostWrites(<probe>) == 0` is added for every write probe. */
+  readonly hypotheses: (options: O) => readonly HypothesisSpec[];
+  /** Longest wait of a condition (default 60 s). */
+  readonly timeoutMs?: (options: O) => number;
+}
+
+/** Identity, for type inference: `export const failover = defineWorkflow({...})`. */
+export function defineWorkflow<O, E>(def: WorkflowDefinition<O, E>): WorkflowDefinition<O, E> {
+  return def;
 }
 
 export interface WorkflowResult {
@@ -54,6 +90,7 @@ export interface WorkflowResult {
   readonly status: RunStatus;
   readonly outcomes: readonly HypothesisOutcome[];
   readonly summary: RunSummary | null;
+  readonly findings: readonly FindingEvent[];
   readonly reportDir: string | undefined;
   readonly files: Record<string, string>;
 }
@@ -61,70 +98,159 @@ export interface WorkflowResult {
 export interface RunWorkflowOptions {
   readonly argv?: readonly string[];
   /** Where reports go (default dist/reports under the current directory). */
-  readonly reportsRoot?: string;
+  readonly reportsRoot?: string | undefined;
   readonly out?: NodeJS.WritableStream;
   /** Install SIGINT/SIGTERM handlers (default true). */
   readonly handleSignals?: boolean;
-  readonly png?: boolean;
 }
 
-/** `election(postgres)#2`: the name hypotheses use, with the scope and iteration it belongs to. */
-export function displayName(m: Measurement): string {
-  return `${m.name}${m.scope ? `(${m.scope})` : ''}${m.iteration ? `#${m.iteration}` : ''}`;
+/** Metrics the runner's conditions measure. */
+const CONDITION_METRICS: readonly MetricSpec[] = [
+  { name: 'election', unit: 'ms', description: 'fault start to the system naming a new primary' },
+  { name: 'rejoin', unit: 'ms', description: 'heal to the old primary listed back in the cluster' },
+  { name: 'redundancy', unit: 'ms', description: 'fault start to full redundancy again' },
+];
+
+/** `election(postgres)#2 [naive]`: how a measurement is named in tables. */
+export function displayName(m: Pick<Measurement, 'name' | 'scope' | 'iteration' | 'variant'>): string {
+  return `${m.name}${m.scope ? `(${m.scope})` : ''}${m.iteration ? `#${m.iteration}` : ''}${m.variant ? ` [${m.variant}]` : ''}`;
 }
 
-function mergeSlo(defaults: readonly Hypothesis[], overrides: readonly string[]): Hypothesis[] {
-  const parsed = overrides.map((s) => parseHypothesis(s));
-  const key = (h: Hypothesis) => `${h.metric}(${h.args.join(',')})`;
-  const replaced = new Set(parsed.map(key));
-  return [...defaults.filter((h) => !replaced.has(key(h))), ...parsed];
+const key = (h: Hypothesis) => `${h.metric}(${h.args.join(',')})`;
+
+/** User hypotheses replace defaults on the same metric and arguments; one without arguments replaces every default of its metric. */
+export function mergeHypotheses(defaults: readonly Hypothesis[], user: readonly Hypothesis[]): Hypothesis[] {
+  const replaced = new Set(user.map(key));
+  const wholeMetric = new Set(user.filter((h) => h.args.length === 0).map((h) => h.metric));
+  return [...defaults.filter((h) => !replaced.has(key(h)) && !wholeMetric.has(h.metric)), ...user];
 }
 
-export async function runWorkflow<O>(def: WorkflowDefinition<O>, options: RunWorkflowOptions = {}): Promise<WorkflowResult> {
+function nearestRank(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+/**
+ * Per fault: faultRto = the worst RTO of the probes judged on it (null when one did not
+ * recover); per variant and scope: rtoP50 / rtoP95 / rtoMax over the iterations (null when a
+ * fault is unmeasured, so `rtoP95 <= 30s` cannot pass on a fault that never recovered).
+ */
+export function faultMeasurements(summary: RunSummary): Measurement[] {
+  const out: Measurement[] = [];
+  const groups = new Map<string, { scope: string; variant: string | undefined; values: (number | null)[] }>();
+  for (const f of summary.faults) {
+    if (f.scope === null) continue;
+    const variant = f.variant ?? undefined;
+    const judged = Object.values(summary.probes).map((p) => p.faults.find((x) => x.faultId === f.id)).filter((x) => x !== undefined);
+    const rto = judged.length === 0 || judged.some((x) => x.rtoMs === null) ? null : Math.max(...judged.map((x) => x.rtoMs!));
+    const who = Object.values(summary.probes).filter((p) => p.faults.some((x) => x.faultId === f.id)).map((p) => baseName(p.probe));
+    out.push({
+      name: 'faultRto', scope: f.scope, ...(f.iteration !== null ? { iteration: f.iteration } : {}), ...(variant ? { variant } : {}), unit: 'ms', value: rto,
+      description: `client-visible RTO of this ${f.kind}: the worst of ${who.join(', ') || 'no probe'} (fault start to the first of 1 s of consecutive successes)${rto === null ? '; a probe did not recover' : ''}`,
+    });
+    const k = `${variant ?? ''}\u0000${f.scope}`;
+    const g = groups.get(k) ?? { scope: f.scope, variant, values: [] };
+    g.values.push(rto);
+    groups.set(k, g);
+  }
+  for (const g of groups.values()) {
+    const measured = g.values.every((v) => v !== null);
+    const sorted = measured ? (g.values as number[]).slice().sort((a, b) => a - b) : [];
+    const over = `over ${g.values.length} fault(s) of ${g.scope}, nearest rank${measured ? '' : '; not measured: a fault did not recover'}`;
+    const v = g.variant ? { variant: g.variant } : {};
+    out.push({ name: 'rtoP50', scope: g.scope, ...v, unit: 'ms', value: measured ? nearestRank(sorted, 50) : null, description: `median faultRto ${over}` });
+    out.push({ name: 'rtoP95', scope: g.scope, ...v, unit: 'ms', value: measured ? nearestRank(sorted, 95) : null, description: `95th percentile faultRto ${over}` });
+    out.push({ name: 'rtoMax', scope: g.scope, ...v, unit: 'ms', value: measured ? sorted.at(-1)! : null, description: `worst faultRto ${over}` });
+  }
+  return out;
+}
+
+function help<O>(def: WorkflowDefinition<O, unknown>): string {
+  return `${def.name}: ${def.description}\n\n${def.usage}\n\n  --slo EXPR   add or replace a hypothesis, e.g. --slo "rto<=30s" or --slo "lostWrites(redis-write) <= 100" (repeatable)\n  --dry-run    print the plan (variants, steps, hypotheses) and start nothing\n  --no-png     skip the PNG of the HTML report\n  --help       this text\n\nExit codes: 0 passed, 1 a hypothesis failed, 2 bad input or setup error, 3 a heal failed, 130 interrupted.`;
+}
+
+function parseOptions<O>(def: WorkflowDefinition<O, unknown>, values: Record<string, unknown>): O {
+  const parsed = def.options.safeParse(values);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const path = issue?.path.join('.') ?? '';
+  const flag = `--${String(path).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  if (issue?.code === 'unrecognized_keys') {
+    const keys = (issue as { keys?: string[] }).keys ?? [];
+    throw new InvalidArgumentError('option', keys.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', '), 'one of the options listed by --help');
+  }
+  const expected = (issue?.message ?? 'a valid value (see --help)')
+    .replace(/^Invalid (option|input): expected /, '')
+    .replace(/^Too (small|big): expected (\w+) to (be|have) /, 'a $2 ')
+    .replace(/"\|"/g, '", "');
+  throw new InvalidArgumentError(flag, values[String(path)], expected);
+}
+
+export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: RunWorkflowOptions = {}): Promise<WorkflowResult> {
   const out = options.out ?? process.stdout;
   const write = (s: string) => out.write(s.endsWith('\n') ? s : `${s}\n`);
-  const empty = (exitCode: number, status: RunStatus): WorkflowResult => ({ exitCode, status, outcomes: [], summary: null, reportDir: undefined, files: {} });
+  const empty = (exitCode: number, status: RunStatus): WorkflowResult => ({ exitCode, status, outcomes: [], summary: null, findings: [], reportDir: undefined, files: {} });
+  const registry = new MetricRegistry([...CONDITION_METRICS, ...(def.metrics ?? [])]);
 
-  // 1. Options: every problem is reported before anything starts.
+  // 1. Options and hypotheses: every problem is reported before anything starts.
   let opts: O;
-  let hypotheses: Hypothesis[];
+  let userHypotheses: Hypothesis[];
+  let defaults: Hypothesis[];
+  let variants: readonly string[];
+  let png = true;
+  let dryRun = false;
   try {
     const args = parseArgs(options.argv ?? process.argv.slice(2));
     if (args.help) {
-      write(`${def.name}: ${def.description}\n\n${def.usage}\n\n  --slo EXPR   add or replace a hypothesis, e.g. --slo "rto<=30s" (repeatable)\n  --help       this text\n\nExit codes: 0 passed, 1 a hypothesis failed, 2 bad input or setup error, 3 a heal failed, 130 interrupted.`);
+      write(help(def as WorkflowDefinition<O, unknown>));
       return empty(ExitCode.passed, 'completed');
     }
-    const parsed = def.options.safeParse(args.values);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const path = issue?.path.join('.') ?? '';
-      const flag = `--${String(path).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-      const value = issue?.code === 'unrecognized_keys' ? (issue as { keys?: string[] }).keys?.map((k) => `--${k}`).join(', ') : (args.values as Record<string, unknown>)[String(path)];
-      const expected = (issue?.message ?? 'a valid value (see --help)')
-        .replace(/^Invalid (option|input): expected /, '')
-        .replace(/^Too (small|big): expected (\w+) to (be|have) /, 'a $2 ')
-        .replace(/"\|"/g, '", "');
-      if (issue?.code === 'unrecognized_keys') throw new InvalidArgumentError('option', value, 'one of the options listed by --help');
-      throw new InvalidArgumentError(flag, value, expected);
+    const values: Record<string, unknown> = { ...args.values };
+    for (const [k, set] of [['png', (v: boolean) => (png = v)], ['dryRun', (v: boolean) => (dryRun = v)]] as const) {
+      if (k in values) {
+        const v = values[k];
+        if (v !== true && v !== false && v !== 'true' && v !== 'false') throw new InvalidArgumentError(`--${k === 'dryRun' ? 'dry-run' : k}`, v, 'no value, true or false');
+        set(v === true || v === 'true');
+        delete values[k];
+      }
     }
-    opts = parsed.data;
-    hypotheses = mergeSlo(def.hypotheses(opts), args.slo);
+    opts = parseOptions(def as WorkflowDefinition<O, unknown>, values);
+    userHypotheses = args.slo.map((s) => parseHypothesis(s, undefined, registry));
+    defaults = def.hypotheses(opts).map((h) => (typeof h === 'string' ? parseHypothesis(h, undefined, registry) : parseHypothesis(h.text, h.description, registry)));
+    variants = def.variants?.(opts) ?? [];
+    if (new Set(variants).size !== variants.length || variants.some((v) => !/^[a-z0-9][a-z0-9-]*$/i.test(v))) throw new InvalidArgumentError('variants', variants.join(', '), 'distinct names of letters, digits and dashes');
   } catch (e) {
     write(`${def.name}: ${e instanceof Error ? e.message : String(e)}\nSee --help. Nothing was started.`);
     return empty(ExitCode.badInput, 'aborted');
   }
+  const schedule = def.schedule(opts);
+  const timeoutMs = def.timeoutMs?.(opts) ?? 60_000;
 
-  // 2. The run: engine, ledger, watchdog, journal in the report folder.
+  if (dryRun) {
+    write(`${def.name} (dry run: nothing is started)`);
+    write(`options: ${JSON.stringify(opts)}`);
+    write(`variants: ${variants.length ? variants.join(', ') : '(one)'}`);
+    write('schedule, per variant:');
+    for (const line of describePlan(schedule as readonly Step[])) write(`  ${line}`);
+    write('hypotheses (plus lostWrites(<probe>) == 0 for every write probe):');
+    for (const h of mergeHypotheses(defaults, userHypotheses)) write(`  ${h.text}`);
+    return empty(ExitCode.passed, 'completed');
+  }
+
+  // 2. The run: engine, ledger, watchdog, journal in the report folder, live analysis.
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
   const reportDir = resolve(options.reportsRoot ?? process.env['RESILIENCE_REPORTS_DIR'] ?? join(process.cwd(), 'dist', 'reports'), `${def.name}-${stamp}`);
   mkdirSync(reportDir, { recursive: true });
   let run: ChaosRun;
   try {
-    run = await ChaosRun.start({ workflow: def.name, journalDir: reportDir, handleSignals: false, meta: { hypotheses: hypotheses.map((h) => h.text) } });
+    run = await ChaosRun.start({ workflow: def.name, journalDir: reportDir, handleSignals: false, meta: { hypotheses: mergeHypotheses(defaults, userHypotheses).map((h) => h.text), variants } });
   } catch (e) {
     write(`${def.name}: ${e instanceof Error ? e.message : String(e)}`);
     return empty(isResilienceError(e) && e.exitCode === 2 ? ExitCode.badInput : ExitCode.failed, 'aborted');
   }
+  // The analysis follows the events as they happen: one pass, nothing re-read.
+  const analyser = new RunAnalyser();
+  analyser.push({ type: 'run-start', runId: run.runId, workflow: def.name, startedAt: run.journal?.startedAt ?? new Date().toISOString(), at: 0 });
+  run.bus.subscribe((e) => analyser.push(e));
 
   const abort = new AbortController();
   const con = new ConsoleReporter(() => run.now(), { out });
@@ -145,85 +271,152 @@ export async function runWorkflow<O>(def: WorkflowDefinition<O>, options: RunWor
     process.on('SIGTERM', onSignal);
   }
 
-  const probes: Probe[] = [];
-  const deferred: (() => Promise<void> | void)[] = [];
   const measurements: Measurement[] = [];
-  const settings: Record<string, unknown> = {};
+  const findings: FindingEvent[] = [];
+  const settings: Record<string, unknown> = { options: opts };
   const environment: Record<string, unknown> = {};
-  const ctx: WorkflowContext<O> = {
-    options: opts,
-    run,
-    signal: abort.signal,
-    console: con,
-    phase: (name) => run.phase(name),
-    startProbe: async (probe) => {
-      probe.subscribe((s) => run.journal?.write(toSampleEvent(s)));
-      await probe.start();
-      probes.push(probe);
-      con.watch(probes);
-      return probe;
-    },
-    stopProbes: async () => {
-      await Promise.allSettled(probes.map((p) => p.stop()));
-    },
-    measure: (m) => {
-      measurements.push(m);
-      // A `measurement` note keeps the value in the journal, so a report rebuilt from it has it too.
-      run.emit({ type: 'note', at: run.now(), message: 'measurement', data: { ...m, name: displayName(m) } });
-    },
-    setting: (k, v) => {
-      settings[k] = v;
-    },
-    environment: (k, v) => {
-      environment[k] = v;
-    },
-    defer: (fn) => {
-      deferred.push(fn);
-    },
-    sleep: (ms) => sleep(ms, undefined, { signal: abort.signal }),
-    note: (message, data) => run.emit({ type: 'note', at: run.now(), message, ...(data === undefined ? {} : { data }) }),
+  const writeProbes = new Set<string>();
+  const allProbes: Probe[] = [];
+  const emit = (e: JournalEvent) => run.emit(e);
+  const measure = (m: Measurement) => {
+    measurements.push(m);
+    emit({ type: 'measurement', at: run.now(), name: m.name, value: m.value, unit: m.unit, description: m.description, ...(m.scope ? { scope: m.scope } : {}), ...(m.iteration ? { iteration: m.iteration } : {}), ...(m.variant ? { variant: m.variant } : {}) });
   };
+  const finding = (f: Omit<FindingEvent, 'type' | 'id'> & { id?: string }) => {
+    const id = f.id ?? `${f.kind}:${findings.length + 1}`;
+    const event: FindingEvent = { ...f, type: 'finding', id };
+    findings.push(event);
+    emit(event);
+  };
+  const pause = (ms: number) => sleep(ms, undefined, { signal: abort.signal });
 
-  // 3. The method. Heals and teardowns always run.
+  // 3. The method, per variant. Heals and teardowns always run.
   let status: RunStatus = 'completed';
   let failure: unknown;
   let healFailed = false;
+  const variantList: readonly (string | undefined)[] = variants.length ? variants : [undefined];
   try {
-    await def.run(ctx);
+    for (const variant of variantList) {
+      if (variant) emit({ type: 'variant', name: variant, at: run.now() });
+      con.line(`provisioning the environment${variant ? ` for variant ${variant}` : ''}`);
+      const env = await def.environment(opts, { engine: run.engine, run, signal: abort.signal, now: () => run.now(), variant, note: (m) => con.line(m) });
+      const probes: Probe[] = [];
+      try {
+        if (env.settings) settings[variant ? `environment@${variant}` : 'environment'] = env.settings;
+        for (const [k, v] of Object.entries(env.versions ?? {})) environment[variant ? `${k}@${variant}` : k] = v;
+        const name = (base: string) => (variant && variantList.length > 1 ? `${base}@${variant}` : base);
+        const traffic = await def.traffic(env.handle, opts, { now: () => run.now(), variant, name });
+        const collectors: { traffic: Traffic; collector: WriteCollector }[] = [];
+        const byScope = new Map<string, Probe[]>();
+        for (const t of traffic) {
+          emit({ type: 'probe', name: t.probe.name, op: t.probe.op, scopes: [...t.scopes], intervalMs: t.probe.intervalMs, writes: Boolean(t.verify), ...(variant ? { variant } : {}), at: run.now() });
+          const collector = t.verify ? new WriteCollector(t.probe.name) : undefined;
+          if (collector) {
+            collectors.push({ traffic: t, collector });
+            writeProbes.add(baseName(t.probe.name));
+          }
+          t.probe.subscribe((s) => {
+            const e = toSampleEvent(s);
+            emit(e);
+            collector?.push(e);
+          });
+          for (const s of t.scopes) byScope.set(s, [...(byScope.get(s) ?? []), t.probe]);
+          await t.probe.start();
+          probes.push(t.probe);
+          allProbes.push(t.probe);
+          con.watch(allProbes.filter((p) => p.state === 'running'));
+        }
+        const systems = env.systems ?? {};
+        const mine: ScheduledFault[] = [];
+        const makeContext = (iteration: number): StepContext<E, O> => ({
+          env: env.handle, systems, options: opts, variant, iteration, run, signal: abort.signal, timeoutMs,
+          now: () => run.now(),
+          sleep: pause,
+          phase: (n) => emit({ type: 'phase', name: n, at: run.now(), ...(variant ? { variant } : {}) }),
+          note: (message, data) => emit({ type: 'note', at: run.now(), message, ...(data === undefined ? {} : { data }) }),
+          measure: (m) => measure({ ...m, ...(variant ? { variant } : {}) }),
+          finding: (f) => finding({ ...f, evidence: f.evidence ?? [], ...(variant ? { variant } : {}) }),
+          probes: (scope) => byScope.get(scope) ?? [],
+          faults: mine,
+          currentFault: (scope) => {
+            const f = [...mine].reverse().find((x) => x.scope === scope);
+            if (!f) throw new Error(`no fault of scope \`${scope}\` was injected before this step`);
+            return f;
+          },
+          withIteration: (i) => makeContext(i),
+        });
+        const root = makeContext(1);
+        for (const step of schedule) await step.run(root);
+
+        // Write check: every acknowledged write is read back after recovery.
+        await Promise.allSettled(probes.map((p) => p.stop()));
+        for (const { traffic: t, collector } of collectors) {
+          const spans = mine.filter((f) => t.scopes.includes(f.scope)).map((f) => ({ id: f.injected.id, scope: f.scope, iteration: f.iteration, at: f.at, promotedAt: f.promoted?.at, healedAt: f.healedAt }));
+          const present = await t.verify!.readBack();
+          const check = collector.check(present, { store: t.verify!.store, intervalMs: t.probe.intervalMs, faults: spans, at: run.now(), scope: t.scopes[0] ?? '', ...(variant ? { variant } : {}) });
+          emit(check);
+          const probeName = baseName(t.probe.name);
+          const v = variant ? { variant } : {};
+          measure({ name: 'lostWrites', scope: probeName, ...v, value: check.lost, unit: 'count', description: `acknowledged writes of ${probeName} missing from ${t.verify!.store} after recovery (of ${check.acked} acknowledged)` });
+          measure({ name: 'ghostWrites', scope: probeName, ...v, value: check.ghost, unit: 'count', description: `writes of ${probeName} that failed for the client but are in ${t.verify!.store}` });
+          const worstRpo = check.perFault.reduce((a, f) => Math.max(a, f.rpoSeconds), 0);
+          measure({ name: 'rpoSeconds', scope: probeName, ...v, value: worstRpo, unit: 's', description: 'worst fault: span of its lost acknowledged writes (last - first ack + probe interval); 0 when none' });
+          if (check.lost > 0) {
+            const worstFault = check.perFault.reduce((a, f) => (f.lost > a.lost ? f : a), check.perFault[0] ?? { faultId: '', lost: 0, rpoSeconds: 0, firstLostAckAt: null, lastLostAckAt: null });
+            const f = mine.find((x) => x.injected.id === worstFault.faultId);
+            finding({
+              kind: 'lost-writes', severity: 'critical', ...(t.scopes[0] ? { scope: t.scopes[0] } : {}), ...v,
+              ...(f ? { iteration: f.iteration, faultId: f.injected.id } : {}),
+              at: check.examples[0]?.at ?? run.now(), ...(check.examples.at(-1) ? { until: check.examples.at(-1)!.at } : {}),
+              nodes: Object.keys(check.lostByNode),
+              title: `${check.lost} acknowledged writes of ${probeName} were lost`,
+              detail: `${describeLoss(check)}. Worst fault: ${worstFault.lost} lost, RPO ${worstFault.rpoSeconds} s.`,
+              evidence: check.examples.slice(0, 5).map((x) => ({ label: `lost write ${x.id}`, text: `acknowledged by ${x.node} at ${formatDuration(x.at)} (${x.window ?? 'no fault'})` })),
+              data: { probe: probeName, lost: check.lost, acked: check.acked, lostByNode: check.lostByNode, lostByWindow: check.lostByWindow },
+            });
+          }
+        }
+      } finally {
+        await Promise.allSettled(probes.map((p) => p.stop()));
+        const healErrors = await run.chaos.healAll();
+        if (healErrors.length) {
+          healFailed = true;
+          for (const e of healErrors) con.line(`HEAL FAILED: ${e.message}`);
+        }
+        try {
+          await env.teardown();
+        } catch (e) {
+          con.line(`teardown error: ${e instanceof Error ? e.message : String(e)}`);
+        }
+      }
+    }
   } catch (e) {
     failure = e;
     status = abort.signal.aborted ? 'interrupted' : isResilienceError(e) && e.exitCode === 2 ? 'aborted' : 'failed';
     con.line(`${status}: ${e instanceof Error ? e.message : String(e)}`);
   } finally {
-    await ctx.stopProbes();
+    await Promise.allSettled(allProbes.map((p) => p.stop()));
     const healErrors = await run.chaos.healAll();
     if (healErrors.length) {
       healFailed = true;
       for (const e of healErrors) con.line(`HEAL FAILED: ${e.message}`);
     }
-    for (const fn of deferred.reverse()) {
-      try {
-        await fn();
-      } catch (e) {
-        con.line(`teardown error: ${e instanceof Error ? e.message : String(e)}`);
-      }
-    }
   }
+  con.stop();
 
-  // 4. Analysis, hypotheses, verdict.
-  await run.journal?.flush();
-  const summary = await analyseEvents(readJournal(run.journal!.path));
-  if (def.afterAnalysis && status === 'completed') {
-    // It only adds measurements (kept in memory and as journal notes); the analysis of the
-    // samples does not change, so the journal is not read a second time.
-    try {
-      def.afterAnalysis(ctx, summary);
-    } catch (e) {
-      con.line(`analysis error: ${e instanceof Error ? e.message : String(e)}`);
-    }
+  // 4. Analysis (already streamed), per-fault RTO, hypotheses per variant, verdict.
+  const summary = analyser.finish();
+  for (const m of faultMeasurements(summary)) measure(m);
+  const writeDefaults = [...writeProbes].map((p) => parseHypothesis(`lostWrites(${p}) == 0`, `acknowledged writes of ${p} missing after recovery`, registry));
+  const hypotheses = mergeHypotheses([...defaults, ...writeDefaults], userHypotheses);
+  const judged = status === 'completed' || status === 'failed';
+  const outcomes: HypothesisOutcome[] = [];
+  for (const variant of variantList) {
+    const lookup = metricLookup({ summary, measurements, registry, variant });
+    if (judged) outcomes.push(...evaluate(hypotheses, lookup, variant));
+    else outcomes.push(...hypotheses.map((h) => ({ ...h, ok: false, observed: null, ...(variant ? { variant } : {}) })));
   }
-  const outcomes = status === 'completed' || status === 'failed' ? evaluate(hypotheses, metricLookup(summary, measurements)) : hypotheses.map((h) => ({ ...h, ok: false, observed: null }));
-  run.emit({ type: 'verdict', at: run.now(), hypotheses: outcomes.map((o) => ({ name: o.text, ok: o.ok, observed: o.observed, threshold: o.threshold })) });
+  emit({ type: 'verdict', at: run.now(), hypotheses: outcomes.map((o) => ({ name: o.text, ok: o.ok, observed: o.observed, threshold: o.threshold, unit: o.unit, ...(o.description ? { description: o.description } : {}), ...(o.variant ? { variant: o.variant } : {}) })) });
   const exitCode = status === 'interrupted' ? ExitCode.interrupted
     : healFailed ? ExitCode.healFailed
     : status === 'aborted' ? ExitCode.badInput
@@ -232,23 +425,21 @@ export async function runWorkflow<O>(def: WorkflowDefinition<O>, options: RunWor
   try {
     await run.close(status);
   } catch (e) {
-    con.line(`cleanup error: ${e instanceof Error ? e.message : String(e)}`);
+    write(`cleanup error: ${e instanceof Error ? e.message : String(e)}`);
   }
-  con.stop();
 
-  // 5. Reports and the summary table.
+  // 5. Reports (one pass over the journal) and the console summary, findings first.
   let files: Record<string, string> = {};
   try {
     const report = await import('@resilience/report');
     const built = await report.buildReport({
       journalPath: join(reportDir, 'journal.ndjson'),
-      hypotheses: outcomes.map((o) => ({ name: o.text, description: o.description ?? '', ok: o.ok, observed: o.observed, threshold: o.threshold, unit: o.unit })),
-      measurements: measurements.map((m) => ({ name: displayName(m), value: m.value, unit: m.unit, description: m.description })),
+      hypotheses: outcomes.map((o) => ({ name: o.text, description: o.description ?? '', ok: o.ok, observed: o.observed, threshold: o.threshold, unit: o.unit, ...(o.variant ? { variant: o.variant } : {}) })),
       settings,
       environment,
       exitCode,
     });
-    files = (await report.writeReport(built, reportDir, { png: options.png ?? false })) as unknown as Record<string, string>;
+    files = (await report.writeReport(built, reportDir, { png })) as unknown as Record<string, string>;
   } catch (e) {
     write(`report: ${e instanceof Error ? e.message : String(e)}`);
   }
@@ -257,25 +448,34 @@ export async function runWorkflow<O>(def: WorkflowDefinition<O>, options: RunWor
     process.off('SIGTERM', onSignal);
   }
 
-  const rows: string[][] = [['hypothesis', 'observed', 'result']];
-  for (const o of outcomes) rows.push([o.text, formatValue(o.observed, o.unit), o.ok ? 'PASS' : 'FAIL']);
   write('');
+  if (findings.length) {
+    write(`FINDINGS (${findings.length})`);
+    for (const f of findings) {
+      write(`  [${f.severity}] ${f.title}${f.variant ? ` [${f.variant}]` : ''} (at ${formatDuration(f.at)}${f.iteration ? `, iteration ${f.iteration}` : ''})`);
+      write(`    ${f.detail}`);
+      for (const ev of f.evidence.slice(0, 3)) write(`    - ${ev.label}: ${ev.text.split('\n')[0]}`);
+    }
+    write('');
+  }
+  const rows: string[][] = [['hypothesis', ...(variants.length > 1 ? ['variant'] : []), 'observed', 'threshold', 'result']];
+  for (const o of outcomes) rows.push([o.text, ...(variants.length > 1 ? [o.variant ?? ''] : []), formatValue(o.observed, o.unit), formatThreshold(o), o.ok ? 'PASS' : 'FAIL']);
   write(table(rows));
-  const probeRows: string[][] = [['probe', 'attempts', 'availability', 'p50', 'p99', 'outage', 'ttd', 'rto']];
+  const probeRows: string[][] = [['probe', 'attempts', 'availability', 'p50', 'p99', 'outage', 'ttd (worst)', 'rto (worst)']];
   for (const p of Object.values(summary.probes)) {
-    const rto = p.faults.map((f) => f.rtoMs).filter((x): x is number => x !== null);
-    const ttd = p.faults.map((f) => f.timeToDetectMs).filter((x): x is number => x !== null);
-    probeRows.push([p.probe, String(p.attempts), formatValue(p.availability, 'ratio'), formatValue(p.latency?.p50Ms ?? null, 'ms'), formatValue(p.latency?.p99Ms ?? null, 'ms'), formatValue(p.outageMs, 'ms'), ttd.length ? formatValue(Math.max(...ttd), 'ms') : '-', rto.length ? formatValue(Math.max(...rto), 'ms') : '-']);
+    const rto = p.worst.status === 'no-faults' ? '-' : p.worst.status === 'not-recovered' ? 'not recovered' : formatValue(p.worst.rtoMs, 'ms');
+    probeRows.push([p.probe, p.attempts.toLocaleString('en-US'), formatValue(p.availability, 'ratio'), formatValue(p.latency?.p50Ms ?? null, 'ms'), formatValue(p.latency?.p99Ms ?? null, 'ms'), formatValue(p.outageMs, 'ms'), p.worst.timeToDetectMs === null ? '-' : formatValue(p.worst.timeToDetectMs, 'ms'), rto]);
   }
   write('');
   write(table(probeRows));
   if (measurements.length) {
     write('');
-    write(table([['measurement', 'value', 'how'], ...measurements.map((m) => [displayName(m), m.value === null ? 'not measured' : m.unit === 'ms' ? formatValue(m.value, 'ms') : `${m.value} ${m.unit}`, m.description])]));
+    write(table([['measurement', 'value', 'how'], ...measurements.map((m) => [displayName(m), formatValue(m.value, m.unit), m.description])]));
   }
-  const verdict = exitCode === ExitCode.passed ? 'PASSED' : exitCode === ExitCode.interrupted ? 'INTERRUPTED' : exitCode === ExitCode.healFailed ? 'HEAL FAILED' : exitCode === ExitCode.badInput ? 'ABORTED' : 'FAILED';
+  const verdict = exitCode === ExitCode.passed ? (outcomes.length ? 'PASSED' : 'NO HYPOTHESES CHECKED') : exitCode === ExitCode.interrupted ? 'INTERRUPTED' : exitCode === ExitCode.healFailed ? 'HEAL FAILED' : exitCode === ExitCode.badInput ? 'ABORTED' : 'FAILED';
+  const failed = outcomes.filter((o) => !o.ok);
   write('');
-  write(`${def.name}: ${verdict} (exit ${exitCode})${failure && status !== 'interrupted' ? ` — ${failure instanceof Error ? failure.message : String(failure)}` : ''}`);
+  write(`${def.name}: ${verdict} (exit ${exitCode})${failed.length && judged ? ` — ${failed.length} of ${outcomes.length} hypotheses failed` : ''}${failure && status !== 'interrupted' ? ` — ${failure instanceof Error ? failure.message : String(failure)}` : ''}`);
   write(`report: ${reportDir}${Object.keys(files).length ? ` (${Object.keys(files).join(', ')})` : ''}`);
-  return { exitCode, status, outcomes, summary, reportDir, files };
+  return { exitCode, status, outcomes, summary, findings, reportDir, files };
 }

@@ -1,0 +1,303 @@
+// A workflow's schedule as data: steps (steady, inject a fault of a kind on a selected target
+// with a scope, wait until named conditions, heal, observe, repeat) that the runner executes.
+// Every wait takes the run's abort signal; every time is on the run clock; what a condition
+// measures becomes a measurement, and what surprises it becomes a finding.
+import type { ChaosRun, ContainerHandle, Evidence, FindingEvent, Injected, Probe } from '@resilience/fixtures';
+import { waitFor } from '@resilience/fixtures';
+import type { Measurement } from './metrics.ts';
+
+/** A node of a system, as a fault target. */
+export interface NodeRef {
+  readonly name: string;
+  readonly container: ContainerHandle;
+}
+
+export interface WaitOptions {
+  readonly timeoutMs: number;
+  readonly signal: AbortSignal;
+}
+
+/**
+ * One shape for every replicated system an environment offers (pg-ha, redis-sentinel), so the
+ * runner's conditions work on any of them. Times are on the run clock.
+ */
+export interface System {
+  /** The scope name faults and probes use: `postgres`, `redis`. */
+  readonly scope: string;
+  /** For people: `PostgreSQL 15 / Patroni 3.0.2`. */
+  readonly title: string;
+  /** The Docker network its nodes talk on (for `disconnect`). */
+  readonly network: string;
+  primary(): Promise<NodeRef>;
+  /** Resolves when a node other than `previous` is the primary. */
+  waitForPromotion(previous: string, options: WaitOptions): Promise<{ readonly primary: NodeRef; readonly at: number }>;
+  /** Resolves when `node` is back in the cluster (steadily), as a replica or as the primary again. */
+  waitRejoined(node: string, options: WaitOptions): Promise<{ readonly at: number; readonly role: 'primary' | 'replica'; readonly detail?: string }>;
+  /** Resolves when the system is fully redundant again (one primary, every replica caught up). */
+  waitHealthy(options: WaitOptions): Promise<void>;
+  /** How long a promotion may take by the system's own settings, for the report. */
+  readonly electionBound?: string;
+  /** Evidence (logs, versions, known upstream issues) for a finding of `kind` about `nodes`. */
+  explain?(kind: string, nodes: readonly string[], sinceEpochMs: number): Promise<{ readonly detail?: string; readonly evidence: readonly Evidence[] }>;
+}
+
+/** A fault the schedule injected, and what its conditions saw. */
+export interface ScheduledFault {
+  readonly injected: Injected;
+  readonly kind: string;
+  readonly scope: string;
+  readonly iteration: number;
+  readonly variant: string | undefined;
+  readonly target: NodeRef;
+  /** When the fault started (run clock), just before the Docker call. */
+  readonly at: number;
+  /** Wall clock of `at`, for log excerpts. */
+  readonly atEpochMs: number;
+  promoted?: { readonly node: string; readonly at: number };
+  healedAt?: number;
+  rejoined?: { readonly at: number; readonly role: 'primary' | 'replica' };
+}
+
+export interface StepContext<E = unknown, O = unknown> {
+  readonly env: E;
+  readonly systems: Readonly<Record<string, System>>;
+  readonly options: O;
+  readonly variant: string | undefined;
+  /** 1-based; set by `repeat`. */
+  readonly iteration: number;
+  readonly run: ChaosRun;
+  readonly signal: AbortSignal;
+  /** Longest wait of a condition. */
+  readonly timeoutMs: number;
+  now(): number;
+  sleep(ms: number): Promise<void>;
+  phase(name: string): void;
+  note(message: string, data?: unknown): void;
+  measure(m: Omit<Measurement, 'variant'>): void;
+  finding(f: Omit<FindingEvent, 'type' | 'variant' | 'id' | 'evidence'> & { readonly id?: string; readonly evidence?: readonly Evidence[] }): void;
+  /** The probes that depend on a scope. */
+  probes(scope: string): readonly Probe[];
+  /** Faults of this run so far, in order. */
+  readonly faults: ScheduledFault[];
+  /** The latest fault of a scope that is not healed yet (or the latest of the scope). */
+  currentFault(scope: string): ScheduledFault;
+  /** Runs nested steps with another iteration number. */
+  withIteration(iteration: number): StepContext<E, O>;
+}
+
+export interface Step<E = unknown, O = unknown> {
+  /** For --dry-run and the console: `inject pause on primaryOf(postgres)`. */
+  readonly label: string;
+  run(sc: StepContext<E, O>): Promise<void>;
+  /** Nested steps (repeat), for the plan. */
+  readonly children?: readonly Step<E, O>[];
+  readonly times?: number;
+}
+
+/** Selects a fault's target when the step runs. */
+export interface TargetSelector<E = unknown> {
+  readonly label: string;
+  resolve(sc: StepContext<E>): Promise<NodeRef>;
+}
+
+export function system(sc: StepContext, scope: string): System {
+  const s = sc.systems[scope];
+  if (!s) throw new Error(`the environment has no system \`${scope}\` (it has: ${Object.keys(sc.systems).join(', ') || 'none'})`);
+  return s;
+}
+
+/** The current primary of a system: the Patroni leader, the Redis master. */
+export function primaryOf(scope: string): TargetSelector {
+  return { label: `primaryOf(${scope})`, resolve: (sc) => system(sc, scope).primary() };
+}
+
+/** A fixed node the environment handle names. */
+export function node<E>(label: string, pick: (env: E) => NodeRef): TargetSelector<E> {
+  return { label, resolve: async (sc) => pick(sc.env) };
+}
+
+/** Steady state: the baseline the hypotheses compare against. */
+export function steady(ms: number): Step {
+  return { label: `steady ${ms} ms`, run: async (sc) => { sc.phase('steady'); await sc.sleep(ms); } };
+}
+
+/** Observation after recovery. */
+export function observe(ms: number): Step {
+  return { label: `observe ${ms} ms`, run: async (sc) => { sc.phase('after'); await sc.sleep(ms); } };
+}
+
+/** Keep the current fault in effect for `ms` (a pause of exactly D ms). */
+export function hold(ms: number): Step {
+  return { label: `hold ${ms} ms`, run: (sc) => sc.sleep(ms) };
+}
+
+/** How the runner applies a fault kind to a node. */
+export type FaultApplier = (run: ChaosRun, target: NodeRef, params: Readonly<Record<string, unknown>>, system: System | undefined) => Promise<Injected>;
+
+export const FAULT_KINDS: Readonly<Record<string, FaultApplier>> = {
+  kill: (run, t, p) => run.chaos.kill(t.container, typeof p['signal'] === 'string' ? { signal: p['signal'] } : {}),
+  stop: (run, t, p) => run.chaos.stop(t.container, { timeoutSeconds: typeof p['timeoutSeconds'] === 'number' ? p['timeoutSeconds'] : 10 }),
+  restart: (run, t, p) => run.chaos.restart(t.container, { timeoutSeconds: typeof p['timeoutSeconds'] === 'number' ? p['timeoutSeconds'] : 10 }),
+  pause: (run, t) => run.chaos.pause(t.container),
+  disconnect: (run, t, _p, s) => run.chaos.disconnect(t.container, s ? { network: s.network } : {}),
+};
+
+export type FaultKindName = keyof typeof FAULT_KINDS;
+
+export interface InjectOptions {
+  /** The system it hits: probes depending on it are judged on it, conditions wait on it. */
+  readonly scope: string;
+  readonly params?: Readonly<Record<string, unknown>>;
+}
+
+/** Injects a fault of `kind` on the selected target; the start is stamped before the Docker call. */
+export function inject(kind: string, target: TargetSelector, options: InjectOptions): Step {
+  const apply = FAULT_KINDS[kind];
+  if (!apply) throw new Error(`unknown fault kind \`${kind}\` (known: ${Object.keys(FAULT_KINDS).join(', ')})`);
+  return {
+    label: `inject ${kind} on ${target.label} (scope ${options.scope})`,
+    run: async (sc) => {
+      const t = await target.resolve(sc);
+      sc.note(`${sc.variant ? `[${sc.variant}] ` : ''}iteration ${sc.iteration}: ${kind} ${t.name} (${options.scope})`);
+      sc.phase('fault');
+      const epoch = Date.now();
+      const injected = await sc.run.chaos.withTags(
+        { scope: options.scope, iteration: sc.iteration, ...(sc.variant ? { variant: sc.variant } : {}) },
+        () => apply(sc.run, t, options.params ?? {}, sc.systems[options.scope]),
+      );
+      sc.faults.push({ injected, kind, scope: options.scope, iteration: sc.iteration, variant: sc.variant, target: t, at: injected.injectedAt, atEpochMs: epoch });
+    },
+  };
+}
+
+/** Heals the current fault of `scope` (every unhealed fault when none is given). */
+export function heal(scope?: string): Step {
+  return {
+    label: scope ? `heal ${scope}` : 'heal',
+    run: async (sc) => {
+      sc.phase('recovery');
+      const open = sc.faults.filter((f) => f.healedAt === undefined && (!scope || f.scope === scope));
+      for (const f of open) {
+        await f.injected.heal();
+        f.healedAt = f.injected.healedAt ?? sc.now();
+      }
+    },
+  };
+}
+
+/** A named wait on the run's clock and signal. */
+export interface Condition {
+  readonly label: string;
+  run(sc: StepContext): Promise<void>;
+}
+
+/** Waits for each condition in turn. */
+export function until(...conditions: readonly Condition[]): Step {
+  return {
+    label: `until ${conditions.map((c) => c.label).join(', ')}`,
+    run: async (sc) => {
+      for (const c of conditions) await c.run(sc);
+    },
+  };
+}
+
+/** Runs `steps` `times` times, numbering iterations 1..times. */
+export function repeat<E, O>(times: number, steps: readonly Step<E, O>[]): Step<E, O> {
+  return {
+    label: `repeat ${times}×`,
+    children: steps,
+    times,
+    run: async (sc) => {
+      for (let i = 1; i <= times; i++) {
+        const inner = sc.withIteration(i);
+        for (const s of steps) await s.run(inner);
+      }
+    },
+  };
+}
+
+/** A system names a new primary; measured as `election(scope)`, fault start to promotion. */
+export function promoted(scope: string): Condition {
+  return {
+    label: `promoted(${scope})`,
+    run: async (sc) => {
+      const f = sc.currentFault(scope);
+      const sys = system(sc, scope);
+      const p = await sys.waitForPromotion(f.target.name, { timeoutMs: sc.timeoutMs, signal: sc.signal });
+      f.promoted = { node: p.primary.name, at: p.at };
+      sc.measure({
+        name: 'election', scope, iteration: f.iteration, unit: 'ms', value: Math.max(0, p.at - f.at),
+        description: `fault start to ${sys.title} naming a new primary (${p.primary.name}), polled${sys.electionBound ? `. Bound: ${sys.electionBound}` : ''}`,
+      });
+    },
+  };
+}
+
+/** Every probe depending on `scope` succeeded for a full second (what users feel as "back"). */
+export function clientsRecovered(scope: string): Condition {
+  return {
+    label: `clientsRecovered(${scope})`,
+    run: async (sc) => {
+      const watched = sc.probes(scope);
+      if (watched.length === 0) return;
+      await waitFor(() => watched.every((p) => {
+        const s = p.snapshot().lastSecond;
+        return s.attempts > 0 && s.availability === 1;
+      }), { what: `${watched.map((p) => p.name).join(', ')} to succeed for a full second`, timeoutMs: sc.timeoutMs, intervalMs: 100, signal: sc.signal });
+    },
+  };
+}
+
+/**
+ * The old primary is back in the cluster; measured as `rejoin(scope)`, heal to rejoin. When it
+ * came back as the primary the failover did not hold: a finding, with the system's evidence.
+ */
+export function rejoined(scope: string): Condition {
+  return {
+    label: `rejoined(${scope})`,
+    run: async (sc) => {
+      const f = sc.currentFault(scope);
+      const sys = system(sc, scope);
+      const healedAt = f.healedAt ?? sc.now();
+      const r = await sys.waitRejoined(f.target.name, { timeoutMs: sc.timeoutMs, signal: sc.signal });
+      f.rejoined = { at: r.at, role: r.role };
+      sc.measure({
+        name: 'rejoin', scope, iteration: f.iteration, unit: 'ms', value: Math.max(0, r.at - healedAt),
+        description: `heal of ${f.target.name} to ${sys.title} listing it back, as ${r.role === 'primary' ? 'the primary (it took the lead back)' : 'a replica'}${r.detail ? ` (${r.detail})` : ''}`,
+      });
+      if (r.role === 'primary' && f.promoted) {
+        const explained = await sys.explain?.('failover-not-held', [f.target.name, f.promoted.node], f.atEpochMs).catch((e: unknown): { detail?: string; evidence: readonly Evidence[] } => ({ evidence: [{ label: 'evidence unavailable', text: String(e) }] }));
+        sc.finding({
+          kind: 'failover-not-held', severity: 'critical', scope, iteration: f.iteration, faultId: f.injected.id,
+          at: r.at, nodes: [f.target.name, f.promoted.node],
+          title: `the failover to ${f.promoted.node} did not hold: ${f.target.name} took the lead back after the ${f.kind} was healed`,
+          detail: `${f.promoted.node} was promoted ${((f.promoted.at - f.at) / 1000).toFixed(2)} s after the ${f.kind} of ${f.target.name}; after the heal ${f.target.name} became the primary again. Writes acknowledged by ${f.promoted.node} in between can be lost when it is turned back into a replica.${explained?.detail ? ` ${explained.detail}` : ''}`,
+          evidence: explained?.evidence ?? [],
+        });
+      }
+    },
+  };
+}
+
+/** Full redundancy again; measured as `redundancy(scope)`, fault start to healthy. */
+export function fullRedundancy(scope: string): Condition {
+  return {
+    label: `fullRedundancy(${scope})`,
+    run: async (sc) => {
+      const f = sc.currentFault(scope);
+      const sys = system(sc, scope);
+      await sys.waitHealthy({ timeoutMs: sc.timeoutMs, signal: sc.signal });
+      sc.measure({ name: 'redundancy', scope, iteration: f.iteration, unit: 'ms', value: sc.now() - f.at, description: `fault start to ${sys.title} fully redundant again (one primary, every replica caught up)` });
+    },
+  };
+}
+
+/** The plan as text lines, for --dry-run. */
+export function describePlan(steps: readonly Step[], indent = ''): string[] {
+  const lines: string[] = [];
+  for (const s of steps) {
+    lines.push(`${indent}${s.label}`);
+    if (s.children) lines.push(...describePlan(s.children, `${indent}  `));
+  }
+  return lines;
+}

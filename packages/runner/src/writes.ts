@@ -1,0 +1,125 @@
+// The acknowledged-write check: every write probe's acknowledgements are collected as they
+// happen (id, time, acknowledging node), read back from the datastore after recovery, and the
+// lost ones are explained by node and by window relative to the fault they follow.
+import type { SampleEvent, WriteCheckEvent, WriteCheckFault, WriteWindow } from '@resilience/fixtures';
+import { WRITE_WINDOWS } from '@resilience/fixtures';
+
+/** How a write probe's ids are read back after recovery. */
+export interface WriteVerifier {
+  /** What is read, for the report: `table resilience_writes on the primary`. */
+  readonly store: string;
+  readBack(): Promise<Iterable<string>>;
+}
+
+/** The fault boundaries a lost write is placed against. */
+export interface FaultSpan {
+  readonly id: string;
+  readonly scope: string;
+  readonly iteration: number;
+  readonly at: number;
+  readonly promotedAt?: number | undefined;
+  readonly healedAt?: number | undefined;
+}
+
+interface Ack {
+  readonly at: number;
+  readonly node: string;
+}
+
+/** Collects one write probe's acknowledged and unacknowledged writes from its samples. */
+export class WriteCollector {
+  readonly probe: string;
+  readonly #acked = new Map<string, Ack>();
+  readonly #attempted = new Set<string>();
+
+  constructor(probe: string) {
+    this.probe = probe;
+  }
+
+  push(e: SampleEvent): void {
+    if (e.probe !== this.probe || typeof e.writeId !== 'string') return;
+    if (e.ok) {
+      const prev = this.#acked.get(e.writeId);
+      if (!prev || e.completed < prev.at) this.#acked.set(e.writeId, { at: e.completed, node: e.node ?? 'unknown' });
+    } else {
+      this.#attempted.add(e.writeId);
+    }
+  }
+
+  get acked(): number {
+    return this.#acked.size;
+  }
+
+  /** Compares with the ids present after recovery and places every lost write. */
+  check(present: Iterable<string>, o: { readonly store: string; readonly intervalMs: number; readonly faults: readonly FaultSpan[]; readonly at: number; readonly scope?: string; readonly variant?: string }): WriteCheckEvent {
+    const have = new Set<string>();
+    for (const id of present) have.add(String(id));
+    const lost: { id: string; at: number; node: string; fault: FaultSpan | null; window: WriteWindow | null }[] = [];
+    for (const [id, ack] of this.#acked) {
+      if (have.has(id)) continue;
+      const placed = placeWrite(ack.at, o.faults);
+      lost.push({ id, at: ack.at, node: ack.node, fault: placed?.fault ?? null, window: placed?.window ?? null });
+    }
+    lost.sort((a, b) => a.at - b.at);
+    let ghost = 0;
+    for (const id of this.#attempted) if (!this.#acked.has(id) && have.has(id)) ghost++;
+    const lostByNode: Record<string, number> = {};
+    const lostByWindow = Object.fromEntries(WRITE_WINDOWS.map((w) => [w, 0])) as Record<WriteWindow, number>;
+    for (const w of lost) {
+      lostByNode[w.node] = (lostByNode[w.node] ?? 0) + 1;
+      if (w.window) lostByWindow[w.window] += 1;
+    }
+    const perFault: WriteCheckFault[] = o.faults.map((f) => {
+      const mine = lost.filter((w) => w.fault?.id === f.id);
+      const first = mine[0]?.at ?? null;
+      const last = mine.at(-1)?.at ?? null;
+      return {
+        faultId: f.id, scope: f.scope, iteration: f.iteration, lost: mine.length,
+        rpoSeconds: first === null || last === null ? 0 : round((last - first + o.intervalMs) / 1000),
+        firstLostAckAt: first, lastLostAckAt: last,
+      };
+    });
+    return {
+      type: 'write-check', at: o.at, probe: this.probe, store: o.store,
+      ...(o.scope ? { scope: o.scope } : {}), ...(o.variant ? { variant: o.variant } : {}),
+      acked: this.#acked.size, present: have.size, lost: lost.length, ghost,
+      lostByNode, lostByWindow, perFault,
+      examples: lost.slice(0, 20).map((w) => ({ id: w.id, at: round(w.at), node: w.node, window: w.window })),
+    };
+  }
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+/**
+ * Places an acknowledgement at time t against the faults (in time order): after a fault's start
+ * and before its heal it is in `fault` (before the promotion) or `after-election`; after the heal
+ * of fault i and before fault i+1 it is `after-heal` of i when nearer to that heal, else
+ * `before-fault` of i+1; before the first fault it is `before-fault` of it; after the last heal,
+ * `after-heal` of the last. null without faults.
+ */
+export function placeWrite(t: number, faults: readonly FaultSpan[]): { fault: FaultSpan; window: WriteWindow } | null {
+  if (faults.length === 0) return null;
+  const sorted = [...faults].sort((a, b) => a.at - b.at);
+  let prev: FaultSpan | undefined;
+  for (const f of sorted) {
+    if (f.at <= t) prev = f;
+    else break;
+  }
+  const next = sorted.find((f) => f.at > t);
+  if (!prev) return { fault: next!, window: 'before-fault' };
+  const healed = prev.healedAt ?? Infinity;
+  if (t < healed) return { fault: prev, window: prev.promotedAt !== undefined && t >= prev.promotedAt ? 'after-election' : 'fault' };
+  if (!next) return { fault: prev, window: 'after-heal' };
+  return t - healed <= next.at - t ? { fault: prev, window: 'after-heal' } : { fault: next, window: 'before-fault' };
+}
+
+/** Lost writes as one line for people: `308 lost: 300 acknowledged by pg2 between election and heal, 8 by pg1 before the fault`. */
+export function describeLoss(c: WriteCheckEvent): string {
+  const windows: Record<WriteWindow, string> = { 'before-fault': 'before the fault', fault: 'between fault and election', 'after-election': 'between election and heal', 'after-heal': 'after the heal' };
+  const byNode = Object.entries(c.lostByNode).sort((a, b) => b[1] - a[1]).map(([n, k]) => `${k} acknowledged by ${n}`).join(', ');
+  const byWindow = WRITE_WINDOWS.filter((w) => c.lostByWindow[w] > 0).map((w) => `${c.lostByWindow[w]} ${windows[w]}`).join(', ');
+  return `${c.lost} of ${c.acked} acknowledged writes lost (${byNode}; ${byWindow || 'no fault to place them against'})`;
+}
