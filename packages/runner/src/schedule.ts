@@ -35,6 +35,11 @@ export interface System {
   waitRejoined(node: string, options: WaitOptions): Promise<{ readonly at: number; readonly role: 'primary' | 'replica'; readonly detail?: string }>;
   /** Resolves when the system is fully redundant again (one primary, every replica caught up). */
   waitHealthy(options: WaitOptions): Promise<void>;
+  /**
+   * Called just before a fault hits `node`: lets the system line the fault up with its own
+   * cycle (Patroni: right after the node's heartbeat), so a run is reproducible.
+   */
+  beforeFault?(node: NodeRef, options: WaitOptions): Promise<void>;
   /** How long a promotion may take by the system's own settings, for the report. */
   readonly electionBound?: string;
   /** Evidence (logs, versions, known upstream issues) for a finding of `kind` about `nodes`. */
@@ -159,6 +164,7 @@ export function inject(kind: string, target: TargetSelector, options: InjectOpti
     run: async (sc) => {
       const t = await target.resolve(sc);
       sc.note(`${sc.variant ? `[${sc.variant}] ` : ''}iteration ${sc.iteration}: ${kind} ${t.name} (${options.scope})`);
+      await sc.systems[options.scope]?.beforeFault?.(t, { timeoutMs: sc.timeoutMs, signal: sc.signal });
       sc.phase('fault');
       const epoch = Date.now();
       const injected = await sc.run.chaos.withTags(

@@ -2,6 +2,5 @@
 import { runWorkflow } from '@resilience/runner';
 import { failover } from './failover.ts';
 
-const argv = process.argv.slice(2);
-const result = await runWorkflow(failover, { argv, png: !argv.includes('--no-png') && !argv.includes('--png=false') });
+const result = await runWorkflow(failover, { argv: process.argv.slice(2) });
 process.exit(result.exitCode);

@@ -13,32 +13,30 @@ const duration = (flag: string, fallback: string) => z.union([z.string(), z.numb
 });
 
 export const FailoverOptions = z.object({
-  target: z.enum(['postgres', 'redis', 'both']).default('both'),
+  system: z.enum(['postgres', 'redis', 'both']).default('both'),
   fault: z.enum(['kill', 'stop', 'pause', 'disconnect']).default('kill'),
   iterations: z.coerce.number().int().min(1).max(50).default(1),
   sync: bool.default(false),
-  appMode: z.enum(['hardened', 'naive']).default('hardened'),
+  appMode: z.enum(['hardened', 'naive', 'both']).default('hardened'),
   steady: duration('--steady', '10s'),
   after: duration('--after', '5s'),
   timeout: duration('--timeout', '60s'),
   interval: duration('--interval', '10ms'),
-  png: bool.default(true),
 }).strict();
 
 export type FailoverOptionsT = z.infer<typeof FailoverOptions>;
 
-export const USAGE = `Usage: npx nx run resilience:failover [--target postgres|redis|both] [--fault kill|stop|pause|disconnect]
-                                     [--iterations N] [--sync] [--app-mode hardened|naive]
+export const USAGE = `Usage: npx nx run resilience:failover [--system postgres|redis|both] [--fault kill|stop|pause|disconnect]
+                                     [--iterations N] [--sync] [--app-mode hardened|naive|both]
                                      [--steady 10s] [--after 5s] [--timeout 60s] [--interval 10ms]
 
-  --target      what fails: the Patroni leader, the Redis master, or both in turn (default both)
+  --system      what fails: the Patroni primary, the Redis primary, or both in turn (default both)
   --fault       how it fails (default kill): kill = SIGKILL, stop = graceful stop,
                 pause = frozen, disconnect = cut off the network; healed after the failover
   --iterations  repeat the failover N times and report the RTO distribution (default 1)
-  --sync        Patroni synchronous mode; adds the hypothesis lostWrites == 0
-  --app-mode    the reference app's mode (default hardened)
+  --sync        Patroni synchronous mode
+  --app-mode    the reference app's mode (default hardened); both = two variants side by side
   --steady      steady state before each failover (default 10s)
   --after       observation after each recovery (default 5s)
   --timeout     longest wait for a failover or a recovery (default 60s)
-  --interval    probe interval (default 10ms)
-  --no-png      skip the PNG of the HTML report`;
+  --interval    probe interval (default 10ms)`;

@@ -1,68 +1,81 @@
-// Live traffic for the failover workflow: HTTP writes and reads through the app, SQL
-// acknowledged writes through HAProxy, Redis writes and reads through Sentinel.
-import { randomBytes } from 'node:crypto';
-import { Pool as HttpPool } from 'undici';
-import { Probe, httpProbe, sqlWriteProbe, redisWriteProbe, redisReadProbe } from '@resilience/fixtures';
+// Live traffic for the failover workflow, each probe with the systems it depends on: HTTP
+// writes and reads through the app, SQL writes through HAProxy, Redis writes and reads through
+// Sentinel with probe-grade clients. Every write probe records the node that acknowledged it
+// and says how its writes are read back.
+import { httpProbe, readRedisIds, readWrittenIds, redisReadProbe, redisWriteProbe, sqlWriteProbe } from '@resilience/fixtures';
 import type { AppStack } from '@resilience/app-stack';
-import type { Redis } from 'ioredis';
+import type { Traffic, TrafficContext } from '@resilience/runner';
+import pg from 'pg';
 
 export interface TrafficOptions {
   readonly intervalMs: number;
   readonly timeoutMs: number;
-  readonly now: () => number;
-}
-
-/** POST /orders; an order id returned with 201 is an acknowledged write (the app answers after commit). */
-export function httpWriteProbe(baseUrl: string, o: TrafficOptions): Probe {
-  const pool = new HttpPool(baseUrl, { connections: 64, keepAliveTimeout: 10_000 });
-  let seq = 0;
-  return new Probe({
-    name: 'http-write',
-    op: 'POST /orders',
-    intervalMs: o.intervalMs,
-    timeoutMs: o.timeoutMs,
-    now: o.now,
-    run: async (ctx) => {
-      const res = await pool.request({
-        path: '/orders', method: 'POST', signal: ctx.signal,
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ item: `probe-${++seq}`, quantity: 1 }),
-      });
-      const text = await res.body.text();
-      if (res.statusCode !== 201) throw new Error(`HTTP ${res.statusCode}`);
-      ctx.writeId = (JSON.parse(text) as { id: string }).id;
-    },
-    close: () => pool.close(),
-  });
 }
 
 /** Seeds one order and returns its id, for the read probe. */
 export async function seedOrder(baseUrl: string): Promise<string> {
-  const res = await fetch(`${baseUrl}/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ item: `seed-${randomBytes(3).toString('hex')}`, quantity: 1 }) });
+  const res = await fetch(`${baseUrl}/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ item: 'seed', quantity: 1 }) });
   if (res.status !== 201) throw new Error(`seeding an order failed: HTTP ${res.status}`);
   return ((await res.json()) as { id: string }).id;
 }
 
-export interface Traffic {
-  readonly probes: Probe[];
-  /** Probes whose success depends on each target. */
-  readonly dependsOn: { readonly postgres: readonly string[]; readonly redis: readonly string[] };
-  readonly redisClients: Redis[];
+async function orderIds(url: string): Promise<Set<string>> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return new Set((await client.query<{ id: string }>('select id::text as id from orders')).rows.map((r) => r.id));
+  } finally {
+    await client.end();
+  }
 }
 
-export function traffic(stack: AppStack, orderId: string, o: TrafficOptions): Traffic {
-  const redisWriter = stack.redis.client();
-  const redisReader = stack.redis.client();
-  const probes = [
-    httpWriteProbe(stack.url, o),
-    httpProbe({ name: 'http-read', url: `${stack.url}/orders/${orderId}`, intervalMs: o.intervalMs, timeoutMs: o.timeoutMs, now: o.now }),
-    sqlWriteProbe({ name: 'sql-write', connection: { connectionString: stack.pg.leaderUrl }, intervalMs: o.intervalMs, timeoutMs: o.timeoutMs, now: o.now }),
-    redisWriteProbe({ name: 'redis-write', redis: redisWriter, intervalMs: o.intervalMs, timeoutMs: o.timeoutMs, now: o.now }),
-    redisReadProbe({ name: 'redis-read', redis: redisReader, intervalMs: o.intervalMs, timeoutMs: o.timeoutMs, now: o.now }),
+/** The probes, and a function that closes the clients they share. */
+export async function traffic(stack: AppStack, o: TrafficOptions, t: TrafficContext): Promise<{ traffic: Traffic[]; close: () => void }> {
+  const common = { intervalMs: o.intervalMs, timeoutMs: o.timeoutMs, now: t.now };
+  const orderId = await seedOrder(stack.url);
+  const writer = stack.redis.probeClient();
+  const reader = stack.redis.probeClient();
+  const primaryUrl = stack.pg.primaryUrl;
+  let seq = 0;
+  const list: Traffic[] = [
+    {
+      probe: httpProbe({
+        ...common, name: t.name('http-write'), url: `${stack.url}/orders`, method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: () => JSON.stringify({ item: `probe-${++seq}`, quantity: 1 }),
+        // 201 with an order id: the app answers after COMMIT; `server` is the PostgreSQL node that committed it.
+        acknowledge: (res, ctx) => {
+          if (res.status !== 201) throw new Error(`HTTP ${res.status}`);
+          const body = JSON.parse(res.body) as { id: string; server?: string };
+          ctx.writeId = String(body.id);
+          if (body.server) ctx.node = stack.pg.nodeOfAddress(body.server) ?? body.server;
+        },
+      }),
+      scopes: ['postgres'],
+      verify: { store: 'table orders on the primary', readBack: () => orderIds(primaryUrl) },
+    },
+    { probe: httpProbe({ ...common, name: t.name('http-read'), url: `${stack.url}/orders/${orderId}` }), scopes: ['redis'] },
+    {
+      probe: sqlWriteProbe({ ...common, name: t.name('sql-write'), connection: { connectionString: primaryUrl }, nodeOf: (address) => stack.pg.nodeOfAddress(address) }),
+      scopes: ['postgres'],
+      verify: { store: 'table resilience_writes on the primary', readBack: () => readWrittenIds({ connectionString: primaryUrl }, 'resilience_writes') },
+    },
+    {
+      probe: redisWriteProbe({ ...common, name: t.name('redis-write'), redis: writer, nodeOf: (c) => stack.redis.nodeOf(c) }),
+      scopes: ['redis'],
+      verify: {
+        store: 'keys on the Redis primary',
+        readBack: async () => {
+          const c = stack.redis.client();
+          try {
+            return await readRedisIds(c);
+          } finally {
+            c.disconnect();
+          }
+        },
+      },
+    },
+    { probe: redisReadProbe({ ...common, name: t.name('redis-read'), redis: reader }), scopes: ['redis'] },
   ];
-  return {
-    probes,
-    dependsOn: { postgres: ['http-write', 'sql-write'], redis: ['redis-write', 'redis-read'] },
-    redisClients: [redisWriter, redisReader],
-  };
+  return { traffic: list, close: () => [writer, reader].forEach((c) => c.disconnect()) };
 }

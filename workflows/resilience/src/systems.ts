@@ -1,0 +1,142 @@
+// pg-ha and redis-sentinel as the runner's System: one handle shape for promotion, rejoin,
+// redundancy and evidence, so the schedule's conditions read the same for both.
+import { PassThrough } from 'node:stream';
+import { waitFor, type ContainerHandle, type Evidence } from '@resilience/fixtures';
+import type { NodeRef, System, WaitOptions } from '@resilience/runner';
+import type { PgHa } from '@resilience/pg-ha';
+import type { RedisSentinel } from '@resilience/redis-sentinel';
+
+/** Log lines of a container since an epoch time (stdout and stderr, demultiplexed). */
+export async function logsSince(container: ContainerHandle, sinceEpochMs: number): Promise<string[]> {
+  const raw = (await container.api.logs({ stdout: true, stderr: true, follow: false, timestamps: true, since: Math.floor(sinceEpochMs / 1000) })) as unknown as Buffer;
+  const lines: string[] = [];
+  let i = 0;
+  // Docker multiplexes non-TTY logs in frames: 8-byte header (stream, 0, 0, 0, size32be), then the payload.
+  while (i + 8 <= raw.length) {
+    const size = raw.readUInt32BE(i + 4);
+    lines.push(...raw.subarray(i + 8, i + 8 + size).toString('utf8').split('\n'));
+    i += 8 + size;
+  }
+  return lines.map((l) => l.trimEnd()).filter(Boolean);
+}
+
+/** Resolves on the first log line (from now on) that matches, or rejects on abort / timeout. */
+async function nextLogLine(container: ContainerHandle, pattern: RegExp, o: WaitOptions): Promise<string> {
+  const stream = (await container.api.logs({ stdout: true, stderr: true, follow: true, since: Math.floor(Date.now() / 1000), tail: 0 })) as unknown as NodeJS.ReadableStream & { destroy(): void };
+  const out = new PassThrough();
+  container.engine.docker.modem.demuxStream(stream, out, out);
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      let buffered = '';
+      const timer = setTimeout(() => reject(new Error(`no log line matching ${pattern} from ${container.name} within ${o.timeoutMs} ms`)), o.timeoutMs);
+      const onAbort = () => reject(o.signal.reason instanceof Error ? o.signal.reason : new Error('aborted'));
+      o.signal.addEventListener('abort', onAbort, { once: true });
+      out.on('data', (chunk: Buffer) => {
+        buffered += chunk.toString('utf8');
+        const lines = buffered.split('\n');
+        buffered = lines.pop() ?? '';
+        const hit = lines.find((l) => pattern.test(l));
+        if (hit) {
+          clearTimeout(timer);
+          o.signal.removeEventListener('abort', onAbort);
+          resolve(hit);
+        }
+      });
+    });
+  } finally {
+    stream.destroy();
+  }
+}
+
+const INTERESTING = /lock|demot|promot|leader|timeline|rewind|acquired|failover|Lock owner/i;
+
+/** Patroni 3.0.0-3.0.2 can overwrite a newer leader key after a freeze (etcd3); fixed in 3.0.3. */
+export const PATRONI_ETCD3_OVERWRITE: Evidence = {
+  label: 'known upstream issue (Patroni < 3.0.3, etcd3)',
+  text: 'Patroni 3.0.2 renews its etcd3 lease inside Etcd3._update_leader; when the lease expired while the process was frozen it silently takes a new lease and writes the leader key with an unconditional put, so a node working from a stale cluster view overwrites the key the new primary holds. Fixed in 3.0.3 by patroni PR #2689 (create-only write) and PR #2693 (compare-value-or-create transaction): https://github.com/patroni/patroni/pull/2689, https://github.com/patroni/patroni/pull/2693. Neither is in the 3.0.3 release notes. Related stale-state fixes in 3.1.0: #2783, #2787.',
+};
+
+export function patroniSystem(pg: PgHa, version: string): System {
+  const ref = (m: { name: string; container: ContainerHandle }): NodeRef => ({ name: m.name, container: m.container });
+  const stableMs = (pg.settings.loopWait + 1) * 1000;
+  return {
+    scope: 'postgres',
+    title: `PostgreSQL/${version || 'Patroni'}`,
+    network: pg.network,
+    primary: async () => ref(await pg.primary()),
+    waitForPromotion: async (previous, o) => {
+      const p = await pg.waitForPromotion(previous, o);
+      return { primary: ref(p.primary), at: p.at };
+    },
+    // A node that was frozen or cut off reports from a stale view for a loop or two: its state
+    // counts once it has held for loop_wait + 1 s; the rejoin time is when it first held.
+    waitRejoined: async (node, o) => {
+      let since: { at: number; role: string } | undefined;
+      return waitFor(async () => {
+        const members = await pg.members({ signal: o.signal });
+        const m = members.find((x) => x.name === node);
+        const ok = m && (m.state === 'streaming' || m.state === 'running') && members.filter((x) => x.role === 'leader').length === 1;
+        if (!ok || since?.role !== m.role) since = ok ? { at: pg.now(), role: m.role } : undefined;
+        if (!ok || !since || pg.now() - since.at < stableMs) return undefined;
+        return { at: since.at, role: m.role === 'leader' ? 'primary' as const : 'replica' as const, detail: m.role === 'leader' ? `timeline ${m.timeline ?? '?'}` : 'pg_rewind if needed' };
+      }, { what: `${node} to rejoin the cluster`, timeoutMs: o.timeoutMs, intervalMs: 200, signal: o.signal });
+    },
+    waitHealthy: async (o) => {
+      await pg.waitHealthy(o);
+    },
+    // Patroni prints this right after it renewed the leader lock: the loop then sleeps for
+    // loop_wait, which is where a freeze lands on a real machine. Lining the fault up with it
+    // makes a pause hit the same moment of Patroni's cycle every iteration.
+    beforeFault: async (node, o) => {
+      await nextLogLine(node.container, /no action\. *I am \(.*\),? the leader with the lock/, { timeoutMs: Math.min(o.timeoutMs, (pg.settings.loopWait + 5) * 1000), signal: o.signal }).catch(() => undefined);
+    },
+    electionBound: `ttl ${pg.settings.ttl} s + loop_wait ${pg.settings.loopWait} s`,
+    explain: async (_kind, nodes, sinceEpochMs) => {
+      const evidence: Evidence[] = [{ label: 'version', text: version }];
+      for (const name of nodes) {
+        const n = pg.nodes.find((x) => x.name === name);
+        if (!n) continue;
+        const lines = (await logsSince(n.container, sinceEpochMs - 2000)).filter((l) => INTERESTING.test(l));
+        evidence.push({ label: `${name} Patroni log (lock and role changes)`, text: lines.slice(-25).join('\n') || '(nothing matching)' });
+      }
+      const old = /\b3\.0\.[0-2]\b/.test(version);
+      if (old) evidence.push(PATRONI_ETCD3_OVERWRITE);
+      return {
+        evidence,
+        ...(old ? { detail: `${version} has a known etcd3 leader-key overwrite after a freeze (fixed in Patroni 3.0.3, PR #2689 / #2693); trixie's Patroni 4.0.x has the fix.` } : {}),
+      };
+    },
+  };
+}
+
+export function sentinelSystem(redis: RedisSentinel, version: string): System {
+  const ref = (m: { name: string; container: ContainerHandle }): NodeRef => ({ name: m.name, container: m.container });
+  return {
+    scope: 'redis',
+    title: `Redis Sentinel (${version || 'redis'})`,
+    network: redis.network,
+    primary: async () => ref(await redis.primary()),
+    waitForPromotion: async (previous, o) => {
+      const p = await redis.waitForPromotion(previous, o);
+      return { primary: ref(p.primary), at: p.at };
+    },
+    waitRejoined: async (node, o) => {
+      await redis.waitHealthy(o);
+      const primary = await redis.primary();
+      return { at: redis.now(), role: primary.name === node ? 'primary' : 'replica', detail: 'every replica linked to the primary and caught up' };
+    },
+    waitHealthy: async (o) => {
+      await redis.waitHealthy(o);
+    },
+    electionBound: `down-after-milliseconds ${redis.settings.downAfterMs} ms + the Sentinel election`,
+    explain: async (_kind, nodes, sinceEpochMs) => {
+      const evidence: Evidence[] = [{ label: 'version', text: version }];
+      for (const s of redis.sentinels.slice(0, 1)) {
+        const lines = (await logsSince(s.container, sinceEpochMs - 2000)).filter((l) => /switch-master|odown|sdown|failover|\+vote/i.test(l));
+        evidence.push({ label: `${s.name} log`, text: lines.slice(-25).join('\n') || '(nothing matching)' });
+      }
+      void nodes;
+      return { evidence };
+    },
+  };
+}
