@@ -155,9 +155,16 @@ export interface InjectOptions {
   readonly params?: Readonly<Record<string, unknown>>;
 }
 
+/** A fault kind of the workflow's own (anything the fault library or `chaos.announce` can apply). */
+export interface CustomFault {
+  readonly name: string;
+  readonly apply: FaultApplier;
+}
+
 /** Injects a fault of `kind` on the selected target; the start is stamped before the Docker call. */
-export function inject(kind: string, target: TargetSelector, options: InjectOptions): Step {
-  const apply = FAULT_KINDS[kind];
+export function inject(fault: string | CustomFault, target: TargetSelector, options: InjectOptions): Step {
+  const kind = typeof fault === 'string' ? fault : fault.name;
+  const apply = typeof fault === 'string' ? FAULT_KINDS[fault] : fault.apply;
   if (!apply) throw new Error(`unknown fault kind \`${kind}\` (known: ${Object.keys(FAULT_KINDS).join(', ')})`);
   return {
     label: `inject ${kind} on ${target.label} (scope ${options.scope})`,

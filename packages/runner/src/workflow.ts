@@ -102,6 +102,10 @@ export interface RunWorkflowOptions {
   readonly out?: NodeJS.WritableStream;
   /** Install SIGINT/SIGTERM handlers (default true). */
   readonly handleSignals?: boolean;
+  /** The engine to run on (default: connect to DOCKER_HOST or the local socket). */
+  readonly engine?: Engine;
+  /** Passed to ChaosRun.start (tests turn the watchdog and the sweep off). */
+  readonly run?: { readonly watchdog?: boolean; readonly sweep?: boolean; readonly stateRoot?: string };
 }
 
 /** Metrics the runner's conditions measure. */
@@ -242,7 +246,7 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
   mkdirSync(reportDir, { recursive: true });
   let run: ChaosRun;
   try {
-    run = await ChaosRun.start({ workflow: def.name, journalDir: reportDir, handleSignals: false, meta: { hypotheses: mergeHypotheses(defaults, userHypotheses).map((h) => h.text), variants } });
+    run = await ChaosRun.start({ ...options.run, ...(options.engine ? { engine: options.engine } : {}), workflow: def.name, journalDir: reportDir, handleSignals: false, meta: { hypotheses: mergeHypotheses(defaults, userHypotheses).map((h) => h.text), variants } });
   } catch (e) {
     write(`${def.name}: ${e instanceof Error ? e.message : String(e)}`);
     return empty(isResilienceError(e) && e.exitCode === 2 ? ExitCode.badInput : ExitCode.failed, 'aborted');
@@ -250,7 +254,7 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
   // The analysis follows the events as they happen: one pass, nothing re-read.
   const analyser = new RunAnalyser();
   analyser.push({ type: 'run-start', runId: run.runId, workflow: def.name, startedAt: run.journal?.startedAt ?? new Date().toISOString(), at: 0 });
-  run.bus.subscribe((e) => analyser.push(e));
+  const stopAnalysis = run.bus.subscribe((e) => analyser.push(e));
 
   const abort = new AbortController();
   const con = new ConsoleReporter(() => run.now(), { out });
@@ -405,6 +409,7 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
   con.stop();
 
   // 4. Analysis (already streamed), per-fault RTO, hypotheses per variant, verdict.
+  stopAnalysis();
   const summary = analyser.finish();
   for (const m of faultMeasurements(summary)) measure(m);
   const writeDefaults = [...writeProbes].map((p) => parseHypothesis(`lostWrites(${p}) == 0`, `acknowledged writes of ${p} missing after recovery`, registry));
