@@ -232,6 +232,7 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
   if (dryRun) {
     write(`${def.name} (dry run: nothing is started)`);
     write(`options: ${JSON.stringify(opts)}`);
+    write(`report: report.json, junit.xml, summary.md, report.html${png ? ', report.png' : ' (no PNG)'}`);
     write(`variants: ${variants.length ? variants.join(', ') : '(one)'}`);
     write('schedule, per variant:');
     for (const line of describePlan(schedule as readonly Step[])) write(`  ${line}`);

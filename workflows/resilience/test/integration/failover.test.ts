@@ -1,7 +1,8 @@
-// `nx run resilience:failover` end to end on a real app-stack: the numbers agree with what
-// Patroni's ttl / loop_wait and Sentinel's down-after-milliseconds allow, an impossible SLO
-// fails with exit 1, bad options exit 2 before anything starts, and Ctrl-C mid-fault heals,
-// tears down and writes a partial report marked interrupted.
+// `nx run resilience:failover` end to end on a real app-stack: every documented option works
+// through `npx nx run`; the numbers agree with what Patroni's ttl / loop_wait and Sentinel's
+// down-after-milliseconds allow; a clean kill passes; a pause that Patroni 3.0.2 turns into a
+// failover that does not hold FAILS with the lost writes explained (the project's own
+// regression test that it catches data loss); Ctrl-C heals, tears down and leaves a partial report.
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
@@ -9,14 +10,17 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 
+const root = resolve(import.meta.dirname, '..', '..', '..', '..');
 const main = resolve(import.meta.dirname, '..', '..', 'src', 'failover-main.ts');
 
 interface ReportJson {
   run: { id: string; status: string; exitCode: number };
   verdict: { passed: boolean; hypotheses: { name: string; ok: boolean; observed: number | null }[] };
   measurements: { name: string; value: number | null }[];
-  settings: { 'pg-ha': { ttl: number; loopWait: number }; 'redis-sentinel': { downAfterMs: number } };
+  settings: { environment: { 'pg-ha': { ttl: number; loopWait: number }; 'redis-sentinel': { downAfterMs: number } } };
   probes: { name: string; rtoMs: number | null; attempts: number }[];
+  findings: { kind: string; severity: string; title: string; nodes?: string[]; evidence: { label: string; text: string }[] }[];
+  writeChecks: { probe: string; lost: number; lostByNode: Record<string, number>; lostByWindow: Record<string, number>; perFault: { lost: number; rpoSeconds: number }[] }[];
 }
 
 async function leftovers(runId: string): Promise<string[]> {
@@ -30,8 +34,29 @@ function reportDirOf(out: string): string {
   return dir;
 }
 
+async function failover(args: string[]) {
+  const reports = mkdtempSync(join(tmpdir(), 'rz-failover-'));
+  const r = await execa(process.execPath, [main, ...args], { reject: false, env: { CI: 'true', RESILIENCE_REPORTS_DIR: reports } });
+  t0log(r.stdout);
+  const dir = reportDirOf(r.stdout);
+  return { r, dir, report: JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as ReportJson };
+}
+let t0log: (s: string) => void = () => undefined;
+
+test.serial('every documented option reaches the workflow through npx nx run (dry run, nothing started)', async (t) => {
+  const args = ['--system=postgres', '--fault=pause', '--iterations=2', '--sync', '--app-mode=both', '--steady=3s', '--after=2s', '--timeout=30s', '--interval=20ms', '--slo=rto<=20s', '--no-png', '--dry-run'];
+  const r = await execa('npx', ['nx', 'run', 'resilience:failover', ...args, '--outputStyle=stream'], { cwd: root, reject: false, env: { NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', CI: 'true' } });
+  t.is(r.exitCode, 0, r.stdout + r.stderr);
+  const options = JSON.parse(/options: (\{.*\})/.exec(r.stdout)![1]!) as Record<string, unknown>;
+  t.deepEqual(options, { system: 'postgres', fault: 'pause', iterations: 2, sync: true, appMode: 'both', steady: 3000, after: 2000, timeout: 30000, interval: 20 });
+  t.regex(r.stdout, /variants: hardened, naive/);
+  t.regex(r.stdout, /\(no PNG\)/);
+  t.regex(r.stdout, /^\S*\s*rto<=20s$/m);
+  t.notRegex(r.stdout, /rto <= 30s/, 'the --slo replaced the default');
+});
+
 test.serial('bad options exit 2 before anything starts', async (t) => {
-  for (const args of [['--fault', 'explode'], ['--iterations', '0'], ['--steady', '-1s'], ['--targett', 'redis']]) {
+  for (const args of [['--fault', 'explode'], ['--iterations', '0'], ['--steady', '-1s'], ['--target', 'redis'], ['--system', 'mysql']]) {
     const r = await execa(process.execPath, [main, ...args], { reject: false, env: { CI: 'true' } });
     t.is(r.exitCode, 2, `${args.join(' ')}: ${r.stdout}`);
     t.regex(r.stdout, new RegExp(args[0]!.replace(/^--/, '')));
@@ -39,39 +64,81 @@ test.serial('bad options exit 2 before anything starts', async (t) => {
   }
 });
 
-test.serial('a failover of both the Patroni leader and the Redis master: numbers within what the HA settings allow; an impossible SLO gives exit 1', async (t) => {
-  const reports = mkdtempSync(join(tmpdir(), 'rz-failover-'));
-  const r = await execa(process.execPath, [main, '--steady', '3s', '--after', '2s', '--slo', 'rto<=1ms'], { reject: false, env: { CI: 'true', RESILIENCE_REPORTS_DIR: reports } });
-  t.log(r.stdout.split('\n').filter((l) => /PASS|FAIL|election|rejoin|lostWrites|failoverRto/.test(l)).join('\n'));
+test.serial('a failover of both the Patroni primary and the Redis primary: numbers within what the HA settings allow; an impossible SLO gives exit 1', async (t) => {
+  t0log = (s) => t.log(s.split('\n').filter((l) => /PASS|FAIL|election|rejoin|lostWrites|faultRto|FINDING/.test(l)).join('\n'));
+  const { r, dir, report } = await failover(['--steady', '3s', '--after', '2s', '--slo', 'rto<=1ms']);
   t.is(r.exitCode, 1, r.stdout + r.stderr);
-  t.regex(r.stdout, /rto<=1ms\s+[\d.]+ s\s+FAIL/);
-  const dir = reportDirOf(r.stdout);
+  t.regex(r.stdout, /rto<=1ms\s+[\d.]+ s\s+<= 1 ms\s+FAIL/);
   for (const f of ['report.json', 'junit.xml', 'summary.md', 'report.html', 'report.png']) t.true(existsSync(join(dir, f)), f);
   t.true(statSync(join(dir, 'report.png')).size > 10_000);
-  const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as ReportJson;
   t.false(report.verdict.passed);
-  t.deepEqual(report.verdict.hypotheses.filter((h) => !h.ok).map((h) => h.name), ['rto<=1ms']);
+  t.true(report.verdict.hypotheses.filter((h) => !h.ok).map((h) => h.name).includes('rto<=1ms'));
   t.regex(readFileSync(join(dir, 'junit.xml'), 'utf8'), /<testcase[^>]*name="rto&lt;=1ms"[\s\S]*?<failure/);
   const m = (name: string) => report.measurements.find((x) => x.name === name)?.value ?? null;
-  const { ttl, loopWait } = report.settings['pg-ha'];
-  const { downAfterMs } = report.settings['redis-sentinel'];
+  const { ttl, loopWait } = report.settings.environment['pg-ha'];
+  const { downAfterMs } = report.settings.environment['redis-sentinel'];
   // A killed leader's key lapses between ttl - loop_wait and ttl after its last renewal.
   const pgElection = m('election(postgres)#1');
   t.true(pgElection !== null && pgElection >= (ttl - loopWait) * 1000 - 500 && pgElection <= (ttl + loopWait) * 1000 + 1000, `Patroni election ${pgElection} ms, ttl ${ttl} s, loop_wait ${loopWait} s`);
-  // Clients see the new leader once HAProxy's checks (1 s, fall 2) route to it.
-  const pgRto = m('failoverRto(postgres)#1');
+  // Clients see the new primary once HAProxy's checks (1 s, fall 2) route to it.
+  const pgRto = m('faultRto(postgres)#1');
   t.true(pgRto !== null && pgRto >= pgElection! - 1000 && pgRto <= (ttl + loopWait) * 1000 + 4000, `postgres RTO ${pgRto} ms`);
   // Sentinels cannot agree before down-after-milliseconds; the vote takes a few hundred ms more.
   const redisElection = m('election(redis)#1');
   t.true(redisElection !== null && redisElection >= downAfterMs - 100 && redisElection <= downAfterMs + 6000, `Sentinel failover ${redisElection} ms, down-after ${downAfterMs} ms`);
+  // Every probe's RTO in the report is its worst over the faults it depends on: the Redis probes
+  // show the Redis failover's outage, not "no visible outage" of the PostgreSQL one.
+  const redisRto = report.probes.find((p) => p.name === 'redis-write')!.rtoMs;
+  t.true(redisRto !== null && redisRto > 0 && redisRto <= m('faultRto(redis)#1')!, `redis-write RTO ${redisRto}`);
   t.not(m('rejoin(postgres)#1'), null);
   t.not(m('lostWrites(sql-write)'), null);
   t.deepEqual(await leftovers(report.run.id), []);
 });
 
+test.serial('a clean kill of the Patroni primary passes: no acknowledged write lost', async (t) => {
+  t0log = (s) => t.log(s.split('\n').filter((l) => /PASS|FAIL|FINDING|PASSED|FAILED/.test(l)).join('\n'));
+  const { r, report } = await failover(['--system', 'postgres', '--steady', '3s', '--after', '2s', '--no-png']);
+  t.is(r.exitCode, 0, r.stdout);
+  t.true(report.verdict.passed);
+  t.deepEqual(report.writeChecks.map((c) => [c.probe, c.lost]), [['http-write', 0], ['sql-write', 0]]);
+  t.deepEqual(report.findings, []);
+});
+
+test.serial('regression: a pause that Patroni 3.0.2 turns into a failover that does not hold fails the run, with the lost writes explained', async (t) => {
+  t0log = (s) => t.log(s.split('\n').filter((l) => /PASS|FAIL|FINDING|rejoin|PASSED|FAILED/.test(l)).join('\n'));
+  // On the bookworm image the thawed old leader overwrites the new leader's key in about 5 of 6
+  // thaws (patroni PR #2689, fixed in 3.0.3); the fault is lined up with Patroni's heartbeat and
+  // repeated, so at least one of the iterations takes the lead back.
+  const { r, dir, report } = await failover(['--system', 'postgres', '--fault', 'pause', '--iterations', '3', '--steady', '3s', '--after', '2s', '--no-png']);
+  const patroni = String((report as unknown as { environment: Record<string, string> }).environment['patroni'] ?? '');
+  t.regex(patroni, /3\.0\.2/, 'this regression test is about the bookworm image');
+  t.is(r.exitCode, 1, r.stdout);
+  t.false(report.verdict.passed);
+  const notHeld = report.findings.filter((f) => f.kind === 'failover-not-held');
+  t.true(notHeld.length >= 1, r.stdout);
+  t.true(notHeld[0]!.evidence.some((e) => /#2689/.test(e.text)));
+  t.true(notHeld[0]!.evidence.some((e) => /Patroni log/.test(e.label)));
+  const lost = report.findings.filter((f) => f.kind === 'lost-writes');
+  t.true(lost.length >= 1);
+  t.is(report.findings[0]!.severity, 'critical');
+  const sql = report.writeChecks.find((c) => c.probe === 'sql-write')!;
+  t.true(sql.lost > 0);
+  // The writes lost were acknowledged by the node promoted while the old leader was frozen, between election and heal.
+  t.true(sql.lostByWindow['after-election']! > 0, JSON.stringify(sql));
+  t.true(sql.perFault.some((f) => f.lost > 0 && f.rpoSeconds > 0));
+  t.false(report.verdict.hypotheses.find((h) => h.name === 'lostWrites(sql-write) == 0')!.ok);
+  // Findings lead every format.
+  const md = readFileSync(join(dir, 'summary.md'), 'utf8');
+  t.true(md.indexOf('Findings') >= 0 && md.indexOf('Findings') < md.indexOf('Hypotheses'));
+  const html = readFileSync(join(dir, 'report.html'), 'utf8');
+  t.true(html.indexOf('failover') > 0 && html.indexOf('did not hold') < html.indexOf('Hypotheses'));
+  t.true(r.stdout.indexOf('FINDINGS') < r.stdout.indexOf('hypothesis  '));
+  t.deepEqual(await leftovers(report.run.id), []);
+});
+
 test.serial('Ctrl-C mid-fault heals, tears down and writes a partial report marked interrupted', async (t) => {
   const reports = mkdtempSync(join(tmpdir(), 'rz-failover-'));
-  const child = spawn(process.execPath, [main, '--target', 'postgres', '--steady', '2s', '--no-png'], { env: { ...process.env, CI: 'true', RESILIENCE_REPORTS_DIR: reports }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [main, '--system', 'postgres', '--steady', '2s', '--no-png'], { env: { ...process.env, CI: 'true', RESILIENCE_REPORTS_DIR: reports }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (b: Buffer) => (out += b.toString()));
   child.stderr.on('data', (b: Buffer) => (out += b.toString()));
@@ -89,6 +156,8 @@ test.serial('Ctrl-C mid-fault heals, tears down and writes a partial report mark
   t.is(code, 130, out);
   t.regex(out, /INTERRUPTED \(exit 130\)/);
   const dir = reportDirOf(out);
+  t.true(existsSync(join(dir, 'report.json')), 'the partial report exists');
+  t.true(existsSync(join(dir, 'summary.md')));
   const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as ReportJson;
   t.is(report.run.status, 'interrupted');
   t.false(report.verdict.passed);
