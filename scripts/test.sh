@@ -19,5 +19,14 @@ echo "[test] lint and typecheck of the workspace scripts"
   && scripts/node node_modules/typescript-7/bin/tsc -p tsconfig.json; } || status=1
 echo "[test] Docker integration tests (serial)"
 npx nx run-many -t test-integration --parallel=1 --outputStyle=stream || status=1
+# Setup and tests must leave the checkout as they found it (no rewritten lockfile, no stray files).
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  dirty="$(git status --porcelain)"
+  if [ -n "$dirty" ]; then
+    echo "[test] the work tree changed during setup or tests (they must leave it clean):"
+    echo "$dirty"
+    [ -n "${CI:-}" ] && status=1
+  fi
+fi
 scripts/node scripts/test-summary.ts || status=1
 exit $status
