@@ -3,21 +3,23 @@
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { InvalidArgumentError } from '@resilience/fixtures/errors';
-import type { HypothesisResult, JournalEvent, NoteEvent } from '@resilience/fixtures/events';
+import { WRITE_WINDOWS } from '@resilience/fixtures/events';
+import type { FindingEvent, HypothesisResult, JournalEvent, MeasurementEvent, NoteEvent, WriteCheckEvent, WriteWindow } from '@resilience/fixtures/events';
 import { readJournal } from '@resilience/fixtures/journal';
 import { DEFAULT_SUSTAIN_MS, RunAnalyser, UNPHASED } from '@resilience/fixtures/analysis';
 import type { LatencySummary, ProbeSummary, RunSummary } from '@resilience/fixtures/analysis';
+import { measurementName } from './format.ts';
 import pkg from '../package.json' with { type: 'json' };
 import { buildOptionsSchema, measurementInputSchema, parseWith } from './options.ts';
 import type { BuildReportOptions, HypothesisInput, MeasurementInput } from './options.ts';
 import { redact } from './redact.ts';
 import { SCHEMA_VERSION, reportSchema } from './schema.ts';
-import type { Hypothesis, Marker, Measurement, Report, ReportFault, ReportLatency, ReportPhase, ReportProbe, ReportVerdict, Scalar } from './schema.ts';
+import type { Hypothesis, Marker, Measurement, Report, ReportFault, ReportFinding, ReportLatency, ReportPhase, ReportProbe, ReportVerdict, ReportWriteCheck, Scalar } from './schema.ts';
 import { TimelineBuilder } from './timeline.ts';
 
 export const DEFAULT_REPORT_MAX_INTERVALS = 100;
 
-/** The `note` message that carries a measurement in a journal (`data` is a MeasurementInput). */
+/** The `note` message that carried a measurement in older journals (`data` is a MeasurementInput). */
 export const MEASUREMENT_NOTE = 'measurement';
 
 /**
@@ -40,15 +42,15 @@ export async function buildReport(options: BuildReportOptions): Promise<Report> 
     ...(o.bucketMs === undefined ? {} : { bucketMs: o.bucketMs }),
     ...(o.maxBuckets === undefined ? {} : { maxBuckets: o.maxBuckets }),
   });
-  const journalMeasurements: MeasurementInput[] = [];
+  const noteMeasurements: TimedMeasurement[] = [];
   let torn = false;
   let events = 0;
   for await (const event of readJournal(o.journalPath, { onTornLine: () => { torn = true; } })) {
     events += 1;
     analyser.push(event);
     buckets.push(event);
-    const m = measurementOf(event);
-    if (m) journalMeasurements.push(m);
+    const m = noteMeasurementOf(event);
+    if (m) noteMeasurements.push(m);
   }
   const summary = analyser.finish();
   if (summary.runId === null || summary.workflow === null || summary.startedAt === null) {
@@ -68,10 +70,18 @@ export async function buildReport(options: BuildReportOptions): Promise<Report> 
     healedAt: f.healedAt === null ? null : r(f.healedAt),
     durationMs: f.healedAt === null ? null : r(f.healedAt - f.at),
     healError: f.healError,
+    callMs: rn(f.callMs),
+    scope: f.scope,
+    iteration: f.iteration,
+    variant: f.variant,
   }));
   const hypotheses = o.hypotheses
     ? o.hypotheses.map(hypothesisOf)
     : (summary.hypotheses ?? []).map((h) => hypothesisOf(h as HypothesisResult & Partial<HypothesisInput>));
+  const findings = summary.findings.map(findingOf);
+  const writeChecks = summary.writeChecks.map(writeCheckOf);
+  const measurements = mergeMeasurements([...summary.measurements.map(eventMeasurementOf), ...noteMeasurements], o.measurements ?? []);
+  const probes = Object.values(summary.probes).map((p) => probeOf(p, phases));
   const source: ReportVerdict['source'] = o.hypotheses ? 'options' : summary.hypotheses ? 'journal' : 'none';
   const meta = summary.meta ?? {};
   const timelineData = buckets.finish();
@@ -90,7 +100,7 @@ export async function buildReport(options: BuildReportOptions): Promise<Report> 
       exitCode,
       partial: status !== 'completed' || torn,
     },
-    verdict: { ...verdictOf(status, exitCode, hypotheses), source, hypotheses },
+    verdict: { ...verdictOf(status, exitCode, hypotheses, findings), source, hypotheses },
     settings: o.settings ?? (isRecord(meta.settings) ? meta.settings : withoutKey(meta, 'environment')),
     environment: o.environment ?? (isRecord(meta.environment) ? meta.environment : {}),
     analysis: { sustainMs, latencyBudgetMs: o.latencyBudgetMs ?? null, maxIntervals },
@@ -104,27 +114,144 @@ export async function buildReport(options: BuildReportOptions): Promise<Report> 
     phases,
     faults,
     faultCount: summary.faultCount,
-    probes: Object.values(summary.probes).map((p) => probeOf(p, phases)),
+    probes,
     anyProbeOutage: { outageMs: r(summary.anyProbeOutage.outageMs), exact: summary.anyProbeOutage.exact },
-    measurements: mergeMeasurements(journalMeasurements, o.measurements ?? []),
+    variants: variantsOf(summary.variants, [probes, faults, measurements, findings, writeChecks, hypotheses]),
+    findings,
+    writeChecks,
+    measurements,
     timeline: { ...timelineData, markers: markersOf(phases, faults) },
   };
   return reportSchema.parse(redact(report));
 }
 
-function measurementOf(event: JournalEvent): MeasurementInput | null {
-  if (event.type !== 'note' || (event as NoteEvent).message !== MEASUREMENT_NOTE) return null;
-  const parsed = measurementInputSchema.safeParse((event as NoteEvent).data);
-  return parsed.success ? parsed.data : null;
+interface TimedMeasurement extends MeasurementInput {
+  readonly at: number | null;
 }
 
-function mergeMeasurements(fromJournal: readonly MeasurementInput[], passed: readonly MeasurementInput[]): Measurement[] {
+function noteMeasurementOf(event: JournalEvent): TimedMeasurement | null {
+  if (event.type !== 'note' || (event as NoteEvent).message !== MEASUREMENT_NOTE) return null;
+  const parsed = measurementInputSchema.safeParse((event as NoteEvent).data);
+  return parsed.success ? { ...parsed.data, at: finite(event.at) ? event.at : null } : null;
+}
+
+function eventMeasurementOf(m: MeasurementEvent): TimedMeasurement {
+  return {
+    name: typeof m.name === 'string' && m.name !== '' ? m.name : '(unnamed)',
+    value: m.value,
+    unit: typeof m.unit === 'string' ? m.unit : null,
+    description: typeof m.description === 'string' ? m.description : '',
+    scope: optionalText(m.scope) ?? null,
+    iteration: optionalInt(m.iteration) ?? null,
+    variant: optionalText(m.variant) ?? null,
+    at: finite(m.at) ? m.at : null,
+  };
+}
+
+/**
+ * The journal's measurements (events and notes, in time order), then those passed in; one with
+ * the same name, scope, iteration and variant as an earlier one replaces it and moves to the end.
+ */
+function mergeMeasurements(fromJournal: readonly TimedMeasurement[], passed: readonly MeasurementInput[]): Measurement[] {
+  const ordered = fromJournal.map((m, i) => ({ m, i })).sort((a, b) => (a.m.at ?? 0) - (b.m.at ?? 0) || a.i - b.i).map((x) => x.m);
   const byName = new Map<string, Measurement>();
-  for (const m of [...fromJournal, ...passed]) {
-    byName.delete(m.name); // a later one replaces an earlier one and takes its place at the end
-    byName.set(m.name, { name: m.name, value: scalar(m.value), unit: m.unit ?? null, description: m.description });
+  for (const m of [...ordered, ...passed]) {
+    const measurement: Measurement = {
+      name: m.name,
+      value: scalar(m.value),
+      unit: m.unit ?? null,
+      description: m.description,
+      scope: m.scope ?? null,
+      iteration: m.iteration ?? null,
+      variant: m.variant ?? null,
+      at: 'at' in m && typeof m.at === 'number' ? r(m.at) : null,
+    };
+    const key = measurementName(measurement);
+    byName.delete(key);
+    byName.set(key, measurement);
   }
   return [...byName.values()];
+}
+
+/** A finding event as report.json carries it: its fields without `type`, checked (a journal is not validated when written). */
+function findingOf(e: FindingEvent): ReportFinding {
+  const severity = e.severity === 'critical' || e.severity === 'warning' || e.severity === 'info' ? e.severity : 'warning';
+  const kind = optionalText(e.kind) ?? 'finding';
+  const at = finite(e.at) ? r(e.at) : 0;
+  const until = finite(e.until) ? r(e.until) : undefined;
+  const scope = optionalText(e.scope);
+  const variant = optionalText(e.variant);
+  const iteration = optionalInt(e.iteration);
+  const faultId = optionalText(e.faultId);
+  return {
+    id: optionalText(e.id) ?? `${kind}@${at}`,
+    kind,
+    severity,
+    title: optionalText(e.title) ?? kind,
+    detail: typeof e.detail === 'string' ? e.detail : '',
+    at,
+    ...(until === undefined ? {} : { until }),
+    ...(scope === undefined ? {} : { scope }),
+    ...(variant === undefined ? {} : { variant }),
+    ...(iteration === undefined ? {} : { iteration }),
+    ...(faultId === undefined ? {} : { faultId }),
+    ...(Array.isArray(e.nodes) ? { nodes: e.nodes.map(String) } : {}),
+    evidence: (Array.isArray(e.evidence) ? e.evidence : []).filter(isRecord).map((ev) => ({
+      label: typeof ev.label === 'string' ? ev.label : '',
+      text: typeof ev.text === 'string' ? ev.text : String(scalar(ev.text) ?? ''),
+    })),
+    ...(isRecord(e.data) ? { data: e.data } : {}),
+  };
+}
+
+/** A write-check event as report.json carries it: its fields without `type`, checked. */
+function writeCheckOf(e: WriteCheckEvent): ReportWriteCheck {
+  const scope = optionalText(e.scope);
+  const variant = optionalText(e.variant);
+  const windows: Record<string, unknown> = isRecord(e.lostByWindow) ? e.lostByWindow : {};
+  return {
+    at: finite(e.at) ? r(e.at) : 0,
+    probe: optionalText(e.probe) ?? '(unnamed)',
+    ...(scope === undefined ? {} : { scope }),
+    ...(variant === undefined ? {} : { variant }),
+    store: typeof e.store === 'string' ? e.store : '',
+    acked: countOf(e.acked),
+    present: countOf(e.present),
+    lost: countOf(e.lost),
+    ghost: countOf(e.ghost),
+    lostByNode: Object.fromEntries(Object.entries(isRecord(e.lostByNode) ? e.lostByNode : {}).map(([node, n]) => [node, countOf(n)])),
+    lostByWindow: Object.fromEntries(WRITE_WINDOWS.map((w) => [w, countOf(windows[w])])) as Record<WriteWindow, number>,
+    perFault: (Array.isArray(e.perFault) ? e.perFault : []).filter(isRecord).map((f) => {
+      const faultScope = optionalText(f.scope);
+      const iteration = optionalInt(f.iteration);
+      return {
+        faultId: String(f.faultId ?? ''),
+        ...(faultScope === undefined ? {} : { scope: faultScope }),
+        ...(iteration === undefined ? {} : { iteration }),
+        lost: countOf(f.lost),
+        rpoSeconds: finite(f.rpoSeconds) && f.rpoSeconds >= 0 ? f.rpoSeconds : 0,
+        firstLostAckAt: finite(f.firstLostAckAt) ? r(f.firstLostAckAt) : null,
+        lastLostAckAt: finite(f.lastLostAckAt) ? r(f.lastLostAckAt) : null,
+      };
+    }),
+    examples: (Array.isArray(e.examples) ? e.examples : []).filter(isRecord).map((x) => ({
+      id: String(x.id ?? ''),
+      at: finite(x.at) ? r(x.at) : 0,
+      node: typeof x.node === 'string' ? x.node : 'unknown',
+      window: WRITE_WINDOWS.includes(x.window as WriteWindow) ? x.window as WriteWindow : null,
+    })),
+  };
+}
+
+/** The run's variants in the order they ran, then any other named by a probe, fault, measurement... */
+function variantsOf(declared: readonly string[], lists: readonly (readonly { readonly variant?: string | null | undefined }[])[]): string[] {
+  const out = declared.filter((v) => typeof v === 'string' && v !== '');
+  for (const list of lists) {
+    for (const item of list) {
+      if (typeof item.variant === 'string' && item.variant !== '' && !out.includes(item.variant)) out.push(item.variant);
+    }
+  }
+  return [...new Set(out)];
 }
 
 function hypothesisOf(h: HypothesisInput): Hypothesis {
@@ -135,10 +262,21 @@ function hypothesisOf(h: HypothesisInput): Hypothesis {
     observed: scalar(h.observed),
     threshold: scalar(h.threshold),
     unit: typeof h.unit === 'string' ? h.unit : null,
+    variant: typeof h.variant === 'string' && h.variant !== '' ? h.variant : null,
   };
 }
 
-function verdictOf(status: Report['run']['status'], exitCode: number | null, hypotheses: readonly Hypothesis[]): Omit<ReportVerdict, 'source' | 'hypotheses'> {
+function verdictOf(status: Report['run']['status'], exitCode: number | null, hypotheses: readonly Hypothesis[], findings: readonly ReportFinding[]): Omit<ReportVerdict, 'source' | 'hypotheses'> {
+  const verdict = outcomeOf(status, exitCode, hypotheses);
+  // Findings do not decide the verdict (hypotheses on what they measure do), but a critical
+  // one is never left out of the one line people read.
+  const critical = findings.filter((f) => f.severity === 'critical');
+  if (critical.length === 0) return verdict;
+  const more = critical.length > 1 ? ` (and ${critical.length - 1} more)` : '';
+  return { ...verdict, reason: `${verdict.reason}; ${critical.length} critical finding${critical.length > 1 ? 's' : ''}: ${critical[0]!.title}${more}` };
+}
+
+function outcomeOf(status: Report['run']['status'], exitCode: number | null, hypotheses: readonly Hypothesis[]): Omit<ReportVerdict, 'source' | 'hypotheses'> {
   const failed = hypotheses.filter((h) => !h.ok);
   const failedText = failed.length > 0
     ? `${failed.length} of ${hypotheses.length} hypotheses failed (${failed.map((h) => h.name).join(', ')})`
@@ -167,6 +305,9 @@ function probeOf(p: ProbeSummary, phases: readonly ReportPhase[]): ReportProbe {
   const names = Object.keys(p.phases).sort((a, b) => rank(order, a) - rank(order, b));
   return {
     name: p.probe,
+    scopes: p.scopes === null ? null : [...p.scopes],
+    variant: p.variant,
+    writes: p.writes,
     attempts: p.attempts,
     failures: p.failures,
     availability: p.availability,
@@ -181,6 +322,14 @@ function probeOf(p: ProbeSummary, phases: readonly ReportPhase[]): ReportProbe {
     intervalsTruncated: p.intervalsTruncated,
     timeToDetectMs: rn(p.timeToDetectMs),
     rtoMs: rn(p.rtoMs),
+    worst: {
+      status: p.worst.status,
+      faults: p.worst.faults,
+      rtoMs: rn(p.worst.rtoMs),
+      timeToDetectMs: rn(p.worst.timeToDetectMs),
+      faultId: p.worst.faultId,
+      unrecovered: [...p.worst.unrecovered],
+    },
     recoveries: p.faults.map((f) => ({
       faultId: f.faultId,
       faultAt: r(f.faultAt),
@@ -233,6 +382,22 @@ function addMs(iso: string, ms: number): string {
 function rank(order: readonly string[], name: string): number {
   const i = order.indexOf(name);
   return i < 0 ? order.length : i;
+}
+
+function finite(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value);
+}
+
+function optionalText(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+function optionalInt(value: unknown): number | undefined {
+  return Number.isInteger(value) ? value as number : undefined;
+}
+
+function countOf(value: unknown): number {
+  return Number.isInteger(value) && (value as number) >= 0 ? value as number : 0;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

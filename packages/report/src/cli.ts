@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { isResilienceError } from '@resilience/fixtures/errors';
 import { buildReport } from './build.ts';
+import { renderFindingsText } from './findings.ts';
 import { verdictLine } from './format.ts';
 import { reportJsonSchema } from './schema.ts';
 import { defaultReportDir, writeReport } from './write.ts';
@@ -76,6 +77,8 @@ export async function main(argv: readonly string[], io: Io = consoleIo): Promise
     const written = await writeReport(report, outDir, { png: values.png });
     io.out(verdictLine(report));
     if (report.run.partial) io.out(`note: partial run (status ${report.run.status}${report.journal.tornLastLine ? ', torn last line skipped' : ''})`);
+    const findings = renderFindingsText(report.findings);
+    if (findings) io.out(findings);
     for (const path of [written.json, written.junit, written.markdown, written.html, written.png]) if (path) io.out(`wrote ${path}`);
     for (const problem of written.pageProblems ?? []) io.err(`warning: report.html: ${problem}`);
     return 0;

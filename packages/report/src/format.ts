@@ -1,51 +1,85 @@
-// Human-readable numbers, one set of rules for the Markdown summary, the HTML page and JUnit.
+// Human-readable numbers for the Markdown summary, the HTML page and JUnit: the fixtures'
+// formatMetric / formatDuration (what the console prints too), so a value reads the same everywhere.
+import { formatDuration, formatMetric } from '@resilience/fixtures/analysis';
+import type { MetricUnit } from '@resilience/fixtures/events';
 import type { Report, Scalar } from './schema.ts';
 
 export const NONE = '—';
+export const NOT_MEASURED = 'not measured';
 
-/** 0.42 ms, 7.25 ms, 42.1 ms, 512 ms, 2.00 s, 3 min 05 s. */
+const METRIC_UNITS: readonly string[] = ['ms', 's', 'count', 'bytes', 'ratio'] satisfies MetricUnit[];
+
+export function isMetricUnit(unit: string | null | undefined): unit is MetricUnit {
+  return typeof unit === 'string' && METRIC_UNITS.includes(unit);
+}
+
+/** A duration (ms): `850 ms`, `3.48 s`, `2 min 05 s` (formatDuration); `—` when unknown. */
 export function formatMs(ms: number | null | undefined): string {
   if (ms === null || ms === undefined || !Number.isFinite(ms)) return NONE;
-  const a = Math.abs(ms);
-  if (a < 10) return `${ms.toFixed(2)} ms`;
-  if (a < 100) return `${ms.toFixed(1)} ms`;
-  if (a < 1000) return `${ms.toFixed(0)} ms`;
-  if (a < 60_000) return `${(ms / 1000).toFixed(2)} s`;
-  const totalSeconds = Math.round(a / 1000);
-  const h = Math.floor(totalSeconds / 3600);
-  const m = Math.floor((totalSeconds % 3600) / 60);
-  const s = String(totalSeconds % 60).padStart(2, '0');
-  return `${ms < 0 ? '-' : ''}${h > 0 ? `${h} h ${String(m).padStart(2, '0')} min` : `${m} min`} ${s} s`;
+  return formatDuration(ms);
 }
 
-/** A time on the run's clock: t+12.34 s. */
+/**
+ * A latency percentile: formatDuration, with two decimals below 10 ms where a local datastore's
+ * answers are (`0.42 ms`, `7.25 ms`, `42 ms`, `1.20 s`).
+ */
+export function formatLatency(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined || !Number.isFinite(ms)) return NONE;
+  return Math.abs(ms) < 10 ? `${ms.toFixed(2)} ms` : formatDuration(ms);
+}
+
+/** A time on the run's clock: `t+12.34 s`, `t+850 ms`, `t+2 min 05 s`. */
 export function formatAt(ms: number | null | undefined): string {
   if (ms === null || ms === undefined || !Number.isFinite(ms)) return NONE;
-  return `t+${(ms / 1000).toFixed(2)} s`;
+  return `t+${formatDuration(ms)}`;
 }
 
-/** 0.99951 → 99.951 %; three decimals from 99 % up, where the nines matter. */
+/** A time, or a span with its length: `t+12.34 s`, `t+12.34 s → t+15.00 s (2.66 s)`. */
+export function formatSpan(at: number, until?: number | null): string {
+  if (until === undefined || until === null || !Number.isFinite(until)) return formatAt(at);
+  return `${formatAt(at)} → ${formatAt(until)} (${formatDuration(until - at)})`;
+}
+
+/** A fraction as a percentage: `99.95 %`, `99.971 %`, `100.00 %`. */
 export function formatRatio(ratio: number | null | undefined): string {
   if (ratio === null || ratio === undefined || !Number.isFinite(ratio)) return NONE;
-  if (ratio === 1) return '100 %';
-  return `${(ratio * 100).toFixed(ratio >= 0.99 ? 3 : 2)} %`;
+  return formatMetric(ratio, 'ratio');
 }
 
 export function formatCount(n: number): string {
-  return Math.round(n).toLocaleString('en-US');
+  return formatMetric(Math.round(n), 'count');
 }
 
-/** A hypothesis' or measurement's value with its unit. */
-export function formatScalar(value: Scalar, unit: string | null): string {
-  if (value === null) return NONE;
-  const text = typeof value === 'number' ? formatNumber(value) : String(value);
-  return unit ? `${text} ${unit}` : text;
+/**
+ * A hypothesis' or measurement's value in its unit: formatMetric for the metric units (ms, s,
+ * count, bytes, ratio), the number and the unit for any other (`12 rows`); null is `missing`
+ * (`not measured`). A comparison text such as `<= 30000` has its number formatted (`<= 30.00 s`).
+ */
+export function formatValue(value: Scalar, unit: string | null, missing = NOT_MEASURED): string {
+  if (value === null) return missing;
+  if (typeof value === 'number') {
+    if (isMetricUnit(unit)) return formatMetric(value, unit);
+    const text = formatNumber(value);
+    return unit ? `${text} ${unit}` : text;
+  }
+  if (typeof value === 'string') {
+    const comparison = /^\s*(<=|>=|==|!=|<|>|=)\s*(-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)\s*$/i.exec(value);
+    if (comparison && unit) return `${comparison[1]} ${formatValue(Number(comparison[2]), unit)}`;
+    return unit && !isMetricUnit(unit) ? `${value} ${unit}` : value;
+  }
+  return String(value);
 }
 
 function formatNumber(x: number): string {
+  if (!Number.isFinite(x)) return String(x);
   if (Number.isInteger(x)) return x.toLocaleString('en-US');
   const a = Math.abs(x);
   return a >= 100 ? x.toFixed(1) : a >= 1 ? x.toFixed(2) : x.toPrecision(3);
+}
+
+/** `name(scope)#iteration [variant]`: how a measurement is named in every table and on the console. */
+export function measurementName(m: { readonly name: string; readonly scope?: string | null; readonly iteration?: number | null; readonly variant?: string | null }): string {
+  return `${m.name}${m.scope ? `(${m.scope})` : ''}${typeof m.iteration === 'number' ? `#${m.iteration}` : ''}${m.variant ? ` [${m.variant}]` : ''}`;
 }
 
 export const OUTCOME_LABEL: Record<Report['verdict']['outcome'], string> = {

@@ -2,10 +2,14 @@
 // forbids any request), readable offline years later and attachable to a ticket as one file.
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { NONE, OUTCOME_LABEL, formatAt, formatCount, formatMs, formatRatio } from './format.ts';
+import { SEVERITY_LABEL, findingCounts, findingFacts, sortFindings, topSeverity } from './findings.ts';
+import { NONE, OUTCOME_LABEL, formatAt, formatCount, formatLatency, formatMs, formatRatio } from './format.ts';
 import { partialText } from './markdown.ts';
-import type { Report } from './schema.ts';
-import { faultsTable, hypothesesTable, measurementsTable, phasesTable, probePhasesTable, probesTable, rtoText } from './tables.ts';
+import type { Report, ReportFinding } from './schema.ts';
+import {
+  faultsTable, hypothesesTables, measurementsTable, phasesTable, probePhasesTable, probesTable, variantsTable,
+  worstRtoText, writeCheckDetailTables, writeCheckHeadline, writeChecksTable,
+} from './tables.ts';
 import type { Cell, Table } from './tables.ts';
 
 const require = createRequire(import.meta.url);
@@ -46,10 +50,13 @@ export async function renderHtml(report: Report): Promise<string> {
 </head>
 <body>
 <main>
+${findingsBanner(report)}
 ${header(report)}
 ${run.partial ? `<div class="banner" role="alert">⚠ ${esc(partialText(report))}</div>` : ''}
 ${tiles(report)}
-${section('Hypotheses', table(hypothesesTable(report)))}
+${variantsSection(report)}
+${section('Hypotheses', hypothesesTables(report).map((t) => table(t, t.caption)).join('\n'))}
+${lostWritesSection(report)}
 ${section('Timeline', charts(report))}
 ${section('Probes', table(probesTable(report)) + table(probePhasesTable(report), 'Per phase'))}
 ${section('Measurements', table(measurementsTable(report)))}
@@ -82,24 +89,78 @@ function header(report: Report): string {
 </header>`;
 }
 
+/** The findings, most severe first, above everything else: red when one is critical, amber for warnings. */
+function findingsBanner(report: Report): string {
+  if (report.findings.length === 0) return '';
+  const level = topSeverity(report.findings)!;
+  const items = sortFindings(report.findings).map(findingHtml).join('\n');
+  return `<section class="findings ${level}" id="findings" role="alert" aria-label="Findings">
+<h2>Findings <span class="count">${esc(findingCounts(report.findings))}</span></h2>
+${items}
+</section>`;
+}
+
+function findingHtml(f: ReportFinding): string {
+  const tone = f.severity === 'critical' ? 'bad' : f.severity === 'warning' ? 'warn' : 'info';
+  const detail = f.detail.trim() ? `<p class="detail">${esc(f.detail.trim()).replace(/\r?\n/g, '<br>')}</p>` : '';
+  const evidence = f.evidence.map((e) => `<figure class="evidence"><figcaption>${esc(e.label || 'evidence')}</figcaption><pre>${esc(e.text.replace(/\s+$/, ''))}</pre></figure>`).join('');
+  return `<article class="finding ${esc(f.severity)}" id="finding-${esc(f.id)}">
+<div class="head"><span class="pill ${tone}">${esc(SEVERITY_LABEL[f.severity])}</span> <strong class="title">${esc(f.title)}</strong></div>
+<div class="facts">${findingFacts(f).map((x) => `<span>${esc(x)}</span>`).join('')}</div>
+${detail}${evidence}
+</article>`;
+}
+
 function tiles(report: Report): string {
   const probes = report.probes;
   const worst = [...probes].filter((p) => p.availability !== null).sort((a, b) => a.availability! - b.availability!)[0];
   const longest = [...probes].sort((a, b) => b.outageMs - a.outageMs)[0];
-  const slowest = [...probes].sort((a, b) => (b.rtoMs ?? -1) - (a.rtoMs ?? -1))[0];
-  const notRecovered = probes.find((p) => p.recoveries.some((r) => r.status === 'not-recovered'));
+  // RTO over every fault of every probe: a probe that did not recover after one fault is the worst of all.
+  const judged = probes.filter((p) => p.worst.status !== 'no-faults');
+  const notRecovered = judged.filter((p) => p.worst.status === 'not-recovered');
+  const slowest = [...judged].sort((a, b) => (b.worst.rtoMs ?? -1) - (a.worst.rtoMs ?? -1))[0];
   const failed = report.verdict.hypotheses.filter((h) => !h.ok).length;
-  const tile = (label: string, value: string, sub: string, tone = ''): string =>
-    `<div class="tile"><div class="label">${esc(label)}</div><div class="value ${tone}">${esc(value)}</div><div class="sub" title="${esc(sub)}">${esc(sub)}</div></div>`;
+  const tile = (label: string, value: string, sub: string, tone = '', id = ''): string =>
+    `<div class="tile"${id ? ` id="${esc(id)}"` : ''}><div class="label">${esc(label)}</div><div class="value ${tone}">${esc(value)}</div><div class="sub" title="${esc(sub)}">${esc(sub)}</div></div>`;
+  const rtoTile = notRecovered.length
+    ? tile('Worst RTO', 'not recovered', notRecovered.map((p) => p.name).join(', '), 'bad text', 'tile-rto')
+    : slowest
+      ? tile('Worst RTO', worstRtoText(slowest), `${slowest.name}${slowest.worst.faultId ? ` · fault ${slowest.worst.faultId}` : ''}`, slowest.worst.rtoMs === 0 ? 'text' : '', 'tile-rto')
+      : tile('Worst RTO', NONE, 'no faults', '', 'tile-rto');
+  const checks = report.writeChecks;
+  const lost = checks.reduce((n, c) => n + c.lost, 0);
+  const acked = checks.reduce((n, c) => n + c.acked, 0);
   return `<div class="tiles">
 ${report.verdict.hypotheses.length === 0
     ? tile('Hypotheses', NONE, 'none checked')
     : tile('Hypotheses', `${report.verdict.hypotheses.length - failed} / ${report.verdict.hypotheses.length}`, 'held', failed > 0 ? 'bad' : 'ok')}
 ${tile('Lowest availability', formatRatio(worst?.availability), worst ? worst.name : 'no samples', worst && worst.availability! < 1 ? 'warn' : '')}
 ${tile('Longest outage', formatMs(longest?.outageMs), longest ? longest.name : 'no samples', longest && longest.outageMs > 0 ? 'warn' : '')}
-${tile('RTO (first fault)', notRecovered ? 'not recovered' : slowest ? rtoText(slowest.recoveries[0] ?? null) : NONE, notRecovered ? notRecovered.name : slowest?.recoveries[0] ? `slowest: ${slowest.name}` : 'no faults', notRecovered ? 'bad' : '')}
+${rtoTile}
+${checks.length ? tile('Lost writes', formatCount(lost), `of ${formatCount(acked)} acked, ${checks.length} write probe${checks.length === 1 ? '' : 's'}`, lost > 0 ? 'bad' : 'ok', 'tile-lost') : ''}
 ${tile('All-probe outage', formatMs(report.anyProbeOutage.outageMs), `union of failing intervals${report.anyProbeOutage.exact ? '' : ' (lower bound)'}`)}
 </div>`;
+}
+
+function variantsSection(report: Report): string {
+  const t = variantsTable(report);
+  return t ? section(t.title, table(t)) : '';
+}
+
+function lostWritesSection(report: Report): string {
+  if (report.writeChecks.length === 0) return '';
+  const details = report.writeChecks.filter((c) => c.lost > 0 || c.ghost > 0).map((c) => {
+    const tables = writeCheckDetailTables(report, c).map((t) => smallTable(t)).join('');
+    return `<div class="card write-check${c.lost > 0 ? ' lost' : ''}"><h3 class="table-title">${esc(writeCheckHeadline(c))}</h3><div class="write-detail">${tables}</div></div>`;
+  }).join('\n');
+  return section('Lost writes', table(writeChecksTable(report)) + details);
+}
+
+/** A table inside a card (no card of its own), with its title and caption. */
+function smallTable(t: Table): string {
+  const head = `<h4>${esc(t.title)}${t.caption ? ` <span class="caption">${esc(t.caption)}</span>` : ''}</h4>`;
+  if (t.rows.length === 0) return `<div class="small" id="${esc(t.id)}">${head}<p class="empty">${esc(t.empty)}</p></div>`;
+  return `<div class="small" id="${esc(t.id)}">${head}${tableElement(t)}</div>`;
 }
 
 function charts(report: Report): string {
@@ -109,7 +170,7 @@ function charts(report: Report): string {
   return tl.probes.map((p, i) => {
     const probe = report.probes.find((x) => x.name === p.probe);
     const stats = probe
-      ? `availability ${formatRatio(probe.availability)} · outage ${formatMs(probe.outageMs)} · p99 ${formatMs(probe.latency?.p99Ms)} · ${formatMs(tl.bucketMs)} buckets`
+      ? `availability ${formatRatio(probe.availability)} · outage ${formatMs(probe.outageMs)} · worst RTO ${worstRtoText(probe)} · p99 ${formatLatency(probe.latency?.p99Ms)} · ${formatMs(tl.bucketMs)} buckets`
       : '';
     return `<div class="card"><div class="chart-head"><h3><code>${esc(p.probe)}</code></h3><div class="stats">${esc(stats)}</div></div>${key}<div class="chart" id="chart-${i}" data-probe="${esc(p.probe)}"></div></div>`;
   }).join('\n');
@@ -129,11 +190,19 @@ function section(title: string, body: string): string {
 }
 
 function table(t: Table, heading?: string): string {
-  const head = heading ? `<h3 class="table-title">${esc(heading)}</h3>` : '';
+  const head = heading ? `<h3 class="table-title">${esc(capitalized(heading))}</h3>` : '';
   if (t.rows.length === 0) return `<div class="card" id="${esc(t.id)}">${head}<p class="empty">${esc(t.empty)}</p></div>`;
+  return `<div class="card" id="${esc(t.id)}">${head}${tableElement(t)}</div>`;
+}
+
+function tableElement(t: Table): string {
   const th = t.columns.map((c) => `<th${c.numeric ? ' class="num"' : ''}>${esc(c.label)}</th>`).join('');
   const rows = t.rows.map((row) => `<tr>${row.map((cell, i) => td(cell, t.columns[i]?.numeric === true)).join('')}</tr>`).join('\n');
-  return `<div class="card" id="${esc(t.id)}">${head}<table><thead><tr>${th}</tr></thead><tbody>\n${rows}\n</tbody></table></div>`;
+  return `<table><thead><tr>${th}</tr></thead><tbody>\n${rows}\n</tbody></table>`;
+}
+
+function capitalized(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 function td(cell: Cell, numeric: boolean): string {

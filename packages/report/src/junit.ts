@@ -1,24 +1,45 @@
-// JUnit XML of a report, so CI test reporters show each hypothesis as a test that passed or failed.
-import { formatScalar } from './format.ts';
+// JUnit XML of a report, so CI test reporters show each hypothesis as a test that passed or
+// failed, each critical finding as a failure, and each probe's worst RTO.
+import { SEVERITY_LABEL, findingFacts, sortFindings } from './findings.ts';
+import { NONE, formatLatency, formatMs, formatRatio, formatValue } from './format.ts';
 import type { Report } from './schema.ts';
+import { worstRtoText } from './tables.ts';
+
+interface Suite {
+  readonly name: string;
+  readonly cases: readonly string[];
+  readonly failures: number;
+  readonly errors: number;
+  readonly time: string;
+  readonly properties?: readonly (readonly [string, string])[];
+  readonly systemOut?: string;
+}
 
 /**
- * `<testsuites>` with one `<testsuite>` named after the workflow and one `<testcase>` per
- * hypothesis; a failed hypothesis has a `<failure>` with observed vs threshold. A run that did
- * not complete gets one more testcase, `run <status>`, with an `<error>`, so a crashed run
- * never shows as green in CI.
+ * `<testsuites>` with:
+ * - a `<testsuite>` named after the workflow, one `<testcase>` per hypothesis; a failed
+ *   hypothesis has a `<failure>` with observed vs threshold. A run that did not complete gets
+ *   one more testcase, `run <status>`, with an `<error>`, so a crashed run never shows as green;
+ * - when there are findings, a `findings` suite: one testcase per finding, a `<failure>` for
+ *   each critical one (time, nodes, detail and evidence in its text), warnings and infos passed
+ *   with their text as system-out;
+ * - when there are probes, a `probes` suite: one passed testcase per probe whose system-out has
+ *   its availability, p99, outage and worst time to detect and RTO over its faults.
  */
 export function renderJunit(report: Report): string {
   const { run, verdict } = report;
   const seconds = (run.durationMs / 1000).toFixed(3);
   const cases: string[] = verdict.hypotheses.map((h) => {
-    const open = `    <testcase name="${attr(h.name)}" classname="${attr(`${run.workflow}.hypotheses`)}" time="0">`;
+    const name = h.variant ? `${h.name} [${h.variant}]` : h.name;
+    const open = `    <testcase name="${attr(name)}" classname="${attr(`${run.workflow}.hypotheses`)}" time="0">`;
     if (h.ok) return `${open}</testcase>`;
-    const message = `observed ${formatScalar(h.observed, h.unit)}, threshold ${formatScalar(h.threshold, h.unit)}`;
+    const observed = formatValue(h.observed, h.unit);
+    const threshold = formatValue(h.threshold, h.unit, NONE);
+    const message = `observed ${observed}, threshold ${threshold}`;
     const body = [
       h.description ? `${h.description}\n` : '',
-      `observed:  ${formatScalar(h.observed, h.unit)}\n`,
-      `threshold: ${formatScalar(h.threshold, h.unit)}`,
+      `observed:  ${observed}\n`,
+      `threshold: ${threshold}`,
     ].join('');
     return `${open}\n      <failure message="${attr(message)}" type="hypothesis">${text(body)}</failure>\n    </testcase>`;
   });
@@ -30,26 +51,79 @@ export function renderJunit(report: Report): string {
       + `      <error message="${attr(message)}" type="${attr(run.status)}">${text(message)}</error>\n    </testcase>`,
     );
   }
-  const failures = verdict.hypotheses.filter((h) => !h.ok).length;
-  const errors = incomplete ? 1 : 0;
-  const properties = [
-    ['run.id', run.id],
-    ['run.status', run.status],
-    ['run.startedAt', run.startedAt],
-    ['run.exitCode', run.exitCode === null ? '' : String(run.exitCode)],
-    ['verdict', verdict.outcome],
-  ].map(([name, value]) => `      <property name="${attr(name!)}" value="${attr(value!)}"/>`);
-  const counts = `tests="${cases.length}" failures="${failures}" errors="${errors}" skipped="0" time="${seconds}"`;
+  const suites: Suite[] = [{
+    name: run.workflow,
+    cases,
+    failures: verdict.hypotheses.filter((h) => !h.ok).length,
+    errors: incomplete ? 1 : 0,
+    time: seconds,
+    properties: [
+      ['run.id', run.id],
+      ['run.status', run.status],
+      ['run.startedAt', run.startedAt],
+      ['run.exitCode', run.exitCode === null ? '' : String(run.exitCode)],
+      ['verdict', verdict.outcome],
+    ],
+    systemOut: `run ${run.id}: ${verdict.outcome}: ${verdict.reason}`,
+  }];
+  if (report.findings.length) {
+    const findings = sortFindings(report.findings);
+    suites.push({
+      name: 'findings',
+      cases: findings.map((f) => {
+        const open = `    <testcase name="${attr(`${f.severity}: ${f.title}`)}" classname="${attr(`${run.workflow}.findings.${f.kind}`)}" time="0">`;
+        const body = [
+          `${SEVERITY_LABEL[f.severity]}: ${f.title}`,
+          findingFacts(f).join(' · '),
+          ...(f.detail ? ['', f.detail] : []),
+          ...f.evidence.flatMap((e) => ['', `--- ${e.label}`, e.text.replace(/\s+$/, '')]),
+        ].join('\n');
+        if (f.severity !== 'critical') return `${open}\n      <system-out>${text(body)}</system-out>\n    </testcase>`;
+        return `${open}\n      <failure message="${attr(`${f.title} (${findingFacts(f).join(' · ')})`)}" type="${attr(f.kind)}">${text(body)}</failure>\n    </testcase>`;
+      }),
+      failures: findings.filter((f) => f.severity === 'critical').length,
+      errors: 0,
+      time: '0',
+    });
+  }
+  if (report.probes.length) {
+    suites.push({
+      name: 'probes',
+      cases: report.probes.map((p) => {
+        const facts = [
+          `availability ${formatRatio(p.availability)}`,
+          `p99 ${formatLatency(p.latency?.p99Ms)}`,
+          `outage ${formatMs(p.outageMs)}`,
+          `time to detect (worst) ${formatMs(p.worst.timeToDetectMs)}`,
+          p.worst.status === 'no-faults'
+            ? 'RTO — (judged on no fault)'
+            : `RTO (worst of ${p.worst.faults} fault${p.worst.faults === 1 ? '' : 's'}) ${worstRtoText(p)}${p.worst.faultId ? ` (fault ${p.worst.faultId})` : ''}`,
+        ];
+        return `    <testcase name="${attr(p.name)}" classname="${attr(`${run.workflow}.probes`)}" time="0">\n      <system-out>${text(facts.join('\n'))}</system-out>\n    </testcase>`;
+      }),
+      failures: 0,
+      errors: 0,
+      time: '0',
+    });
+  }
+  const counts = (s: { tests: number; failures: number; errors: number; time: string }) =>
+    `tests="${s.tests}" failures="${s.failures}" errors="${s.errors}" skipped="0" time="${s.time}"`;
+  const total = {
+    tests: suites.reduce((n, s) => n + s.cases.length, 0),
+    failures: suites.reduce((n, s) => n + s.failures, 0),
+    errors: suites.reduce((n, s) => n + s.errors, 0),
+    time: seconds,
+  };
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="${attr(run.workflow)}" ${counts}>`,
-    `  <testsuite name="${attr(run.workflow)}" ${counts} timestamp="${attr(run.startedAt)}">`,
-    '    <properties>',
-    ...properties.map((p) => `  ${p}`),
-    '    </properties>',
-    ...cases,
-    `    <system-out>${text(`run ${run.id}: ${verdict.outcome}: ${verdict.reason}`)}</system-out>`,
-    '  </testsuite>',
+    `<testsuites name="${attr(run.workflow)}" ${counts(total)}>`,
+    ...suites.flatMap((s) => [
+      `  <testsuite name="${attr(s.name)}" ${counts({ tests: s.cases.length, failures: s.failures, errors: s.errors, time: s.time })} timestamp="${attr(run.startedAt)}">`,
+      ...(s.properties ? ['    <properties>', ...s.properties.map(([name, value]) => `      <property name="${attr(name)}" value="${attr(value)}"/>`), '    </properties>'] : []),
+      ...s.cases,
+      ...(s.systemOut ? [`    <system-out>${text(s.systemOut)}</system-out>`] : []),
+      '  </testsuite>',
+    ]),
     '</testsuites>',
     '',
   ].join('\n');

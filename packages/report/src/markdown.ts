@@ -1,8 +1,9 @@
 // summary.md: the verdict and the report's tables in GitHub-flavoured Markdown, short enough
 // for a CI step summary.
+import { findingCounts, findingFacts, SEVERITY_LABEL, sortFindings } from './findings.ts';
 import { OUTCOME_LABEL, formatAt, formatMs } from './format.ts';
-import type { Report } from './schema.ts';
-import { faultsTable, hypothesesTable, measurementsTable, probesTable } from './tables.ts';
+import type { Report, ReportFinding } from './schema.ts';
+import { faultsTable, hypothesesTables, measurementsTable, probesTable, variantsTable, writeCheckDetailTables, writeCheckHeadline, writeChecksTable } from './tables.ts';
 import type { Cell, Table } from './tables.ts';
 
 const OUTCOME_ICON: Record<Report['verdict']['outcome'], string> = {
@@ -15,20 +16,47 @@ const OUTCOME_ICON: Record<Report['verdict']['outcome'], string> = {
 
 const TONE_ICON = { ok: '✅', bad: '❌', warn: '⚠️', muted: '' } as const;
 
+// GitHub's alert blocks: red for critical, amber for warning.
+const ALERT: Record<ReportFinding['severity'], string> = { critical: 'CAUTION', warning: 'WARNING', info: 'NOTE' };
+
 export function renderMarkdown(report: Report): string {
   const { run, verdict } = report;
   const lines = [
     `## ${OUTCOME_ICON[verdict.outcome]} ${OUTCOME_LABEL[verdict.outcome]}: ${inline(run.workflow)}`,
+  ];
+  // Findings first: what the system did is what people must read, before any number.
+  if (report.findings.length) {
+    lines.push('', `### Findings`, '', `${findingCounts(report.findings)}, most severe first.`);
+    for (const f of sortFindings(report.findings)) lines.push('', ...renderFinding(f));
+  }
+  lines.push(
     '',
     `**Verdict:** ${inline(verdict.reason)}.`,
     '',
     `Run \`${code(run.id)}\` · started ${inline(run.startedAt)} · lasted ${formatMs(run.durationMs)} · status \`${run.status}\``
       + (run.exitCode === null ? '' : ` · exit code ${run.exitCode}`),
-  ];
+  );
   if (run.partial) {
     lines.push('', `> [!WARNING]\n> ${partialText(report)}`);
   }
-  for (const table of [hypothesesTable(report), probesTable(report), measurementsTable(report), faultsTable(report)]) {
+  const variants = variantsTable(report);
+  if (variants) lines.push('', `### ${variants.title}`, '', ...renderTable(variants));
+  lines.push('', '### Hypotheses');
+  for (const table of hypothesesTables(report)) {
+    if (table.caption) lines.push('', `#### ${inline(capitalized(table.caption))}`);
+    lines.push('', ...renderTable(table));
+  }
+  if (report.writeChecks.length) {
+    const overview = writeChecksTable(report);
+    lines.push('', `### ${overview.title}`, '', ...renderTable(overview));
+    for (const check of report.writeChecks.filter((c) => c.lost > 0 || c.ghost > 0)) {
+      lines.push('', `#### ${inline(writeCheckHeadline(check))}`);
+      for (const table of writeCheckDetailTables(report, check)) {
+        lines.push('', `**${inline(table.title)}**${table.caption ? ` (${inline(table.caption)})` : ''}`, '', ...renderTable(table));
+      }
+    }
+  }
+  for (const table of [probesTable(report), measurementsTable(report), faultsTable(report)]) {
     lines.push('', `### ${table.title}`, '', ...renderTable(table));
   }
   lines.push('', `<sub>${inline(report.generator.name)} ${inline(report.generator.version)} · report.json schema v${report.schemaVersion} · journal ${inline(report.journal.file)}</sub>`, '');
@@ -44,6 +72,25 @@ export function partialText(report: Report): string {
   if (journal.tornLastLine) parts.push('The last line of the journal was torn (written during a crash) and was skipped.');
   parts.push('The numbers cover only what was recorded.');
   return parts.join(' ');
+}
+
+/** A finding as a GitHub alert: title, when and where, detail, each evidence in a code block. */
+function renderFinding(f: ReportFinding): string[] {
+  const body = [
+    `**${SEVERITY_LABEL[f.severity]}: ${inline(f.title)}**`,
+    `${findingFacts(f).map(inline).join(' · ')}`,
+  ];
+  const detail = f.detail.split(/\r?\n/).map((l) => l.trimEnd());
+  if (detail.some((l) => l.trim())) body.push('', ...detail.map((l) => inline(l)));
+  for (const e of f.evidence) {
+    const fence = '`'.repeat(Math.max(3, ...[...e.text.matchAll(/`+/g)].map((m) => m[0].length + 1)));
+    body.push('', `_${inline(e.label || 'evidence')}_`, '', fence, ...e.text.replace(/\s+$/, '').split(/\r?\n/), fence);
+  }
+  return [`> [!${ALERT[f.severity]}]`, ...body.map((l) => (l === '' ? '>' : `> ${l}`))];
+}
+
+function capitalized(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 function renderTable(table: Table): string[] {

@@ -11,7 +11,10 @@ export interface HypothesisInput {
   /** A JSON scalar; anything else is stored as its JSON text. */
   readonly observed: unknown;
   readonly threshold: unknown;
+  /** ms, s, count, bytes or ratio (a fraction, shown as %); any other text is shown after the number. */
   readonly unit?: string | null;
+  /** The variant it was checked on, when the run has several. */
+  readonly variant?: string | null;
 }
 
 export interface MeasurementInput {
@@ -21,6 +24,10 @@ export interface MeasurementInput {
   readonly unit?: string | null;
   /** How it was measured: from which event to which, which query. */
   readonly description: string;
+  /** Probe or system it belongs to. */
+  readonly scope?: string | null;
+  readonly iteration?: number | null;
+  readonly variant?: string | null;
 }
 
 export interface BuildReportOptions {
@@ -29,9 +36,9 @@ export interface BuildReportOptions {
   /** Checked hypotheses; default: those of the journal's last `verdict` event. */
   readonly hypotheses?: readonly HypothesisInput[];
   /**
-   * Extra measured values (leader election, lost writes...). Added to any found in the journal
-   * as `note` events with message `measurement` and the measurement as `data`; one passed here
-   * replaces a journal one of the same name.
+   * Extra measured values. The journal's `measurement` events (and, from older writers, `note`
+   * events with message `measurement` and the measurement as `data`) are read anyway; one
+   * passed here replaces a journal one of the same name, scope, iteration and variant.
    */
   readonly measurements?: readonly MeasurementInput[];
   /** Workflow settings (redacted). Default: run-start meta.settings, else meta without `environment`. */
@@ -69,6 +76,7 @@ export const hypothesisInputSchema = z.object({
   observed: z.unknown(),
   threshold: z.unknown(),
   unit: z.string().nullable().optional(),
+  variant: z.string().nullable().optional(),
 });
 
 export const measurementInputSchema = z.object({
@@ -76,12 +84,15 @@ export const measurementInputSchema = z.object({
   value: z.unknown(),
   unit: z.string().nullable().optional(),
   description: z.string(),
+  scope: z.string().nullable().optional(),
+  iteration: z.number().int().nullable().optional(),
+  variant: z.string().nullable().optional(),
 });
 
 const EXPECTED: Record<string, string> = {
   journalPath: 'the path of a journal.ndjson file',
-  hypotheses: 'an array of { name, description?, ok, observed, threshold, unit? }',
-  measurements: 'an array of { name, value, unit?, description }',
+  hypotheses: 'an array of { name, description?, ok, observed, threshold, unit?, variant? }',
+  measurements: 'an array of { name, value, unit?, description, scope?, iteration?, variant? }',
   settings: 'an object',
   environment: 'an object',
   exitCode: 'an integer or null',

@@ -2,7 +2,7 @@
 // it and its JSON Schema (report.schema.json) is generated from the same source.
 import { z } from 'zod';
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** A hypothesis' or measurement's value: JSON scalars only (objects are stringified before). */
 export const scalarSchema = z.union([z.number(), z.string(), z.boolean(), z.null()]);
@@ -52,8 +52,20 @@ export const recoverySchema = z.object({
   rtoMs: ms('Client-visible recovery time: recoveredAt − faultAt (ms); 0 without visible outage; null when not recovered.').nullable(),
 });
 
+export const worstRecoverySchema = z.object({
+  status: z.enum(['no-faults', 'recovered', 'not-recovered']).describe('no-faults: the probe was judged on no fault; recovered: it recovered after every fault; not-recovered: after at least one fault it did not recover within the data (or saw no data).'),
+  faults: count('Faults this probe is judged on (its scopes).'),
+  rtoMs: ms('The worst RTO over those faults (ms); null when any of them was not recovered (unmeasured fails any hypothesis on it) or without faults.').nullable(),
+  timeToDetectMs: ms('The worst time to detect among the faults that were detected (ms), or null.').nullable(),
+  faultId: z.string().nullable().describe('The fault with the worst RTO, or the first one not recovered; null without faults.'),
+  unrecovered: z.array(z.string()).describe('Ids of the faults after which the probe did not recover (or saw no data).'),
+}).describe('The probe\'s recovery over all the faults it is judged on: the one number every table, tile and hypothesis uses.');
+
 export const probeSchema = z.object({
-  name: z.string().describe('Probe name as written in its samples.'),
+  name: z.string().describe('Probe name as written in its samples (`<probe>@<variant>` when the run has several variants).'),
+  scopes: z.array(z.string()).nullable().describe('Scopes (systems) the probe declared it depends on; it is judged only on faults of these scopes. null: it declared none and is judged on every fault.'),
+  variant: z.string().nullable().describe('The variant the probe ran against, or null.'),
+  writes: z.boolean().describe('True for a write probe: its acknowledged writes are checked after the run (see writeChecks).'),
   ...availabilityFields,
   latency: latencySchema.nullable().describe('Latency over the whole run; null when only windows without histograms were recorded.'),
   phases: z.array(probePhaseSchema).describe('Per phase, in the order the phases began.'),
@@ -61,9 +73,10 @@ export const probeSchema = z.object({
   failingIntervals: z.array(failingIntervalSchema).describe('The first failing intervals, in time order (capped: see failingIntervalCount).'),
   failingIntervalCount: count('Number of failing intervals (exact).'),
   intervalsTruncated: z.boolean().describe('True when failingIntervals lists fewer than failingIntervalCount.'),
-  timeToDetectMs: ms('Time to detect the first fault (ms); null without faults or without a failure after it.').nullable(),
-  rtoMs: ms('RTO of the first fault (ms); see recoveries for every fault.').nullable(),
-  recoveries: z.array(recoverySchema).describe('Time to detect and RTO of this probe, one entry per fault.'),
+  timeToDetectMs: ms('The worst time to detect over the faults the probe is judged on (ms), = worst.timeToDetectMs; null without faults or without a failure after any of them.').nullable(),
+  rtoMs: ms('The worst RTO over the faults the probe is judged on (ms), = worst.rtoMs; null when one of them was not recovered, or without faults. See recoveries for each fault.').nullable(),
+  worst: worstRecoverySchema,
+  recoveries: z.array(recoverySchema).describe('Time to detect and RTO of this probe, one entry per fault it is judged on (its scopes and variant).'),
   firstIntended: ms('Intended start of the probe\'s first operation (ms), or null.').nullable(),
   lastCompleted: ms('Completion of the probe\'s last operation (ms), or null.').nullable(),
   lateSamples: count('Samples that arrived later than the analyser\'s reorder window: counted in availability and latency, not in intervals and RTO.'),
@@ -75,14 +88,83 @@ export const hypothesisSchema = z.object({
   ok: z.boolean().describe('True when the observed value met the threshold.'),
   observed: scalarSchema.describe('The measured value.'),
   threshold: scalarSchema.describe('The limit it was checked against (a number, or a string such as `<= 30000`).'),
-  unit: z.string().nullable().describe('Unit of observed and threshold (ms, %, rows...), or null.'),
+  unit: z.string().nullable().describe('Unit of observed and threshold: ms, s, count, bytes or ratio (a fraction in [0, 1], shown as %); another text from older writers; or null.'),
+  variant: z.string().nullable().describe('The variant it was checked on, or null (the whole run).'),
 });
 
 export const measurementSchema = z.object({
-  name: z.string().min(1).describe('Name, e.g. `leader-election`.'),
-  value: scalarSchema.describe('The measured value.'),
-  unit: z.string().nullable().describe('Unit of value, or null.'),
+  name: z.string().min(1).describe('Metric name hypotheses use, e.g. `election`, `lostWrites`; shown as `name(scope)#iteration [variant]`.'),
+  value: scalarSchema.describe('The measured value; null when it could not be measured (shown as `not measured`).'),
+  unit: z.string().nullable().describe('Unit of value: ms, s, count, bytes or ratio (a fraction in [0, 1], shown as %); another text from older writers; or null.'),
   description: z.string().describe('How it was measured (from what event to what event, which query...).'),
+  scope: z.string().nullable().describe('Probe or system it belongs to (hypotheses select by it), or null.'),
+  iteration: z.number().int().nullable().describe('Iteration of the schedule it was measured in, or null.'),
+  variant: z.string().nullable().describe('The variant it was measured on, or null.'),
+  at: ms('When it was recorded (ms from run start); null for one passed to buildReport.').nullable(),
+});
+
+const severitySchema = z.enum(['critical', 'warning', 'info']);
+
+export const evidenceSchema = z.object({
+  label: z.string().describe('What it is: `patroni log pg1`, `SELECT count(*)`, `upstream issue`...'),
+  text: z.string().describe('The excerpt, as recorded (redacted).'),
+});
+
+export const findingSchema = z.object({
+  id: z.string().min(1).describe('Unique in the run, e.g. `lost-writes:sql-write`.'),
+  kind: z.string().describe('What kind of finding: `lost-writes`, `failover-not-held`, `split-brain`...'),
+  severity: severitySchema.describe('critical (shown in red, a failed JUnit testcase), warning (amber) or info.'),
+  title: z.string().describe('One line.'),
+  detail: z.string().describe('What happened and why it matters.'),
+  at: ms('When it happened (ms from run start).'),
+  until: ms('When it ended (ms), when it lasted.').optional(),
+  scope: z.string().describe('The system it concerns.').optional(),
+  variant: z.string().describe('The variant it was seen on.').optional(),
+  iteration: z.number().int().describe('The iteration it was seen in.').optional(),
+  faultId: z.string().describe('The fault it follows (see faults[].id).').optional(),
+  nodes: z.array(z.string()).describe('Nodes (containers, servers) involved.').optional(),
+  evidence: z.array(evidenceSchema).describe('Log excerpts, versions, query results, upstream issues that show it.'),
+  data: freeForm('Machine-readable details (redacted).').optional(),
+});
+
+const lostCount = (description: string) => z.number().int().nonnegative().describe(description);
+
+export const writeCheckFaultSchema = z.object({
+  faultId: z.string().describe('The fault (see faults[].id); its share is what was lost after it, until the next fault.'),
+  scope: z.string().describe('The fault\'s scope.').optional(),
+  iteration: z.number().int().describe('The fault\'s iteration.').optional(),
+  lost: lostCount('Acknowledged writes lost after this fault.'),
+  rpoSeconds: z.number().nonnegative().describe('RPO in seconds: span of the lost acknowledged data, last − first lost ack + the probe interval; 0 when none was lost.'),
+  firstLostAckAt: ms('Acknowledgement time of the first lost write (ms), or null.').nullable(),
+  lastLostAckAt: ms('Acknowledgement time of the last lost write (ms), or null.').nullable(),
+});
+
+export const writeWindowSchema = z.enum(['before-fault', 'fault', 'after-election', 'after-heal']);
+
+export const writeCheckSchema = z.object({
+  at: ms('When the check ran (ms from run start).'),
+  probe: z.string().describe('The write probe whose acknowledged writes were read back.'),
+  scope: z.string().describe('The system it writes to.').optional(),
+  variant: z.string().describe('The variant it ran against.').optional(),
+  store: z.string().describe('What was read back, e.g. `table resilience_writes on the leader`.'),
+  acked: lostCount('Writes the datastore acknowledged.'),
+  present: lostCount('Acknowledged writes found when read back.'),
+  lost: lostCount('Acknowledged writes missing when read back.'),
+  ghost: lostCount('Writes found that were never acknowledged (failed or timed out for the client, yet stored).'),
+  lostByNode: z.record(z.string(), z.number().int().nonnegative()).describe('Lost writes by the node that acknowledged them (`unknown` when the probe could not tell).'),
+  lostByWindow: z.object({
+    'before-fault': lostCount('Acknowledged before the fault.'),
+    fault: lostCount('Acknowledged between the fault and the election of a new leader.'),
+    'after-election': lostCount('Acknowledged between the election and the heal.'),
+    'after-heal': lostCount('Acknowledged after the fault was healed.'),
+  }).describe('Lost writes by when they were acknowledged, relative to the fault they follow.'),
+  perFault: z.array(writeCheckFaultSchema).describe('Each fault\'s share of the loss, with its RPO.'),
+  examples: z.array(z.object({
+    id: z.string().describe('Id of the lost row or key.'),
+    at: ms('When it was acknowledged (ms).'),
+    node: z.string().describe('The node that acknowledged it.'),
+    window: writeWindowSchema.nullable().describe('Its window, or null before any fault.'),
+  })).describe('The first lost writes (at most 20).'),
 });
 
 export const faultSchema = z.object({
@@ -94,6 +176,10 @@ export const faultSchema = z.object({
   healedAt: ms('When it was undone (ms), or null when no fault-healed event was recorded.').nullable(),
   durationMs: ms('healedAt − at (ms), or null.').nullable(),
   healError: z.string().nullable().describe('Why healing failed, or null.'),
+  callMs: ms('How long the Docker call that applied it took (ms); `at` is taken just before it. null when not recorded.').nullable(),
+  scope: z.string().nullable().describe('The system the fault hits (`postgres`, `redis`); probes depending on it are judged on it. null: every probe is.'),
+  iteration: z.number().int().nullable().describe('Iteration of the schedule, or null.'),
+  variant: z.string().nullable().describe('The variant it was injected in, or null.'),
 });
 
 export const phaseSchema = z.object({
@@ -117,7 +203,7 @@ export const runSchema = z.object({
 });
 
 export const verdictSchema = z.object({
-  passed: z.boolean().describe('True only when the run completed, at least one hypothesis was checked, all held and the exit code (if known) is 0.'),
+  passed: z.boolean().describe('True only when the run completed, at least one hypothesis was checked, all held and the exit code (if known) is 0. Findings do not change it (hypotheses on what they measure do); a critical finding is named in reason.'),
   outcome: z.enum(['passed', 'failed', 'interrupted', 'aborted', 'no-hypotheses']).describe('What the header shows.'),
   reason: z.string().describe('One line explaining the outcome.'),
   source: z.enum(['options', 'journal', 'none']).describe('Where the hypotheses came from: passed to buildReport, the journal\'s verdict event, or nowhere.'),
@@ -174,7 +260,10 @@ export const reportSchema = z.object({
     outageMs: ms('Time during which at least one probe was failing (union of their failing intervals).'),
     exact: z.boolean().describe('False when an interval list was capped, so the union may be short.'),
   }).describe('Outage across all probes.'),
-  measurements: z.array(measurementSchema).describe('Extra values measured by the workflow (leader election, lost writes, rejoin time...).'),
+  variants: z.array(z.string()).describe('Variants of the run in the order they ran (the app naive and hardened, two images...); empty for a run without variants.'),
+  findings: z.array(findingSchema).describe('What the system under test did that users must see (acknowledged writes lost, a failover that did not hold...): the journal\'s `finding` events without `type`, in time order. Every report leads with them.'),
+  writeChecks: z.array(writeCheckSchema).describe('Per write probe, its acknowledged writes read back after recovery: the journal\'s `write-check` events without `type`.'),
+  measurements: z.array(measurementSchema).describe('Values measured by the workflow and the runner (leader election, lost writes, RTO p95...): the journal\'s `measurement` events and `measurement` notes, then any passed to buildReport.'),
   timeline: timelineSchema.describe('Chart data: per-bucket success rate and latency of each probe, and markers.'),
 });
 
@@ -187,6 +276,11 @@ export type ReportFault = z.infer<typeof faultSchema>;
 export type ReportPhase = z.infer<typeof phaseSchema>;
 export type ReportLatency = z.infer<typeof latencySchema>;
 export type Hypothesis = z.infer<typeof hypothesisSchema>;
+export type ReportWorstRecovery = z.infer<typeof worstRecoverySchema>;
+export type ReportFinding = z.infer<typeof findingSchema>;
+export type ReportEvidence = z.infer<typeof evidenceSchema>;
+export type ReportWriteCheck = z.infer<typeof writeCheckSchema>;
+export type ReportWriteCheckFault = z.infer<typeof writeCheckFaultSchema>;
 export type Measurement = z.infer<typeof measurementSchema>;
 export type Marker = z.infer<typeof markerSchema>;
 export type Timeline = z.infer<typeof timelineSchema>;
@@ -196,7 +290,7 @@ export type Scalar = z.infer<typeof scalarSchema>;
 /** The JSON Schema (draft 2020-12) of report.json, generated from reportSchema. */
 export function reportJsonSchema(): Record<string, unknown> {
   return {
-    $id: 'https://resilience.local/schemas/report-v1.json',
+    $id: `https://resilience.local/schemas/report-v${SCHEMA_VERSION}.json`,
     title: 'Resilience run report',
     ...z.toJSONSchema(reportSchema, { target: 'draft-2020-12' }),
   } as Record<string, unknown>;

@@ -10,7 +10,7 @@ import { parseWith, writeOptionsSchema } from './options.ts';
 import type { WriteReportOptions } from './options.ts';
 import { renderPng } from './png.ts';
 import { redact } from './redact.ts';
-import { reportSchema } from './schema.ts';
+import { SCHEMA_VERSION, reportSchema } from './schema.ts';
 import type { Report } from './schema.ts';
 
 export const REPORT_FILES = {
@@ -49,7 +49,7 @@ export async function writeReport(report: Report, outDir: string, options: Write
     const path = parsed.error.issues[0]?.path ?? [];
     let value: unknown = report;
     for (const key of path) value = (value as Record<PropertyKey, unknown> | undefined)?.[key as PropertyKey];
-    throw new InvalidArgumentError(['report', ...path.map(String)].join('.'), value, `a report matching schema v1 (${parsed.error.issues[0]?.message ?? 'invalid'})`);
+    throw new InvalidArgumentError(['report', ...path.map(String)].join('.'), value, `a report matching schema v${SCHEMA_VERSION} (${parsed.error.issues[0]?.message ?? 'invalid'})`);
   }
   const safe = redact(parsed.data);
   await mkdir(outDir, { recursive: true });

@@ -22,13 +22,13 @@ test('report.json of a failover run matches the schema and the measured numbers'
   const report = await buildReport({ journalPath, exitCode: 1 });
 
   t.true(reportSchema.safeParse(report).success);
-  t.is(report.schemaVersion, 1);
+  t.is(report.schemaVersion, 2);
   t.like(report.run, { id: 'run-7f3a', workflow: 'failover', status: 'completed', exitCode: 1, partial: false, durationMs: RUN_END_AT });
   t.is(Date.parse(report.run.endedAt) - Date.parse(report.run.startedAt), RUN_END_AT);
   t.deepEqual(report.phases.map((p) => [p.name, p.from, p.to, p.durationMs]), [
     ['steady', 0, FAULT_AT, FAULT_AT], ['fault', FAULT_AT, HEAL_AT, 2000], ['recovery', HEAL_AT, 8000, 3000], ['after', 8000, null, 2000],
   ]);
-  t.deepEqual(report.faults, [{ id: 'f1', kind: 'pause', targets: ['pg-1'], params: { note: 'reached via postgres://app:***@127.0.0.1:5432/app' }, at: 3000.4, healedAt: HEAL_AT, durationMs: 1999.6, healError: null }]);
+  t.deepEqual(report.faults, [{ id: 'f1', kind: 'pause', targets: ['pg-1'], params: { note: 'reached via postgres://app:***@127.0.0.1:5432/app' }, at: 3000.4, healedAt: HEAL_AT, durationMs: 1999.6, healError: null, callMs: null, scope: null, iteration: null, variant: null }]);
 
   const sql = probe(report, 'sql-read');
   t.like(sql, { attempts: 1000, failures: 200, availability: 0.8, failingIntervalCount: 1, intervalsTruncated: false });
@@ -64,11 +64,11 @@ test('the verdict comes from the journal unless hypotheses are passed in', async
   const journalPath = await writeFailoverJournal(await tempDir(t));
   const fromJournal = await buildReport({ journalPath });
   t.like(fromJournal.verdict, { passed: false, outcome: 'failed', source: 'journal', reason: '1 of 3 hypotheses failed (rto)' });
-  t.deepEqual(fromJournal.verdict.hypotheses[1], { name: 'rto', description: 'clients recover within 1 s of the fault', ok: false, observed: 2002, threshold: '<= 1000', unit: 'ms' });
+  t.deepEqual(fromJournal.verdict.hypotheses[1], { name: 'rto', description: 'clients recover within 1 s of the fault', ok: false, observed: 2002, threshold: '<= 1000', unit: 'ms', variant: null });
 
   const passed = await buildReport({ journalPath, exitCode: 0, hypotheses: [{ name: 'rto', ok: true, observed: 2002, threshold: 30_000, unit: 'ms' }] });
   t.like(passed.verdict, { passed: true, outcome: 'passed', source: 'options', reason: 'all 1 hypotheses held' });
-  t.deepEqual(passed.verdict.hypotheses, [{ name: 'rto', description: '', ok: true, observed: 2002, threshold: 30_000, unit: 'ms' }]);
+  t.deepEqual(passed.verdict.hypotheses, [{ name: 'rto', description: '', ok: true, observed: 2002, threshold: 30_000, unit: 'ms', variant: null }]);
 
   const exited = await buildReport({ journalPath, exitCode: 2, hypotheses: [{ name: 'rto', ok: true, observed: 1, threshold: 2 }] });
   t.like(exited.verdict, { passed: false, outcome: 'failed', reason: 'the workflow exited with code 2' });
@@ -98,7 +98,7 @@ test('a crashed journal (no run-end, torn last line) gives an interrupted, parti
 test('measurements come from the options and from measurement notes in the journal; options win by name', async (t) => {
   const journalPath = await writeFailoverJournal(await tempDir(t));
   const fromJournal = await buildReport({ journalPath });
-  t.deepEqual(fromJournal.measurements, [{ name: 'leader-election', value: 8421, unit: 'ms', description: 'from the pause to the first write accepted by the new leader' }]);
+  t.deepEqual(fromJournal.measurements, [{ name: 'leader-election', value: 8421, unit: 'ms', description: 'from the pause to the first write accepted by the new leader', scope: null, iteration: null, variant: null, at: 9996 }]);
   const merged = await buildReport({
     journalPath,
     measurements: [

@@ -19,7 +19,7 @@ test('README: build and write a report at the end of a workflow', async (t) => {
     ],
     measurements: [
       { name: 'leader-election', value: 8421, unit: 'ms', description: 'from the kill to the first write the new leader accepted' },
-      { name: 'lost-writes', value: 0, unit: 'rows', description: 'acknowledged ids missing from the new leader (SELECT id FROM probe_writes)' },
+      { name: 'lostWrites', value: 0, unit: 'count', description: 'acknowledged ids missing from the new leader (SELECT id FROM probe_writes)', scope: 'sql-write' },
     ],
     settings: { ttl: 10, loopWait: 2, dsn: 'postgres://app:secret@127.0.0.1:5432/app' }, // stored as postgres://app:***@...
     environment: { postgres: '15.8', patroni: '3.0.2' },
@@ -28,5 +28,5 @@ test('README: build and write a report at the end of a workflow', async (t) => {
   // #endregion build
   t.is(report.verdict.outcome, 'failed'); // the exit code says so, though the hypothesis held
   t.is(report.settings.dsn, 'postgres://app:***@127.0.0.1:5432/app');
-  t.regex(await readFile(files.markdown, 'utf8'), /leader-election/);
+  t.regex(await readFile(files.markdown, 'utf8'), /\| `lostWrites\(sql-write\)` \| 0 \|/);
 });

@@ -24,23 +24,26 @@ function testcases(xml: string): { name: string; failure: string | null; error: 
   }));
 }
 
-test('junit.xml has one testsuite and one testcase per hypothesis, a failure with observed vs threshold for the failed one', async (t) => {
+test('junit.xml has a testsuite with one testcase per hypothesis, a failure with observed vs threshold for the failed one, and a probes suite', async (t) => {
   const xml = renderJunit(await failoverReport(t));
-  t.true(xml.startsWith('<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="failover" tests="3" failures="1" errors="0"'));
-  t.is(xml.match(/<testsuite /g)?.length, 1);
+  t.true(xml.startsWith('<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="failover" tests="5" failures="1" errors="0"'));
+  t.deepEqual([...xml.matchAll(/<testsuite name="([^"]*)" tests="(\d+)" failures="(\d+)"/g)].map((m) => [m[1], m[2], m[3]]), [['failover', '3', '1'], ['probes', '2', '0']]);
   t.deepEqual(testcases(xml), [
     { name: 'steady-availability', failure: null, error: null },
-    { name: 'rto', failure: 'observed 2,002 ms, threshold &lt;= 1000 ms', error: null },
+    { name: 'rto', failure: 'observed 2.00 s, threshold &lt;= 1.00 s', error: null },
     { name: 'lost-writes', failure: null, error: null },
+    { name: 'sql-read', failure: null, error: null },
+    { name: 'http-get', failure: null, error: null },
   ]);
-  t.regex(xml, /<failure [^>]*type="hypothesis">clients recover within 1 s of the fault\nobserved: {2}2,002 ms\nthreshold: &lt;= 1000 ms<\/failure>/);
+  t.regex(xml, /<failure [^>]*type="hypothesis">clients recover within 1 s of the fault\nobserved: {2}2\.00 s\nthreshold: &lt;= 1\.00 s<\/failure>/);
+  t.regex(xml, /<testcase name="sql-read" classname="failover\.probes" time="0">\n {6}<system-out>availability 80\.00 %\np99 500 ms\noutage 2\.00 s\ntime to detect \(worst\) 500 ms\nRTO \(worst of 1 fault\) 2\.00 s \(fault f1\)<\/system-out>/);
 });
 
 test('junit.xml escapes names and values, and drops characters XML cannot hold', async (t) => {
   const report = await failoverReport(t);
   const xml = renderJunit({
     ...report,
-    verdict: { ...report.verdict, hypotheses: [{ name: 'a<b & "c" \'d\'\u0001', description: ']]> <x/>', ok: false, observed: '<1>', threshold: '&2', unit: null }] },
+    verdict: { ...report.verdict, hypotheses: [{ name: 'a<b & "c" \'d\'\u0001', description: ']]> <x/>', ok: false, observed: '<1>', threshold: '&2', unit: null, variant: null }] },
   });
   t.true(xml.includes('<testcase name="a&lt;b &amp; &quot;c&quot; &apos;d&apos;\uFFFD"'));
   t.true(xml.includes('<failure message="observed &lt;1&gt;, threshold &amp;2" type="hypothesis">]]&gt; &lt;x/&gt;\n'));
@@ -49,7 +52,7 @@ test('junit.xml escapes names and values, and drops characters XML cannot hold',
 
 test('junit.xml of an interrupted run has an error testcase, so CI never shows a crashed run as green', async (t) => {
   const xml = renderJunit(await failoverReport(t, { crashAt: 4000 }));
-  t.regex(xml, /tests="1" failures="0" errors="1"/);
+  t.regex(xml, /<testsuite name="failover" tests="1" failures="0" errors="1"/);
   const [only] = testcases(xml);
   t.is(only?.name, 'run interrupted');
   t.regex(only?.error ?? '', /interrupted/);
@@ -59,14 +62,17 @@ test('summary.md has the verdict line and the hypotheses, probes, measurements a
   const md = renderMarkdown(await failoverReport(t));
   t.true(md.startsWith('## ❌ FAILED: failover\n\n**Verdict:** 1 of 3 hypotheses failed (rto).'));
   t.true(md.includes('| result | hypothesis | observed | threshold | description |\n| --- | --- | ---: | ---: | --- |\n| ✅ held | `steady-availability` | 1 | >= 0.999 | availability in the steady phase |'));
-  t.true(md.includes('| ❌ failed | `rto` | **2,002 ms** | <= 1000 ms | clients recover within 1 s of the fault |'));
-  t.true(md.includes('### Probes\n\n| probe | attempts | failures | availability | p50 | p99 | outage | time to detect | RTO |'));
+  // In the hypothesis' unit, as formatMetric prints it: no `2,002 ms` beside `1000 ms`.
+  t.true(md.includes('| ❌ failed | `rto` | **2.00 s** | <= 1.00 s | clients recover within 1 s of the fault |'));
+  t.true(md.includes('### Probes\n\n| probe | attempts | failures | availability | p50 | p99 | outage | time to detect (worst) | RTO (worst) |'));
   t.regex(md, /\| `sql-read` \| 1,000 \| \*\*200\*\* \| 80\.00 % \| 2\.\d\d ms \| 500 ms \| 2\.00 s \| 500 ms \| 2\.00 s \|/);
-  t.regex(md, /\| `http-get` \| 1,000 \| \*\*200\*\* \| 80\.00 % \| \d\.\d\d ms \| \d\d\.\d ms \| 2\.00 s \| 0\.60 ms \| 2\.00 s \|/);
+  t.regex(md, /\| `http-get` \| 1,000 \| \*\*200\*\* \| 80\.00 % \| \d\.\d\d ms \| \d\d ms \| 2\.00 s \| 1 ms \| 2\.00 s \|/);
   t.true(md.includes('### Measurements\n\n| measurement | value | how it was measured |'));
   // A pipe inside a cell is escaped, so the table keeps its columns.
   t.true(md.includes('| `lost-writes` | 0 rows | acknowledged ids missing \\| after recovery |'));
-  t.true(md.includes('| `leader-election` | 8,421 ms | from the pause to the first write accepted by the new leader |'));
+  t.true(md.includes('| `leader-election` | 8.42 s | from the pause to the first write accepted by the new leader |'));
+  // Nothing of the new sections for a run without findings, write checks or variants.
+  for (const absent of ['### Findings', '### Lost writes', '### Variants']) t.false(md.includes(absent), absent);
   t.regex(md, /### Faults\n\n\| fault \| targets \| injected \| healed \| lasted \| RTO per probe \| heal error \|\n.*\n\| `pause` \| pg-1 \| t\+3\.00 s \| t\+5\.00 s \| 2\.00 s \| sql-read: 2\.00 s; http-get: 2\.00 s \| — \|/);
   t.false(md.includes('[!WARNING]'));
 });
@@ -121,7 +127,7 @@ test('report.html escapes text from the journal and cannot be broken out of', as
   const html = await renderHtml({
     ...report,
     run: { ...report.run, workflow: evil },
-    verdict: { ...report.verdict, hypotheses: [{ name: evil, description: evil, ok: false, observed: evil, threshold: 1, unit: null }] },
+    verdict: { ...report.verdict, hypotheses: [{ name: evil, description: evil, ok: false, observed: evil, threshold: 1, unit: null, variant: null }] },
     timeline: { ...report.timeline, markers: [{ kind: 'phase', at: 0, label: evil }] },
   });
   t.false(html.includes('<script>alert'));
