@@ -10,6 +10,7 @@ import type { Browser } from 'playwright';
 import { CHROMIUM_ARGS, buildReport, renderPng, writeReport } from '../../src/index.ts';
 import type { Report } from '../../src/index.ts';
 import { tempDir, writeFailoverJournal } from '../support/journals.ts';
+import { twoFaultEvents, variantEvents, writeJournal } from '../support/scenarios.ts';
 
 // The browser globals used inside page.evaluate (the project is type-checked without the DOM lib).
 interface BrowserCanvas {
@@ -21,7 +22,7 @@ interface BrowserElement {
   readonly dataset: Record<string, string | undefined>;
   querySelector(selector: 'canvas'): BrowserCanvas | null;
 }
-declare const document: { querySelectorAll(selector: string): Iterable<BrowserElement> };
+declare const document: { querySelectorAll(selector: string): Iterable<BrowserElement>; querySelector(selector: string): { readonly firstElementChild: { readonly id: string } | null } | null };
 declare function getComputedStyle(element: unknown): { readonly backgroundColor: string };
 
 const OUTPUT = resolve(import.meta.dirname, '../../../../dist/test-output/report');
@@ -141,7 +142,8 @@ test('writeReport with png renders report.png and reports no page problems', asy
   t.true((await stat(written.png!)).size > 10 * 1024);
 });
 
-test('renderPng with a missing Chromium throws a SetupError saying how to fix it', async (t) => {
+// Serial (ava runs serial tests before the others): it changes CHROMIUM_PATH, which the other tests read.
+test.serial('renderPng with a missing Chromium throws a SetupError saying how to fix it', async (t) => {
   const { html, dir } = await writeHtml(t, 'no-chromium');
   const saved = process.env.CHROMIUM_PATH;
   process.env.CHROMIUM_PATH = '/nonexistent/chromium';
@@ -153,4 +155,34 @@ test('renderPng with a missing Chromium throws a SetupError saying how to fix it
   t.is(error?.name, 'SetupError');
   t.regex(error!.message, /\/nonexistent\/chromium[\s\S]*--no-png/);
   t.is((error as { exitCode?: number }).exitCode, 2);
+});
+
+test('findings lead the page: a red banner above the verdict, evidence readable; the variant table renders', async (t) => {
+  const dir = join(OUTPUT, 'findings');
+  const report = await buildReport({ journalPath: await writeJournal(await tempDir(t), twoFaultEvents()) });
+  const { html } = await writeReport(report, dir, { png: false });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  t.teardown(() => page.close());
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(e.message));
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
+  await page.goto(pathToFileURL(html).href);
+  await page.waitForSelector('html[data-charts-ready="true"]', { state: 'attached', timeout: 10_000 });
+  t.is(await page.evaluate(() => document.querySelector('main')?.firstElementChild?.id), 'findings');
+  const banner = page.locator('#findings');
+  t.is(await banner.evaluate((el) => getComputedStyle(el).backgroundColor), 'rgb(255, 235, 233)');
+  const box = await banner.boundingBox();
+  t.true(box !== null && box.y < 40 && box.height > 100, JSON.stringify(box));
+  t.is(await page.locator('.finding.critical .pill').textContent(), 'CRITICAL');
+  t.is(await page.locator('.finding.critical .pill').evaluate((el) => getComputedStyle(el).backgroundColor), 'rgb(207, 34, 46)');
+  t.is(await page.locator('.finding.warning .pill').evaluate((el) => getComputedStyle(el).backgroundColor), 'rgb(191, 135, 0)');
+  t.regex((await page.locator('.finding.critical pre').first().textContent()) ?? '', /<script>alert\("evidence"\)<\/script>/);
+  t.is(await page.locator('#tile-rto .value').textContent(), 'not recovered');
+  t.deepEqual(problems, []);
+  const rendered = await renderPng(html, join(dir, 'report.png'));
+  t.deepEqual([...rendered.consoleErrors, ...rendered.pageErrors, ...rendered.requests], []);
+
+  const variants = await buildReport({ journalPath: await writeJournal(await tempDir(t), variantEvents()) });
+  const written = await writeReport(variants, join(OUTPUT, 'variants'), { png: true });
+  t.deepEqual(written.pageProblems, []);
 });
