@@ -112,7 +112,7 @@ function fakeWorkflow(clusters: FakeCluster[]) {
     schedule: (o) => [
       repeat(o.iterations, [
         steady(300),
-        { label: 'fault', run: (sc) => inject(outage(sc.env), primaryOf('db'), { scope: 'db' }).run(sc) },
+        { label: 'fault', run: (sc) => inject(outage(sc.env as FakeCluster), primaryOf('db'), { scope: 'db' }).run(sc) },
         until(promoted('db'), clientsRecovered('db')),
         heal('db'),
         until(rejoined('db')),
@@ -158,7 +158,7 @@ test.serial('a failover that does not hold and loses writes fails the verdict wi
   const check = journal.split('\n').filter(Boolean).map((l) => JSON.parse(l) as JournalEvent).find((e) => e.type === 'write-check');
   t.truthy(check);
   if (check?.type !== 'write-check') return;
-  t.is(check.lost, lost.observed);
+  t.is(check.lost, lost.observed!);
   t.deepEqual(Object.keys(check.lostByNode), ['n2'], 'every lost write was acknowledged by the node that was promoted');
   t.true(check.lostByWindow['after-election'] > 0);
   t.is(check.perFault.length, 2);
