@@ -19,8 +19,8 @@ Options for up:
   --loop-wait S           Patroni loop period in seconds (default ${DEFAULTS.loopWait})
   --retry-timeout S       Patroni retry timeout in seconds (default ${DEFAULTS.retryTimeout});
                           loop-wait + 2 x retry-timeout must not exceed ttl
-  --synchronous           synchronous replication (one sync standby)
-  --synchronous-strict    synchronous, and writes wait while no sync standby exists
+  --sync                  synchronous replication (one sync standby)
+  --sync-strict           synchronous, and writes wait while no sync standby exists
   --network NAME          join an existing Docker network instead of creating one
   --name-prefix P         prefix of container names and aliases (default ${DEFAULTS.namePrefix})
   --show-secrets          print connection strings with their passwords
@@ -40,7 +40,7 @@ const FLAGS: Readonly<Record<keyof PgHaOptionsInput, string>> = {
   ttl: '--ttl',
   loopWait: '--loop-wait',
   retryTimeout: '--retry-timeout',
-  synchronous: '--synchronous',
+  sync: '--sync',
   network: '--network',
   namePrefix: '--name-prefix',
 };
@@ -59,7 +59,7 @@ export function parseCli(argv: readonly string[]): CliCommand {
   if (extra.length) throw new InvalidArgumentError('arguments', extra.join(' '), 'no further positional arguments');
   const json = values.json ?? false;
   if (command === 'down') {
-    const upOnly = ['nodes', 'etcd-nodes', 'ttl', 'loop-wait', 'retry-timeout', 'synchronous', 'synchronous-strict', 'network', 'name-prefix', 'show-secrets'] as const;
+    const upOnly = ['nodes', 'etcd-nodes', 'ttl', 'loop-wait', 'retry-timeout', 'sync', 'sync-strict', 'network', 'name-prefix', 'show-secrets'] as const;
     const given = upOnly.find((k) => values[k] !== undefined);
     if (given) throw new InvalidArgumentError(`--${given}`, values[given], 'an option of `up` only (down takes --json)');
     return { command: 'down', json };
@@ -73,7 +73,7 @@ export function parseCli(argv: readonly string[]): CliCommand {
   set('ttl', numericArg(values.ttl));
   set('loopWait', numericArg(values['loop-wait']));
   set('retryTimeout', numericArg(values['retry-timeout']));
-  set('synchronous', values['synchronous-strict'] ? 'strict' : values.synchronous ? true : undefined);
+  set('sync', values['sync-strict'] ? 'strict' : values.sync ? true : undefined);
   set('network', values.network);
   set('namePrefix', values['name-prefix']);
   // Errors name the flag the user typed, not the option's name in code.
@@ -92,8 +92,8 @@ function parse(argv: readonly string[]) {
       ttl: { type: 'string' },
       'loop-wait': { type: 'string' },
       'retry-timeout': { type: 'string' },
-      synchronous: { type: 'boolean' },
-      'synchronous-strict': { type: 'boolean' },
+      sync: { type: 'boolean' },
+      'sync-strict': { type: 'boolean' },
       network: { type: 'string' },
       'name-prefix': { type: 'string' },
       'show-secrets': { type: 'boolean' },

@@ -29,24 +29,24 @@ export async function up(options: PgHaOptionsInput, flags: { showSecrets: boolea
 }
 
 async function summary(pg: PgHa, d: PgHaDescription, file: string, showSecrets: boolean): Promise<string[]> {
-  const roles = new Map((await pg.members().catch(() => [])).map((m) => [m.name, `${m.role} (${m.state}, timeline ${m.timeline ?? '?'})`]));
+  const roles = new Map((await pg.members().catch(() => [])).map((m) => [m.name, `${m.role === 'leader' ? 'primary' : m.role} (${m.state}, timeline ${m.timeline ?? '?'})`]));
   const t = d.timings;
   const s = (ms: number | undefined) => `${((ms ?? 0) / 1000).toFixed(1)} s`;
   return [
-    `pg-ha is up: run ${d.runId}, healthy in ${s(t['total'])} (etcd ${s(t['etcd'])}, containers ${s(t['containers'])}, leader ${s(t['leader'])}, replicas ${s(t['replicas'])}, HAProxy ${s(t['haproxy'])})`,
+    `pg-ha is up: run ${d.runId}, healthy in ${s(t['total'])} (etcd ${s(t['etcd'])}, containers ${s(t['containers'])}, primary ${s(t['primary'])}, replicas ${s(t['replicas'])}, HAProxy ${s(t['haproxy'])})`,
     '',
-    `Leader (read-write) through HAProxy:   127.0.0.1:${d.leader.port}`,
-    `  psql '${d.leader.url}'`,
+    `Primary (read-write) through HAProxy:  127.0.0.1:${d.primary.port}`,
+    `  psql '${d.primary.url}'`,
     `Replicas (read-only) through HAProxy:  127.0.0.1:${d.replicas.port}`,
     `  psql '${d.replicas.url}'`,
     `Superuser:  psql '${d.superuser.url}'`,
     `HAProxy stats: ${d.stats}`,
-    `From containers on network ${d.network}: ${d.internal.leaderUrl} (replicas: ${d.internal.replicaUrl})`,
+    `From containers on network ${d.network}: ${d.internal.primaryUrl} (replicas: ${d.internal.replicaUrl})`,
     '',
     'Nodes:',
     ...d.nodes.map((n) => `  ${n.name}  ${roles.get(n.name) ?? 'unknown'}  postgres 127.0.0.1:${n.port}  patroni ${n.apiUrl}/cluster  container ${n.container}`),
     `etcd: ${d.etcd.join(', ')}`,
-    `Patroni: ttl ${d.settings.ttl} s, loop_wait ${d.settings.loopWait} s, retry_timeout ${d.settings.retryTimeout} s, synchronous ${d.settings.synchronousStrict ? 'strict' : d.settings.synchronous}`,
+    `Patroni: ttl ${d.settings.ttl} s, loop_wait ${d.settings.loopWait} s, retry_timeout ${d.settings.retryTimeout} s, sync ${d.settings.syncStrict ? 'strict' : d.settings.sync ? 'on' : 'off'}`,
     '',
     showSecrets ? `State (with passwords): ${file}` : `Passwords are hidden: run 'up' with --show-secrets, or read them from ${file} (mode 600).`,
     "Remove it with: npx nx run pg-ha:down",

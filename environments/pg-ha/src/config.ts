@@ -38,8 +38,8 @@ export function renderPatroniConfig(settings: PgHaSettings, topo: Topology, node
     `    loop_wait: ${settings.loopWait}`,
     `    retry_timeout: ${settings.retryTimeout}`,
     '    maximum_lag_on_failover: 1048576',
-    `    synchronous_mode: ${settings.synchronous}`,
-    `    synchronous_mode_strict: ${settings.synchronousStrict}`,
+    `    synchronous_mode: ${settings.sync}`,
+    `    synchronous_mode_strict: ${settings.syncStrict}`,
     '    postgresql:',
     '      use_pg_rewind: true',
     '      use_slots: true',
@@ -103,7 +103,7 @@ export function renderPostBootstrap(): string {
   ].join('\n');
 }
 
-/** HAProxy: one port to the leader, one to the replicas, each routed by Patroni's REST health checks. */
+/** HAProxy: one port to the primary, one to the replicas, each routed by Patroni's REST health checks. */
 export function renderHaproxyConfig(settings: PgHaSettings, topo: Topology): string {
   const { interMs, fall, rise } = settings.haproxy;
   const servers = topo.nodes.map(

@@ -1,6 +1,6 @@
 // @resilience/pg-ha: PostgreSQL 15 under Patroni with etcd and HAProxy, as typed handles.
 export { provision, ENVIRONMENT, ENVIRONMENT_LABEL, type ProvisionOptions } from './provision.ts';
-export { PgHa, NoLeaderError, unhealthyReason, type Member, type PgNode, type LeaderChange, type WaitHealthyOptions, type PgHaDescription } from './pg-ha.ts';
+export { PgHa, NoLeaderError, unhealthyReason, bareAddress, type Member, type PgNode, type Promotion, type WaitOptions, type WaitHealthyOptions, type PgHaDescription } from './pg-ha.ts';
 export { parseOptions, DEFAULTS, HAPROXY_CHECKS, type PgHaOptionsInput, type PgHaSettings } from './options.ts';
 export { PORTS, ROLES, topology, type Topology, type NodeName } from './topology.ts';
 export { renderPatroniConfig, renderHaproxyConfig, renderPostBootstrap, etcdCommand } from './config.ts';

@@ -16,7 +16,7 @@ export interface PgHaOptionsInput {
   /** Patroni DCS and PostgreSQL retry timeout in seconds (default 4). */
   readonly retryTimeout?: number;
   /** Synchronous replication: false (async, default), true, or 'strict' (writes block without a sync standby). */
-  readonly synchronous?: boolean | 'strict';
+  readonly sync?: boolean | 'strict';
   /** An existing Docker network to join (so app-stack can compose it); default: a new one. */
   readonly network?: string;
   /** Prefix of container names, network aliases and the Patroni scope (default `pgha`). */
@@ -30,8 +30,10 @@ export interface PgHaSettings {
   readonly ttl: number;
   readonly loopWait: number;
   readonly retryTimeout: number;
-  readonly synchronous: boolean;
-  readonly synchronousStrict: boolean;
+  /** Patroni `synchronous_mode`: one sync standby confirms every commit. */
+  readonly sync: boolean;
+  /** Patroni `synchronous_mode_strict`: writes wait while there is no sync standby. */
+  readonly syncStrict: boolean;
   readonly network: string | undefined;
   readonly namePrefix: string;
   /** HAProxy health checks against Patroni's REST API. */
@@ -44,7 +46,7 @@ export const DEFAULTS = {
   ttl: 10,
   loopWait: 2,
   retryTimeout: 4,
-  synchronous: false,
+  sync: false,
   namePrefix: 'pgha',
 } as const;
 
@@ -57,7 +59,7 @@ export const EXPECTED: Readonly<Record<keyof PgHaOptionsInput, string>> = {
   ttl: 'a whole number of seconds, at least 1',
   loopWait: 'a whole number of seconds, at least 1',
   retryTimeout: 'a whole number of seconds, at least 1',
-  synchronous: "true, false or 'strict'",
+  sync: "true, false or 'strict'",
   network: 'the name of an existing Docker network (letters, digits, `_`, `.` or `-`)',
   namePrefix: 'lower-case letters, digits and `-`, starting with a letter, at most 20 characters',
 };
@@ -70,7 +72,7 @@ const schema = z.strictObject({
   ttl: seconds.default(DEFAULTS.ttl),
   loopWait: seconds.default(DEFAULTS.loopWait),
   retryTimeout: seconds.default(DEFAULTS.retryTimeout),
-  synchronous: z.union([z.boolean(), z.literal('strict')]).default(DEFAULTS.synchronous),
+  sync: z.union([z.boolean(), z.literal('strict')]).default(DEFAULTS.sync),
   network: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/).max(128).optional(),
   namePrefix: z.string().regex(/^[a-z][a-z0-9-]{0,19}$/).refine((s) => !s.endsWith('-')).default(DEFAULTS.namePrefix),
 });
@@ -107,8 +109,8 @@ export function parseOptions(input: unknown = {}, nameOf: (key: keyof PgHaOption
     ttl: o.ttl,
     loopWait: o.loopWait,
     retryTimeout: o.retryTimeout,
-    synchronous: o.synchronous !== false,
-    synchronousStrict: o.synchronous === 'strict',
+    sync: o.sync !== false,
+    syncStrict: o.sync === 'strict',
     network: o.network,
     namePrefix: o.namePrefix,
     haproxy: { ...HAPROXY_CHECKS },

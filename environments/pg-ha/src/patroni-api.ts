@@ -47,8 +47,9 @@ export function parseCluster(body: unknown): ClusterMember[] {
 }
 
 /** GET a JSON endpoint (Patroni, etcd); returns status and parsed body (Patroni answers JSON even on 503). */
-export async function getJson(url: string, timeoutMs: number): Promise<{ status: number; body: unknown }> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+export async function getJson(url: string, timeoutMs: number, signal?: AbortSignal): Promise<{ status: number; body: unknown }> {
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const res = await fetch(url, { signal: signal ? AbortSignal.any([timeout, signal]) : timeout });
   const text = await res.text();
   let body: unknown = text;
   try {
@@ -59,15 +60,17 @@ export async function getJson(url: string, timeoutMs: number): Promise<{ status:
   return { status: res.status, body };
 }
 
-/** `GET /cluster` on every API URL at once; the first good answer wins. */
-export async function fetchCluster(apiUrls: readonly string[], timeoutMs = 1_000): Promise<ClusterMember[]> {
+/** `GET /cluster` on every API URL at once; the first good answer wins. Aborting `signal` ends every request at once. */
+export async function fetchCluster(apiUrls: readonly string[], timeoutMs = 1_000, signal?: AbortSignal): Promise<ClusterMember[]> {
+  signal?.throwIfAborted();
   try {
     return await Promise.any(apiUrls.map(async (base) => {
-      const { status, body } = await getJson(`${base}/cluster`, timeoutMs);
+      const { status, body } = await getJson(`${base}/cluster`, timeoutMs, signal);
       if (status !== 200) throw new Error(`${base}/cluster answered ${status}`);
       return parseCluster(body);
     }));
   } catch (e) {
+    signal?.throwIfAborted();
     throw new PatroniUnreachableError(apiUrls, e instanceof AggregateError ? e.errors[0] : e);
   }
 }

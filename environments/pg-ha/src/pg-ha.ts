@@ -1,7 +1,6 @@
-// The handle of a provisioned cluster: who leads now (from Patroni's REST API), connection
-// strings through HAProxy and to each node, waits for health and for a new leader, and a
-// teardown that removes exactly what provision created.
-import { performance } from 'node:perf_hooks';
+// The handle of a provisioned cluster: which node is primary now (from Patroni's REST API),
+// connection strings through HAProxy and to each node, waits for health and for a promotion,
+// the node behind a server address, and a teardown that removes exactly what provision created.
 import { InvalidArgumentError, ResilienceError, WaitTimeoutError, isWaitTimeoutError, waitFor, type ContainerHandle, type Engine, type NetworkHandle } from '@resilience/fixtures';
 import type { PgHaSettings } from './options.ts';
 import type { Topology } from './topology.ts';
@@ -36,19 +35,27 @@ export interface Member extends ClusterMember {
   readonly url: string;
 }
 
-export interface LeaderChange {
-  readonly leader: Member;
-  /** performance.now() when the new leader was first seen running. */
-  readonly seenAt: number;
-  /** From the call to the sighting. */
+/** A new primary, seen by waitForPromotion. */
+export interface Promotion {
+  /** The new running primary (Patroni's leader). */
+  readonly primary: Member;
+  /** Name of the primary it replaced (the `previous` passed in). */
+  readonly previous: string;
+  /** When the new primary was first seen running, on the run clock (the `now` of provision). */
+  readonly at: number;
+  /** From the call to `at`. */
   readonly elapsedMs: number;
 }
 
-export interface WaitHealthyOptions {
+/** Options of every wait: the longest wait, and a signal that ends it at once. */
+export interface WaitOptions {
   readonly timeoutMs?: number;
-  /** Replicas may lag the leader by at most this many bytes (default 0). */
-  readonly maxLagBytes?: number;
   readonly signal?: AbortSignal;
+}
+
+export interface WaitHealthyOptions extends WaitOptions {
+  /** Replicas may lag the primary by at most this many bytes (default 0). */
+  readonly maxLagBytes?: number;
 }
 
 export class NoLeaderError extends ResilienceError {
@@ -71,17 +78,19 @@ export interface PgHaParts {
   readonly haproxy: ContainerHandle;
   readonly ports: { readonly primary: number; readonly replicas: number; readonly stats: number };
   readonly credentials: Credentials;
-  readonly leaderUrl: string;
+  readonly primaryUrl: string;
   readonly replicaUrl: string;
   readonly superuserUrl: string;
-  readonly internal: { readonly leaderUrl: string; readonly replicaUrl: string };
+  readonly internal: { readonly primaryUrl: string; readonly replicaUrl: string };
   readonly timings: Record<string, number>;
+  /** The run clock (ms); every time the handle returns comes from it. */
+  readonly now: () => number;
 }
 
 const HEALTHY_STATES = new Set(['running', 'streaming']);
 
 /** Why a /cluster snapshot is not healthy, or undefined when it is. */
-export function unhealthyReason(members: readonly ClusterMember[], settings: Pick<PgHaSettings, 'nodes' | 'synchronous'>, maxLagBytes = 0): string | undefined {
+export function unhealthyReason(members: readonly ClusterMember[], settings: Pick<PgHaSettings, 'nodes' | 'sync'>, maxLagBytes = 0): string | undefined {
   const leaders = members.filter((m) => m.role === 'leader');
   if (leaders.length !== 1) return `${leaders.length} leaders`;
   const leader = leaders[0]!;
@@ -93,7 +102,7 @@ export function unhealthyReason(members: readonly ClusterMember[], settings: Pic
     if (m.lagBytes === undefined || m.lagBytes > maxLagBytes) return `${m.name} lags by ${m.lagBytes ?? 'unknown'} bytes`;
     if (m.timeline !== undefined && leader.timeline !== undefined && m.timeline !== leader.timeline) return `${m.name} is on timeline ${m.timeline}, the leader on ${leader.timeline}`;
   }
-  if (settings.synchronous && !members.some((m) => m.role === 'sync_standby')) return 'no sync_standby yet';
+  if (settings.sync && !members.some((m) => m.role === 'sync_standby')) return 'no sync_standby yet';
   return undefined;
 }
 
@@ -108,11 +117,11 @@ export class PgHa implements AsyncDisposable {
   readonly haproxy: ContainerHandle;
   /** Every container of the cluster: etcd, PostgreSQL nodes, HAProxy. */
   readonly containers: readonly ContainerHandle[];
-  /** HAProxy ports on 127.0.0.1: read-write (leader), read-only (replicas), stats page. */
+  /** HAProxy ports on 127.0.0.1: read-write (primary), read-only (replicas), stats page. */
   readonly ports: PgHaParts['ports'];
   readonly credentials: Credentials;
-  /** Read-write through HAProxy, as the app user (contains the password; show `redact(url)`). */
-  readonly leaderUrl: string;
+  /** Read-write through HAProxy (to the primary), as the app user (contains the password; show `redact(url)`). */
+  readonly primaryUrl: string;
   /** Read-only, balanced over healthy replicas through HAProxy, as the app user. */
   readonly replicaUrl: string;
   /** Read-write through HAProxy as the superuser, database `postgres`. */
@@ -121,7 +130,11 @@ export class PgHa implements AsyncDisposable {
   readonly internal: PgHaParts['internal'];
   /** Milliseconds per provisioning step, and `total`. */
   readonly timings: Readonly<Record<string, number>>;
+  /** The run clock (ms) every returned time is on: provision's `now`, default performance.now(). */
+  readonly now: () => number;
   readonly #createdNetwork: NetworkHandle | undefined;
+  /** Container address on `network` to node name; every address a node had stays known. */
+  readonly #addresses = new Map<string, string>();
   #teardown: Promise<void> | undefined;
 
   constructor(parts: PgHaParts) {
@@ -136,11 +149,12 @@ export class PgHa implements AsyncDisposable {
     this.containers = [...parts.etcd, ...parts.nodes.map((n) => n.container), parts.haproxy];
     this.ports = parts.ports;
     this.credentials = parts.credentials;
-    this.leaderUrl = parts.leaderUrl;
+    this.primaryUrl = parts.primaryUrl;
     this.replicaUrl = parts.replicaUrl;
     this.superuserUrl = parts.superuserUrl;
     this.internal = parts.internal;
     this.timings = parts.timings;
+    this.now = parts.now;
   }
 
   get runId(): string {
@@ -155,51 +169,77 @@ export class PgHa implements AsyncDisposable {
   }
 
   /** Members as Patroni reports them (`GET /cluster` on the first node that answers). */
-  async members(options: { timeoutMs?: number } = {}): Promise<Member[]> {
-    const raw = await fetchCluster(this.nodes.map((n) => n.apiUrl), options.timeoutMs ?? 1_000);
+  async members(options: WaitOptions = {}): Promise<Member[]> {
+    const raw = await fetchCluster(this.nodes.map((n) => n.apiUrl), options.timeoutMs ?? 1_000, options.signal);
     return this.#join(raw);
   }
 
-  /** The running leader now; NoLeaderError when there is none. */
-  async leader(): Promise<Member> {
-    const members = await this.members();
-    const leader = members.find((m) => m.role === 'leader' && m.state === 'running');
-    if (!leader) throw new NoLeaderError(members);
-    return leader;
+  /** The running primary (Patroni's leader) now; NoLeaderError when there is none. */
+  async primary(options: { signal?: AbortSignal } = {}): Promise<Member> {
+    const members = await this.members(options);
+    const primary = members.find((m) => m.role === 'leader' && m.state === 'running');
+    if (!primary) throw new NoLeaderError(members);
+    return primary;
   }
 
-  /** Every member that is not the leader (replicas and sync standbys), whatever their state. */
-  async replicas(): Promise<Member[]> {
-    return (await this.members()).filter((m) => m.role !== 'leader');
+  /** Every member that is not the primary (replicas and sync standbys), whatever their state. */
+  async replicas(options: { signal?: AbortSignal } = {}): Promise<Member[]> {
+    return (await this.members(options)).filter((m) => m.role !== 'leader');
   }
 
-  /** Resolves when there is one running leader and every other node is running, on its timeline, with no lag. */
+  /**
+   * The node (`pg1`, ...) whose PostgreSQL container has this address on the cluster's network,
+   * e.g. what `inet_server_addr()` returns (with or without its `/32`). Addresses are read at
+   * provision and after every `waitHealthy()`, so a node restarted with a new address is known
+   * once the cluster was healthy again; an address a node had before stays its own.
+   */
+  nodeOfAddress(ip: string): string | undefined {
+    if (typeof ip !== 'string') return undefined;
+    return this.#addresses.get(bareAddress(ip));
+  }
+
+  /** Reads every running node's address on the network (for nodeOfAddress). */
+  async refreshAddresses(): Promise<void> {
+    const found = await Promise.all(this.nodes.map(async (n) => [await n.container.ipOn(this.network).catch(() => undefined), n.name] as const));
+    for (const [ip, name] of found) if (ip) this.#addresses.set(ip, name);
+  }
+
+  /** Resolves when there is one running primary and every other node is running, on its timeline, with no lag. */
   async waitHealthy(options: WaitHealthyOptions = {}): Promise<Member[]> {
     const timeoutMs = options.timeoutMs ?? 60_000;
+    const signal = options.signal;
     let last = 'no answer yet';
+    let members: Member[];
     try {
-      return await waitFor(async () => {
-        const members = await this.members();
-        const reason = unhealthyReason(members, this.settings, options.maxLagBytes ?? 0);
+      members = await untilAborted(waitFor(async () => {
+        const seen = await this.members({ ...(signal ? { signal } : {}) });
+        const reason = unhealthyReason(seen, this.settings, options.maxLagBytes ?? 0);
         if (reason) last = reason;
-        return reason ? undefined : members;
-      }, { what: 'a healthy pg-ha cluster', timeoutMs, intervalMs: 100, ...(options.signal ? { signal: options.signal } : {}) });
+        return reason ? undefined : seen;
+      }, { what: 'a healthy pg-ha cluster', timeoutMs, intervalMs: 100, ...(signal ? { signal } : {}) }), signal);
     } catch (e) {
       if (isWaitTimeoutError(e)) throw new WaitTimeoutError(`a healthy pg-ha cluster (last seen: ${last})`, timeoutMs, e.cause);
       throw e;
     }
+    await this.refreshAddresses();
+    return members;
   }
 
-  /** Waits until a running leader other than `previous` is seen; reports when. */
-  async waitForLeaderChange(previous: Member | string, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<LeaderChange> {
+  /**
+   * Waits until a running primary other than `previous` (a member or its name) is seen, polling
+   * Patroni every 100 ms; `at` is when it was first seen, on the run clock. Aborting `signal`
+   * rejects at once with its reason.
+   */
+  async waitForPromotion(previous: Member | string, options: WaitOptions = {}): Promise<Promotion> {
     const before = typeof previous === 'string' ? previous : previous.name;
-    const start = performance.now();
-    const leader = await waitFor(async () => {
-      const members = await this.members({ timeoutMs: 500 });
+    const signal = options.signal;
+    const start = this.now();
+    const primary = await untilAborted(waitFor(async () => {
+      const members = await this.members({ timeoutMs: 500, ...(signal ? { signal } : {}) });
       return members.find((m) => m.role === 'leader' && m.state === 'running' && m.name !== before);
-    }, { what: `a leader other than ${before}`, timeoutMs: options.timeoutMs ?? 60_000, intervalMs: 100, ...(options.signal ? { signal: options.signal } : {}) });
-    const seenAt = performance.now();
-    return { leader, seenAt, elapsedMs: seenAt - start };
+    }, { what: `a primary other than ${before}`, timeoutMs: options.timeoutMs ?? 60_000, intervalMs: 100, ...(signal ? { signal } : {}) }), signal);
+    const at = this.now();
+    return { primary, previous: before, at, elapsedMs: at - start };
   }
 
   /** What to show a person: ports and connection strings, passwords redacted unless asked. */
@@ -208,11 +248,11 @@ export class PgHa implements AsyncDisposable {
     return {
       runId: this.runId,
       network: this.network,
-      leader: { port: this.ports.primary, url: show(this.leaderUrl) },
+      primary: { port: this.ports.primary, url: show(this.primaryUrl) },
       replicas: { port: this.ports.replicas, url: show(this.replicaUrl) },
       superuser: { url: show(this.superuserUrl) },
       stats: `http://127.0.0.1:${this.ports.stats}/`,
-      internal: { leaderUrl: show(this.internal.leaderUrl), replicaUrl: show(this.internal.replicaUrl) },
+      internal: { primaryUrl: show(this.internal.primaryUrl), replicaUrl: show(this.internal.replicaUrl) },
       nodes: this.nodes.map((n) => ({ name: n.name, container: n.container.name, port: n.port, apiUrl: n.apiUrl, url: show(n.url) })),
       etcd: this.etcd.map((c) => c.name),
       haproxy: this.haproxy.name,
@@ -253,14 +293,42 @@ export class PgHa implements AsyncDisposable {
 export interface PgHaDescription {
   readonly runId: string;
   readonly network: string;
-  readonly leader: { readonly port: number; readonly url: string };
+  readonly primary: { readonly port: number; readonly url: string };
   readonly replicas: { readonly port: number; readonly url: string };
   readonly superuser: { readonly url: string };
   readonly stats: string;
-  readonly internal: { readonly leaderUrl: string; readonly replicaUrl: string };
+  readonly internal: { readonly primaryUrl: string; readonly replicaUrl: string };
   readonly nodes: readonly { readonly name: string; readonly container: string; readonly port: number; readonly apiUrl: string; readonly url: string }[];
   readonly etcd: readonly string[];
   readonly haproxy: string;
   readonly settings: PgHaSettings;
   readonly timings: Readonly<Record<string, number>>;
+}
+
+/** `10.0.0.5` from `10.0.0.5`, `10.0.0.5/32` (`inet::text`) or `::ffff:10.0.0.5`. */
+export function bareAddress(ip: string): string {
+  return ip.trim().replace(/\/\d+$/, '').replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i, '$1');
+}
+
+/**
+ * `promise`, or a rejection with the signal's reason as soon as it aborts (whatever the promise
+ * is doing then), so every wait ends at once and with the caller's reason.
+ */
+export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(signal.aborted ? signal.reason : error);
+      },
+    );
+  });
 }

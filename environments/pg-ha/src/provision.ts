@@ -1,5 +1,5 @@
 // Brings up the cluster fast: etcd first (Patroni needs its DCS), then every Patroni node and
-// HAProxy at once; waits for a leader, for every replica streaming with no lag, and for
+// HAProxy at once; waits for a primary, for every replica streaming with no lag, and for
 // HAProxy to route both ports. Each step is timed. A failure removes what was created.
 import { performance } from 'node:perf_hooks';
 import { Engine, Images, InvalidArgumentError, Labels, SetupError, requireImage, statusOf, waitFor, type ContainerHandle, type ContainerSpec, type NetworkHandle, ENVIRONMENT_LABEL } from '@resilience/fixtures';
@@ -22,22 +22,28 @@ export interface ProvisionOptions extends PgHaOptionsInput {
   readonly keep?: boolean;
   /** Longest wait for the cluster to become healthy and routed (default 90 000 ms). */
   readonly timeoutMs?: number;
+  /** Ends provisioning (and removes what it started) at once. */
   readonly signal?: AbortSignal;
+  /** The run's clock (ms, monotonic): every time the handle returns is on it. Default performance.now(). */
+  readonly now?: () => number;
 }
 
 export async function provision(options: ProvisionOptions = {}): Promise<PgHa> {
-  const { engine: given, keep, timeoutMs = 90_000, signal, ...rest } = options;
+  const { engine: given, keep, timeoutMs = 90_000, signal, now = () => performance.now(), ...rest } = options;
   const settings = parseOptions(rest);
   if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw new InvalidArgumentError('timeoutMs', timeoutMs, 'a positive number of milliseconds');
   if (keep !== undefined && typeof keep !== 'boolean') throw new InvalidArgumentError('keep', keep, 'true or false');
+  if (typeof now !== 'function') throw new InvalidArgumentError('now', now, 'a function returning the run clock in ms');
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new InvalidArgumentError('signal', signal, 'an AbortSignal');
+  signal?.throwIfAborted();
 
   const timings: Record<string, number> = {};
-  const start = performance.now();
+  const start = now();
   let last = start;
   const mark = (step: string) => {
-    const now = performance.now();
-    timings[step] = Math.round(now - last);
-    last = now;
+    const t = now();
+    timings[step] = Math.round(t - last);
+    last = t;
   };
 
   const engine = given ?? (await Engine.connect(signal ? { signal } : {}));
@@ -116,37 +122,41 @@ export async function provision(options: ProvisionOptions = {}): Promise<PgHa> {
       haproxy: haproxy!,
       ports,
       credentials,
-      leaderUrl: postgresUrl(credentials.app, '127.0.0.1', ports.primary, APP_DATABASE),
+      primaryUrl: postgresUrl(credentials.app, '127.0.0.1', ports.primary, APP_DATABASE),
       replicaUrl: postgresUrl(credentials.app, '127.0.0.1', ports.replicas, APP_DATABASE),
       superuserUrl: postgresUrl(credentials.superuser, '127.0.0.1', ports.primary, 'postgres'),
       internal: {
-        leaderUrl: postgresUrl(credentials.app, topo.haproxy.alias, PORTS.haproxyPrimary, APP_DATABASE),
+        primaryUrl: postgresUrl(credentials.app, topo.haproxy.alias, PORTS.haproxyPrimary, APP_DATABASE),
         replicaUrl: postgresUrl(credentials.app, topo.haproxy.alias, PORTS.haproxyReplicas, APP_DATABASE),
       },
       timings,
+      now,
     });
+    await cluster.refreshAddresses();
 
-    await waitFor(() => cluster.leader().catch(() => undefined), { what: 'Patroni to elect a leader', timeoutMs: remaining(), intervalMs: 100, ...(signal ? { signal } : {}) });
-    mark('leader');
+    await waitFor(() => cluster.primary(signal ? { signal } : {}).catch(() => undefined), { what: 'Patroni to elect a primary', timeoutMs: remaining(), intervalMs: 100, ...(signal ? { signal } : {}) });
+    mark('primary');
     await cluster.waitHealthy({ timeoutMs: remaining(), ...(signal ? { signal } : {}) });
     mark('replicas');
     // The app user is created by the post-bootstrap script; a query through each HAProxy port
     // proves the user, the routing and the health checks at once.
     await waitFor(async () => {
-      const rows = await queryOnce<{ ro: boolean }>(cluster.leaderUrl, 'select pg_is_in_recovery() as ro', [], 1_000);
+      const rows = await queryOnce<{ ro: boolean }>(cluster.primaryUrl, 'select pg_is_in_recovery() as ro', [], 1_000);
       return rows[0]?.ro === false;
-    }, { what: 'HAProxy to route the leader port', timeoutMs: remaining(), intervalMs: 100, ...(signal ? { signal } : {}) });
+    }, { what: 'HAProxy to route the primary port', timeoutMs: remaining(), intervalMs: 100, ...(signal ? { signal } : {}) });
     await waitFor(async () => {
       const rows = await queryOnce<{ ro: boolean }>(cluster.replicaUrl, 'select pg_is_in_recovery() as ro', [], 1_000);
       return rows[0]?.ro === true;
     }, { what: 'HAProxy to route the replica port', timeoutMs: remaining(), intervalMs: 100, ...(signal ? { signal } : {}) });
     mark('haproxy');
-    timings['total'] = Math.round(performance.now() - start);
+    timings['total'] = Math.round(now() - start);
     return cluster;
   } catch (cause) {
-    const logs = await diagnostics(created, credentials);
+    // Aborted: no logs to read, only what was started to remove.
+    const logs = signal?.aborted ? '' : await diagnostics(created, credentials);
     await Promise.allSettled(created.map((c) => c.remove()));
     await createdNetwork?.remove().catch(() => undefined);
+    if (signal?.aborted) throw signal.reason;
     if (cause instanceof InvalidArgumentError || cause instanceof SetupError) throw cause;
     throw new SetupError(`pg-ha did not come up: ${(cause as Error)?.message ?? String(cause)}`, { cause, ...(logs ? { hint: logs } : {}) });
   }

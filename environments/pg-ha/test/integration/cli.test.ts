@@ -45,14 +45,14 @@ test.serial('up keeps a labelled environment and prints no password; down remove
 
   t.is(statSync(stateFile).mode & 0o777, 0o600);
   const state = JSON.parse(readFileSync(stateFile, 'utf8')) as PgHaState;
-  const password = new URL(state.description.leader.url).password;
+  const password = new URL(state.description.primary.url).password;
   t.true(password.length >= 32);
   t.false(upRun.stdout.includes(password), 'the password is not printed');
   t.false(upRun.stderr.includes(password));
-  t.true(upRun.stdout.includes(`psql 'postgresql://app:***@127.0.0.1:${state.description.leader.port}/app'`));
+  t.true(upRun.stdout.includes(`psql 'postgresql://app:***@127.0.0.1:${state.description.primary.port}/app'`));
 
   // The connection string in the state file works.
-  const [row] = await queryOnce<{ ro: boolean }>(state.description.leader.url, 'select pg_is_in_recovery() as ro');
+  const [row] = await queryOnce<{ ro: boolean }>(state.description.primary.url, 'select pg_is_in_recovery() as ro');
   t.false(row?.ro);
 
   const containers = await engine.listContainers({ runId: state.runId });

@@ -17,20 +17,20 @@ function run(args: string[]) {
 }
 
 test('up flags become options', (t) => {
-  const cmd = parseCli(['up', '--nodes', '2', '--etcd-nodes', '3', '--ttl', '20', '--loop-wait', '4', '--retry-timeout', '8', '--synchronous-strict', '--network', 'rz-x', '--name-prefix', 'db', '--show-secrets']);
+  const cmd = parseCli(['up', '--nodes', '2', '--etcd-nodes', '3', '--ttl', '20', '--loop-wait', '4', '--retry-timeout', '8', '--sync-strict', '--network', 'rz-x', '--name-prefix', 'db', '--show-secrets']);
   t.is(cmd.command, 'up');
   if (cmd.command !== 'up') return;
-  t.deepEqual(cmd.options, { nodes: 2, etcdNodes: 3, ttl: 20, loopWait: 4, retryTimeout: 8, synchronous: 'strict', network: 'rz-x', namePrefix: 'db' });
-  t.like(cmd.settings, { synchronous: true, synchronousStrict: true });
+  t.deepEqual(cmd.options, { nodes: 2, etcdNodes: 3, ttl: 20, loopWait: 4, retryTimeout: 8, sync: 'strict', network: 'rz-x', namePrefix: 'db' });
+  t.like(cmd.settings, { sync: true, syncStrict: true });
   t.true(cmd.showSecrets);
   t.false(cmd.json);
 });
 
-test('up without flags takes the defaults; --synchronous alone is not strict', (t) => {
+test('up without flags takes the defaults; --sync alone is not strict', (t) => {
   const plain = parseCli(['up']);
   t.like(plain, { command: 'up', options: {}, showSecrets: false });
-  const sync = parseCli(['up', '--synchronous']);
-  t.like(sync, { command: 'up', options: { synchronous: true }, settings: { synchronous: true, synchronousStrict: false } });
+  const sync = parseCli(['up', '--sync']);
+  t.like(sync, { command: 'up', options: { sync: true }, settings: { sync: true, syncStrict: false } });
 });
 
 const badCli = test.macro({
@@ -52,6 +52,8 @@ test(badCli, ['up', 'extra'], 'arguments');
 test(badCli, ['sideways'], 'command');
 test(badCli, [], 'command');
 test(badCli, ['down', '--nodes', '3'], '--nodes');
+test(badCli, ['down', '--sync'], '--sync');
+test('the old flag --synchronous is refused', badCli, ['up', '--synchronous'], 'arguments');
 
 test('--help prints the usage and exits 0', (t) => {
   const r = run(['--help']);

@@ -27,10 +27,10 @@ test('parseCluster refuses an answer without members', (t) => {
 const m = (name: string, role: ClusterMember['role'], state = 'running', lagBytes: number | null = 0, timeline = 1): ClusterMember =>
   ({ name, role, state, lagBytes: lagBytes ?? undefined, timeline, host: `pgha-${name}` });
 const healthy = [m('pg1', 'leader'), m('pg2', 'replica'), m('pg3', 'replica')];
-const async3 = { nodes: 3, synchronous: false };
+const async3 = { nodes: 3, sync: false };
 
 const judged = test.macro({
-  exec(t, members: ClusterMember[], settings: { nodes: number; synchronous: boolean }, reason: RegExp | undefined) {
+  exec(t, members: ClusterMember[], settings: { nodes: number; sync: boolean }, reason: RegExp | undefined) {
     const got = unhealthyReason(members, settings);
     if (reason) t.regex(got ?? '', reason);
     else t.is(got, undefined);
@@ -39,15 +39,15 @@ const judged = test.macro({
 });
 
 test('one running leader, caught-up replicas', judged, healthy, async3, undefined);
-test('no leader', judged, [m('pg2', 'replica'), m('pg3', 'replica')], { nodes: 2, synchronous: false }, /0 leaders/);
+test('no leader', judged, [m('pg2', 'replica'), m('pg3', 'replica')], { nodes: 2, sync: false }, /0 leaders/);
 test('a leader still starting', judged, [m('pg1', 'leader', 'starting'), m('pg2', 'replica'), m('pg3', 'replica')], async3, /pg1 is starting/);
 test('a member missing', judged, healthy.slice(0, 2), async3, /2 of 3 members/);
 test('a replica being created', judged, [m('pg1', 'leader'), m('pg2', 'replica', 'creating replica'), m('pg3', 'replica')], async3, /pg2 is creating replica/);
 test('a lagging replica', judged, [m('pg1', 'leader'), m('pg2', 'replica', 'running', 4096), m('pg3', 'replica')], async3, /pg2 lags by 4096 bytes/);
 test('a replica with unknown lag', judged, [m('pg1', 'leader'), m('pg2', 'replica', 'running', null), m('pg3', 'replica')], async3, /lags by unknown/);
 test('a replica on an old timeline', judged, [m('pg1', 'leader', 'running', 0, 2), m('pg2', 'replica', 'running', 0, 1), m('pg3', 'replica', 'streaming', 0, 2)], async3, /pg2 is on timeline 1/);
-test('synchronous mode without a sync standby', judged, healthy, { nodes: 3, synchronous: true }, /no sync_standby/);
-test('synchronous mode with a sync standby', judged, [m('pg1', 'leader'), m('pg2', 'sync_standby'), m('pg3', 'replica')], { nodes: 3, synchronous: true }, undefined);
+test('synchronous mode without a sync standby', judged, healthy, { nodes: 3, sync: true }, /no sync_standby/);
+test('synchronous mode with a sync standby', judged, [m('pg1', 'leader'), m('pg2', 'sync_standby'), m('pg3', 'replica')], { nodes: 3, sync: true }, undefined);
 
 test('redact hides the password and keeps the rest', (t) => {
   t.is(redact('postgresql://app:s3cr3t@127.0.0.1:5000/app'), 'postgresql://app:***@127.0.0.1:5000/app');

@@ -26,7 +26,7 @@ test('Patroni config carries the lab-fast timings, pg_rewind, checksums and etcd
 });
 
 test('Patroni config: synchronous and strict modes, three etcd members, another prefix', (t) => {
-  const settings = parseOptions({ synchronous: 'strict', etcdNodes: 3, namePrefix: 'db', ttl: 20, loopWait: 4, retryTimeout: 8 });
+  const settings = parseOptions({ sync: 'strict', etcdNodes: 3, namePrefix: 'db', ttl: 20, loopWait: 4, retryTimeout: 8 });
   const topo = topology(settings);
   const l = lines(renderPatroniConfig(settings, topo, topo.nodes[0]!));
   t.true(l.includes('synchronous_mode: true'));

@@ -37,8 +37,9 @@ test(rejects, { retryTimeout: -1 }, 'retryTimeout', -1);
 test('rejects ttl shorter than loop_wait + 2 × retry_timeout', rejects, { ttl: 9 }, 'ttl', 9);
 test('rejects a loop_wait that breaks the ttl rule', rejects, { loopWait: 3 }, 'ttl', 10);
 test('rejects a retry_timeout that breaks the ttl rule', rejects, { ttl: 20, loopWait: 5, retryTimeout: 8 }, 'ttl', 20);
-test(rejects, { synchronous: 'yes' }, 'synchronous', 'yes');
-test(rejects, { synchronous: 1 }, 'synchronous', 1);
+test(rejects, { sync: 'yes' }, 'sync', 'yes');
+test(rejects, { sync: 1 }, 'sync', 1);
+test('rejects the old name `synchronous`, naming it', rejects, { synchronous: true }, 'synchronous', true);
 test(rejects, { network: '' }, 'network', '');
 test(rejects, { network: 'has space' }, 'network', 'has space');
 test(rejects, { namePrefix: 'Upper' }, 'namePrefix', 'Upper');
@@ -67,7 +68,7 @@ test('defaults are the lab-fast Patroni timings with HAProxy checks every second
   const s = parseOptions();
   t.deepEqual(s, {
     nodes: 3, etcdNodes: 1, ttl: 10, loopWait: 2, retryTimeout: 4,
-    synchronous: false, synchronousStrict: false, network: undefined, namePrefix: 'pgha',
+    sync: false, syncStrict: false, network: undefined, namePrefix: 'pgha',
     haproxy: { interMs: 1000, fall: 2, rise: 1 },
   });
   t.is(s.loopWait + 2 * s.retryTimeout <= s.ttl, true);
@@ -84,7 +85,7 @@ const accepts = test.macro({
 test(accepts, { nodes: 2 }, { nodes: 2 });
 test(accepts, { nodes: 5, etcdNodes: 5 }, { nodes: 5, etcdNodes: 5 });
 test(accepts, { etcdNodes: 3 }, { etcdNodes: 3 });
-test(accepts, { synchronous: true }, { synchronous: true, synchronousStrict: false });
-test(accepts, { synchronous: 'strict' }, { synchronous: true, synchronousStrict: true });
+test(accepts, { sync: true }, { sync: true, syncStrict: false });
+test(accepts, { sync: 'strict' }, { sync: true, syncStrict: true });
 test(accepts, { ttl: 30, loopWait: 10, retryTimeout: 10 }, { ttl: 30, loopWait: 10, retryTimeout: 10 });
 test(accepts, { network: 'rz-app-net', namePrefix: 'db-2' }, { network: 'rz-app-net', namePrefix: 'db-2' });
