@@ -2,14 +2,18 @@
 // CLI's side effects so a bad flag is tested (and rejected) without Docker.
 import { parseArgs } from 'node:util';
 import { InvalidArgumentError } from '@resilience/fixtures';
-import { parseOptions, type RedisSentinelSettings } from './options.ts';
+import { parseOptions, type RedisSentinelOptions, type RedisSentinelSettings } from './options.ts';
 
 export const USAGE = `Usage: redis-sentinel <command> [options]
+       scripts/node environments/redis-sentinel/src/cli.ts <up|down> [options]
+       npx nx run redis-sentinel:up [-- options]   npx nx run redis-sentinel:down
 
 Commands:
-  up      Provision Redis with Sentinel and leave it running (kept: sweeps leave it)
-  down    Remove what 'up' started (the one in dist/environments/redis-sentinel.json,
-          else every kept redis-sentinel environment of this project)
+  up      Provision Redis with Sentinel and leave it running (kept: sweeps leave it), print how
+          to connect, and write dist/environments/redis-sentinel.json
+  down    Remove the run named in dist/environments/redis-sentinel.json; without that file,
+          every kept redis-sentinel run of this project found by its labels (a run that also
+          holds other containers, e.g. an app-stack, is left alone)
 
 Options of 'up':
   --replicas N                 replicas of the master (default 2)
@@ -23,9 +27,10 @@ Options of 'up':
   --name-prefix PREFIX         container names and aliases PREFIX-1, PREFIX-sentinel-1 (default redis)
   --network NAME               join an existing Docker network instead of creating one
   --show-secrets               print the password (it is redacted otherwise)
+  --json                       print the description as JSON (up and down)
   -h, --help                   show this help
 
-Exit codes: 0 done, 2 bad input or setup error (nothing is left started).`;
+Exit codes: 0 done, 1 failed, 2 bad input or setup error (nothing is left started).`;
 
 /** Flag name to option name, for the flags that are options of provision(). */
 const FLAGS = {
@@ -45,8 +50,8 @@ const NUMERIC = new Set<string>(['replicas', 'sentinels', 'quorum', 'downAfterMs
 
 export type CliCommand =
   | { readonly command: 'help' }
-  | { readonly command: 'up'; readonly settings: RedisSentinelSettings; readonly options: Record<string, unknown>; readonly showSecrets: boolean }
-  | { readonly command: 'down' };
+  | { readonly command: 'up'; readonly settings: RedisSentinelSettings; readonly options: RedisSentinelOptions; readonly showSecrets: boolean; readonly json: boolean }
+  | { readonly command: 'down'; readonly json: boolean };
 
 /** Parses argv (without node and the script); throws InvalidArgumentError for anything it cannot accept. */
 export function parseCli(argv: readonly string[]): CliCommand {
@@ -63,10 +68,11 @@ export function parseCli(argv: readonly string[]): CliCommand {
   if (values.help) return { command: 'help' };
   const [command, ...rest] = positionals;
   if (rest.length > 0) throw new InvalidArgumentError('argument', rest[0], 'nothing after the command');
+  const json = values.json === true;
   if (command === 'down') {
-    const given = Object.keys(values).filter((k) => k !== 'help' && values[k as keyof typeof values] !== undefined);
-    if (given.length > 0) throw new InvalidArgumentError(`--${given[0] ?? ''}`, values[given[0] as keyof typeof values], "not given: 'down' takes no options");
-    return { command: 'down' };
+    const given = Object.keys(values).filter((k) => k !== 'help' && k !== 'json' && values[k as keyof typeof values] !== undefined);
+    if (given.length > 0) throw new InvalidArgumentError(`--${given[0] ?? ''}`, values[given[0] as keyof typeof values], "not given: 'down' takes only --json");
+    return { command: 'down', json };
   }
   if (command !== 'up') throw new InvalidArgumentError('command', command, '`up` or `down` (see --help)');
   const options: Record<string, unknown> = {};
@@ -77,7 +83,7 @@ export function parseCli(argv: readonly string[]): CliCommand {
   }
   const flagOf = (option: string): string => `--${Object.entries(FLAGS).find(([, o]) => o === option)?.[0] ?? option}`;
   const { engine: _engine, ...settings } = parseOptions(options, flagOf);
-  return { command: 'up', settings, options, showSecrets: values['show-secrets'] === true };
+  return { command: 'up', settings, options: options as RedisSentinelOptions, showSecrets: values['show-secrets'] === true, json };
 }
 
 function parseFlags(argv: readonly string[]) {
@@ -88,6 +94,7 @@ function parseFlags(argv: readonly string[]) {
     options: {
       ...Object.fromEntries(Object.keys(FLAGS).map((f) => [f, { type: 'string' as const }])) as Record<keyof typeof FLAGS, { type: 'string' }>,
       'show-secrets': { type: 'boolean' },
+      json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });

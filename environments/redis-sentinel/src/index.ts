@@ -4,4 +4,4 @@ export * from './config.ts';
 export * from './replies.ts';
 export * from './redis-sentinel.ts';
 export * from './provision.ts';
-export * from './down.ts';
+export { redisSentinelStateFile, type RedisSentinelState } from './state.ts';

@@ -32,6 +32,14 @@ export interface RedisSentinelOptions {
   readonly engine?: Engine;
 }
 
+/** What provision() takes besides the options: the run's clock and a signal. */
+export interface RedisSentinelProvisionOptions extends RedisSentinelOptions {
+  /** The run's clock (ms, monotonic): every time the handle returns is on it. Default performance.now(). */
+  readonly now?: () => number;
+  /** Ends provisioning (and removes what it started) at once. */
+  readonly signal?: AbortSignal;
+}
+
 /** The resolved options, as the environment runs with them. */
 export interface RedisSentinelSettings {
   readonly replicas: number;

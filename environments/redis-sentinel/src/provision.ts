@@ -2,14 +2,14 @@
 // parallel, then health; options are validated first, and a failure removes what was started.
 import { randomBytes } from 'node:crypto';
 import {
-  Engine, Images, SetupError, requireImage,
+  Engine, Images, InvalidArgumentError, SetupError, requireImage,
   type ContainerHandle, type ContainerSpec,
 } from '@resilience/fixtures';
 import {
   PASSWORD_FILE, REDIS_CONFIG, REDIS_PORT, SENTINEL_CONFIG, SENTINEL_PORT,
   address, renderRedisConfig, renderSentinelConfig, startCommand, topology, writeConfigScript,
 } from './config.ts';
-import { parseOptions, type RedisSentinelOptions } from './options.ts';
+import { parseOptions, type RedisSentinelProvisionOptions } from './options.ts';
 import { ENVIRONMENT, ENVIRONMENT_LABEL, RedisSentinel, Roles, type Member } from './redis-sentinel.ts';
 import { Resources } from './resources.ts';
 
@@ -20,16 +20,22 @@ const noop = (): void => undefined;
  * parallel, then the Sentinels in parallel, then waits until it is healthy. Options are
  * validated before anything starts; on any failure what was started is removed.
  */
-export async function provision(options: RedisSentinelOptions = {}): Promise<RedisSentinel> {
-  const started = performance.now();
-  const { engine: givenEngine, ...settings } = parseOptions(options);
-  const engine = givenEngine ?? (await Engine.connect());
+export async function provision(options: RedisSentinelProvisionOptions = {}): Promise<RedisSentinel> {
+  const isObject = typeof options === 'object' && options !== null;
+  const { now = () => performance.now(), signal, ...rest } = isObject ? options : {};
+  // Not an object: parseOptions names it.
+  const { engine: givenEngine, ...settings } = parseOptions(isObject ? rest : options);
+  if (typeof now !== 'function') throw new InvalidArgumentError('now', now, 'a function returning the run clock in ms');
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new InvalidArgumentError('signal', signal, 'an AbortSignal');
+  signal?.throwIfAborted();
+  const started = now();
+  const engine = givenEngine ?? (await Engine.connect(signal ? { signal } : {}));
   const resources = new Resources(engine, givenEngine === undefined);
   let mark = started;
   const lap = (): number => {
-    const now = performance.now();
-    const ms = Math.round(now - mark);
-    mark = now;
+    const t = now();
+    const ms = Math.round(t - mark);
+    mark = t;
     return ms;
   };
   try {
@@ -43,7 +49,7 @@ export async function provision(options: RedisSentinelOptions = {}): Promise<Red
     if (settings.network) {
       network = await existingNetwork(engine, settings.network);
     } else {
-      const created = await engine.createNetwork(settings.namePrefix, { labels });
+      const created = await engine.createNetwork(settings.namePrefix, { labels, ...(signal ? { signal } : {}) });
       resources.network = { id: created.id, name: created.name };
       network = created.name;
     }
@@ -55,7 +61,7 @@ export async function provision(options: RedisSentinelOptions = {}): Promise<Red
     });
     // Every container starts waiting for its configuration; it is written once all of a group
     // run, so every name a file mentions already resolves (Sentinel refuses unresolvable ones).
-    const nodes = await startAll(resources, topo.nodes.map((name) => spec(name, Roles.redis, REDIS_PORT, startCommand('redis-server', REDIS_CONFIG))));
+    const nodes = await startAll(resources, signal, topo.nodes.map((name) => spec(name, Roles.redis, REDIS_PORT, startCommand('redis-server', REDIS_CONFIG))));
     await Promise.all(nodes.map((c, i) => writeConfig(c, REDIS_CONFIG, password, renderRedisConfig({
       name: topo.nodes[i] ?? '', password, settings,
       ...(i > 0 ? { replicaOf: topo.initialMaster } : {}),
@@ -64,7 +70,7 @@ export async function provision(options: RedisSentinelOptions = {}): Promise<Red
     const tNodes = lap();
 
     const ids = topo.sentinels.map(() => randomBytes(20).toString('hex'));
-    const sentinels = await startAll(resources, topo.sentinels.map((name) => spec(name, Roles.sentinel, SENTINEL_PORT, startCommand('redis-sentinel', SENTINEL_CONFIG))));
+    const sentinels = await startAll(resources, signal, topo.sentinels.map((name) => spec(name, Roles.sentinel, SENTINEL_PORT, startCommand('redis-sentinel', SENTINEL_CONFIG))));
     await Promise.all(sentinels.map((c, i) => writeConfig(c, SENTINEL_CONFIG, password, renderSentinelConfig({
       name: topo.sentinels[i] ?? '', password, myid: ids[i] ?? '', master: topo.initialMaster,
       replicas: topo.nodes.slice(1),
@@ -75,19 +81,19 @@ export async function provision(options: RedisSentinelOptions = {}): Promise<Red
     const tSentinels = lap();
 
     const timings = { engine: tEngine, network: tNetwork, nodes: tNodes, sentinels: tSentinels, healthy: 0, total: 0 };
-    const env = new RedisSentinel({ engine, settings, network, nodes: nodeMembers, sentinels: sentinelMembers, timings, password, resources });
+    const env = new RedisSentinel({ engine, settings, network, nodes: nodeMembers, sentinels: sentinelMembers, timings, password, resources, now });
     try {
-      await env.waitHealthy();
+      await env.waitHealthy(signal ? { signal } : {});
     } catch (e) {
       env.release();
       throw e;
     }
     timings.healthy = lap();
-    timings.total = Math.round(performance.now() - started);
+    timings.total = Math.round(now() - started);
     return env;
   } catch (e) {
     await resources.remove().catch(noop);
-    throw e;
+    throw signal?.aborted ? signal.reason : e;
   }
 }
 
@@ -101,9 +107,9 @@ async function existingNetwork(engine: Engine, name: string): Promise<string> {
 }
 
 /** Starts containers in parallel; every one that started is recorded for removal, even if another failed. */
-async function startAll(resources: Resources, specs: ContainerSpec[]): Promise<ContainerHandle[]> {
+async function startAll(resources: Resources, signal: AbortSignal | undefined, specs: ContainerSpec[]): Promise<ContainerHandle[]> {
   const results = await Promise.allSettled(specs.map(async (s) => {
-    const c = await resources.engine.startContainer(s);
+    const c = await resources.engine.startContainer(s, signal);
     resources.containers.push(c);
     return c;
   }));

@@ -1,9 +1,11 @@
-// The redis-sentinel environment's handle: one master, its replicas and the Sentinels watching
-// them, with typed ways to ask who is master, wait for health or a failover, and make host-side
-// clients that follow failovers. `provision()` (provision.ts) makes one.
+// The redis-sentinel environment's handle: one primary (Redis' master), its replicas and the
+// Sentinels watching them, with typed ways to ask which node is primary, wait for health or a
+// promotion, make host-side clients that follow failovers (and probe-grade ones that never
+// queue or resend), and tell which node a client's connection goes to. `provision()` makes one.
 import { Redis } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
-import { SetupError, waitFor, type ContainerHandle, type Engine, ENVIRONMENT_LABEL } from '@resilience/fixtures';
+import { InvalidArgumentError, SetupError, waitFor, type ContainerHandle, type Engine, ENVIRONMENT_LABEL } from '@resilience/fixtures';
+import { untilAborted } from './abort.ts';
 import { AdminConnection } from './admin.ts';
 import { address } from './config.ts';
 import { majority, type RedisSentinelSettings } from './options.ts';
@@ -36,13 +38,37 @@ export type RedisNode = Member;
 export type Node = RedisNode;
 export type SentinelNode = Member;
 
-export interface Failover {
-  readonly master: RedisNode;
-  readonly previous: RedisNode;
-  /** performance.now() when a majority of Sentinels was first seen reporting the new master (within one poll interval). */
-  readonly switchedAt: number;
-  /** The same moment as epoch milliseconds. */
-  readonly switchedAtEpochMs: number;
+/** A new primary, seen by waitForPromotion. */
+export interface Promotion {
+  /** The node a majority of the Sentinels now report as master. */
+  readonly primary: RedisNode;
+  /** Name of the primary it replaced (the `previous` passed in). */
+  readonly previous: string;
+  /** When a majority was first seen naming it (within one poll interval), on the run clock (the `now` of provision). */
+  readonly at: number;
+  /** From the call to `at`. */
+  readonly elapsedMs: number;
+}
+
+/** What to show a person (and what `up` records): passwords redacted unless asked. */
+export interface RedisSentinelDescription {
+  readonly runId: string;
+  readonly network: string;
+  readonly masterName: string;
+  /** Shown only with showSecrets; `***` otherwise. */
+  readonly password: string;
+  readonly nodes: readonly MemberDescription[];
+  readonly sentinels: readonly MemberDescription[];
+  readonly settings: Readonly<Record<string, unknown>>;
+  readonly timings: Readonly<Record<string, number>>;
+}
+
+export interface MemberDescription {
+  readonly name: string;
+  readonly container: string;
+  /** In-network `host:port`. */
+  readonly address: string;
+  readonly hostPort: number;
 }
 
 export interface ProvisionTimings {
@@ -61,9 +87,30 @@ export interface ProvisionTimings {
 export interface WaitOptions {
   readonly timeoutMs?: number;
   readonly intervalMs?: number;
+  /** Ends the wait at once, rejecting with the signal's reason. */
+  readonly signal?: AbortSignal;
 }
 
 const noop = (): void => undefined;
+
+/** What probeClient() sets over clientOptions(). */
+export function probeClientOptions(): RedisOptions {
+  return {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    autoResubscribe: false,
+    commandTimeout: 1_000,
+    connectTimeout: 1_000,
+    // On +switch-master ioredis ends the old connection and reconnects only once it closed; a
+    // frozen or cut-off primary never answers the FIN, so by default that takes 2 s.
+    disconnectTimeout: 100,
+    retryStrategy: (times: number) => Math.min(times * 10, 100),
+    sentinelRetryStrategy: (times: number) => Math.min(times * 10, 100),
+    // Reconnect through the Sentinels on READONLY (a demoted primary), but do not resend.
+    reconnectOnError: (error: Error) => (error.message.startsWith('READONLY') ? 1 : false),
+  };
+}
 
 export class RedisSentinel implements AsyncDisposable {
   readonly engine: Engine;
@@ -75,6 +122,8 @@ export class RedisSentinel implements AsyncDisposable {
   readonly timings: ProvisionTimings;
   /** In-network `host:port` (as the Sentinels announce it) to the 127.0.0.1 address it is published on. */
   readonly natMap: Readonly<Record<string, { readonly host: string; readonly port: number }>>;
+  /** The run clock (ms) every returned time is on: provision's `now`, default performance.now(). */
+  readonly now: () => number;
   readonly #password: string;
   readonly #resources: Resources;
   readonly #sentinelAdmin = new Map<string, AdminConnection>();
@@ -85,7 +134,7 @@ export class RedisSentinel implements AsyncDisposable {
   /** Use `provision()`. */
   constructor(init: {
     engine: Engine; settings: RedisSentinelSettings; network: string; nodes: RedisNode[]; sentinels: SentinelNode[];
-    timings: ProvisionTimings; password: string; resources: Resources;
+    timings: ProvisionTimings; password: string; resources: Resources; now: () => number;
   }) {
     this.engine = init.engine;
     this.settings = init.settings;
@@ -95,6 +144,7 @@ export class RedisSentinel implements AsyncDisposable {
     this.timings = init.timings;
     this.#password = init.password;
     this.#resources = init.resources;
+    this.now = init.now;
     const map: Record<string, { host: string; port: number }> = {};
     for (const m of [...init.nodes, ...init.sentinels]) map[m.address] = { host: '127.0.0.1', port: m.hostPort };
     this.natMap = map;
@@ -109,20 +159,27 @@ export class RedisSentinel implements AsyncDisposable {
     return this.settings.masterName;
   }
 
-  /** The node a majority of the Sentinels report as master (`SENTINEL get-master-addr-by-name`). */
-  async master(options: WaitOptions = {}): Promise<RedisNode> {
+  get runId(): string {
+    return this.engine.run.runId;
+  }
+
+  /**
+   * The primary: the node a majority of the Sentinels report as master (`SENTINEL
+   * get-master-addr-by-name`), polled until they agree (up to `timeoutMs`, default 10 s).
+   */
+  async primary(options: WaitOptions = {}): Promise<RedisNode> {
     const n = this.sentinels.length;
-    return waitFor(async () => {
+    return this.#wait(async () => {
       const answers = await this.#masterAddresses();
       const a = agreed(answers, majority(n));
       if (a === undefined) throw new Error(`no ${majority(n)} of the ${n} Sentinels agree on a master (answers: ${answers.map((x) => x ?? 'none').join(', ')})`);
       return this.#nodeAt(a);
-    }, { what: `a majority of the Sentinels to report the master of ${this.masterName}`, timeoutMs: options.timeoutMs ?? 10_000, intervalMs: options.intervalMs ?? 50 });
+    }, `a majority of the Sentinels to report the master of ${this.masterName}`, options, { timeoutMs: 10_000, intervalMs: 50 });
   }
 
-  /** The replicas of the current master that the Sentinels consider usable (not down or disconnected). */
+  /** The replicas of the current primary that the Sentinels consider usable (not down or disconnected). */
   async replicas(options: WaitOptions = {}): Promise<RedisNode[]> {
-    const master = await this.master(options);
+    const master = await this.primary(options);
     for (const s of this.sentinels) {
       try {
         if (masterAddress(await this.#sentinel(s).call('SENTINEL', 'get-master-addr-by-name', this.masterName)) !== master.address) continue;
@@ -146,7 +203,7 @@ export class RedisSentinel implements AsyncDisposable {
    */
   async waitHealthy(options: WaitOptions = {}): Promise<RedisNode> {
     let baseline: { master: string; offset: number } | undefined;
-    return waitFor(async () => {
+    return this.#wait(async () => {
       const answers = await this.#masterAddresses();
       const first = answers[0];
       if (first === undefined || answers.some((a) => a !== first)) throw new Error(`the Sentinels do not all report one master (answers: ${answers.map((x) => x ?? 'none').join(', ')})`);
@@ -176,19 +233,46 @@ export class RedisSentinel implements AsyncDisposable {
         }
       }));
       return master;
-    }, { what: `redis-sentinel ${this.settings.namePrefix} to be healthy`, timeoutMs: options.timeoutMs ?? this.settings.healthyTimeoutMs, intervalMs: options.intervalMs ?? 100 });
+    }, `redis-sentinel ${this.settings.namePrefix} to be healthy`, options, { timeoutMs: this.settings.healthyTimeoutMs, intervalMs: 100 });
   }
 
-  /** Waits until a majority of the Sentinels report a master other than `previous`. */
-  async waitForFailover(previous: RedisNode, options: WaitOptions = {}): Promise<Failover> {
+  /**
+   * Waits until a majority of the Sentinels report a master other than `previous` (a node or its
+   * name), polling every `intervalMs` (default 25); `at` is when that was first seen, on the run
+   * clock. Aborting `signal` rejects at once with its reason.
+   */
+  async waitForPromotion(previous: RedisNode | string, options: WaitOptions = {}): Promise<Promotion> {
+    const before = typeof previous === 'string' ? this.node(previous, 'previous') : previous;
     const n = this.sentinels.length;
-    return waitFor(async () => {
+    const start = this.now();
+    return this.#wait(async () => {
       const answers = await this.#masterAddresses();
       const a = agreed(answers, majority(n));
       // Thrown, not returned: the last reason becomes the cause of a timeout.
-      if (a === undefined || a === previous.address) throw new Error(`no majority of the ${n} Sentinels reports a new master (answers: ${answers.map((x) => x ?? 'none').join(', ')})`);
-      return { master: this.#nodeAt(a), previous, switchedAt: performance.now(), switchedAtEpochMs: Date.now() };
-    }, { what: `the Sentinels to promote a replica in place of ${previous.name}`, timeoutMs: options.timeoutMs ?? 30_000, intervalMs: options.intervalMs ?? 25 });
+      if (a === undefined || a === before.address) throw new Error(`no majority of the ${n} Sentinels reports a new master (answers: ${answers.map((x) => x ?? 'none').join(', ')})`);
+      const at = this.now();
+      return { primary: this.#nodeAt(a), previous: before.name, at, elapsedMs: at - start };
+    }, `the Sentinels to promote a replica in place of ${before.name}`, options, { timeoutMs: 30_000, intervalMs: 25 });
+  }
+
+  /** The Redis node with this name (`redis-1`, ...). */
+  node(name: string, argument = 'node'): RedisNode {
+    const node = this.nodes.find((n) => n.name === name);
+    if (!node) throw new InvalidArgumentError(argument, name, `one of ${this.nodes.map((n) => n.name).join(', ')}`);
+    return node;
+  }
+
+  /**
+   * The node the client's current connection goes to (`redis-2`), from its socket's remote
+   * address: 127.0.0.1 and a node's published port (what the natMap dials). Undefined while it
+   * has no open connection, or one to anything else. For attributing acknowledged writes.
+   */
+  nodeOf(client: Redis): string | undefined {
+    const stream = (client as { stream?: { remoteAddress?: string; remotePort?: number; destroyed?: boolean } }).stream;
+    if (!stream || stream.destroyed || stream.remotePort === undefined) return undefined;
+    const host = stream.remoteAddress ?? '';
+    if (host !== '127.0.0.1' && host !== '::ffff:127.0.0.1') return undefined;
+    return this.nodes.find((n) => n.hostPort === stream.remotePort)?.name;
   }
 
   /**
@@ -227,6 +311,19 @@ export class RedisSentinel implements AsyncDisposable {
     return this.#track(new Redis({ ...this.clientOptions(), ...options }));
   }
 
+  /**
+   * A probe-grade client through the Sentinels (closed by teardown()): a command while it is
+   * not connected fails at once (no offline queue), a command is never retried or resent after
+   * a reconnect (`maxRetriesPerRequest: 0`, `autoResendUnfulfilledCommands: false`, and a
+   * READONLY reply reconnects without resending), nothing is resubscribed, a command without a
+   * reply fails after `commandTimeout` (default 1000 ms, the probes' default timeout), and it
+   * reconnects within 10-100 ms (also away from a frozen primary: `disconnectTimeout` 100 ms). So what a probe sees is what happened: a write that failed was
+   * not sent again behind its back, and an outage shows as failures when it starts.
+   */
+  probeClient(options: RedisOptions = {}): Redis {
+    return this.#track(new Redis({ ...this.clientOptions(), ...probeClientOptions(), ...options }));
+  }
+
   /** A client of one node through its published port, whatever its role; closed by teardown(). */
   directClient(node: Member, options: RedisOptions = {}): Redis {
     if (!this.nodes.includes(node) && !this.sentinels.includes(node)) throw new SetupError(`${node.name} is not a member of redis-sentinel ${this.settings.namePrefix}`);
@@ -253,6 +350,28 @@ export class RedisSentinel implements AsyncDisposable {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.teardown();
+  }
+
+  /** Processes, addresses and settings as plain data; the password shows only with showSecrets. */
+  describe(options: { showSecrets?: boolean } = {}): RedisSentinelDescription {
+    const member = (m: Member): MemberDescription => ({ name: m.name, container: m.container.name, address: m.address, hostPort: m.hostPort });
+    const { labels: _labels, ...settings } = this.settings;
+    return {
+      runId: this.runId,
+      network: this.network,
+      masterName: this.masterName,
+      password: options.showSecrets ? this.#password : '***',
+      nodes: this.nodes.map(member),
+      sentinels: this.sentinels.map(member),
+      settings,
+      timings: { ...this.timings },
+    };
+  }
+
+  /** waitFor that ends at once (with the signal's reason) when `signal` aborts. */
+  #wait<T>(fn: () => Promise<T>, what: string, options: WaitOptions, defaults: { timeoutMs: number; intervalMs: number }): Promise<T> {
+    const { signal } = options;
+    return untilAborted(waitFor(fn, { what, timeoutMs: options.timeoutMs ?? defaults.timeoutMs, intervalMs: options.intervalMs ?? defaults.intervalMs, ...(signal ? { signal } : {}) }), signal);
   }
 
   #track(redis: Redis): Redis {

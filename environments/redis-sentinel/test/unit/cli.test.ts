@@ -25,6 +25,14 @@ test('up without flags takes the defaults and hides secrets', (t) => {
   if (c.command !== 'up') return t.fail();
   t.is(c.settings.quorum, 2);
   t.false(c.showSecrets);
+  t.false(c.json);
+  t.deepEqual(c.options, {});
+});
+
+test('--json on up and down', (t) => {
+  t.like(parseCli(['up', '--json', '--replicas', '0']), { command: 'up', json: true, options: { replicas: 0 } });
+  t.deepEqual(parseCli(['down', '--json']), { command: 'down', json: true });
+  t.deepEqual(parseCli(['down']), { command: 'down', json: false });
 });
 
 const bad = test.macro({
@@ -52,6 +60,15 @@ test('--help prints the usage', (t) => {
   const r = spawnSync(process.execPath, [cli, '--help'], { encoding: 'utf8' });
   t.is(r.status, 0);
   t.regex(r.stdout, /Usage: redis-sentinel <command>/);
+});
+
+test('a missing Docker engine is a setup error: exit 2 with a hint', (t) => {
+  const r = spawnSync(process.execPath, [cli, 'down'], {
+    encoding: 'utf8',
+    env: { ...process.env, DOCKER_HOST: 'unix:///nonexistent/docker.sock', REDIS_SENTINEL_STATE_FILE: '/nonexistent/redis-sentinel.json' },
+  });
+  t.is(r.status, 2, r.stderr);
+  t.regex(r.stderr, /No Docker engine answered/);
 });
 
 test('a quorum above the Sentinels exits 2, naming both values, before touching Docker', (t) => {

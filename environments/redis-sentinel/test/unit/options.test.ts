@@ -92,4 +92,10 @@ test('provision rejects bad options before connecting to Docker', async (t) => {
   });
   const error = await t.throwsAsync(provision({ sentinels: 3, quorum: 5 }), { instanceOf: InvalidArgumentError });
   t.is(error.argument, 'quorum');
+  const clock = await t.throwsAsync(provision({ now: 5 as unknown as () => number }), { instanceOf: InvalidArgumentError });
+  t.is(clock.argument, 'now');
+  const signal = await t.throwsAsync(provision({ signal: 'stop' as unknown as AbortSignal }), { instanceOf: InvalidArgumentError });
+  t.is(signal.argument, 'signal');
+  const aborted = new Error('already aborted');
+  await t.throwsAsync(provision({ signal: AbortSignal.abort(aborted) }), { is: aborted });
 });
