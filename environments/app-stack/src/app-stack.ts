@@ -3,7 +3,7 @@
 import { performance } from 'node:perf_hooks';
 import { Engine, Images, Labels, requireImage, type NetworkHandle } from '@resilience/fixtures';
 import { provision as provisionPg, redact, type PgHa, type PgHaDescription } from '@resilience/pg-ha';
-import { provision as provisionRedis, type RedisSentinel } from '@resilience/redis-sentinel';
+import { provision as provisionRedis, type RedisSentinel, type RedisSentinelDescription } from '@resilience/redis-sentinel';
 import { parseStackOptions, type AppSettings, type AppStackOptionsInput } from './options.ts';
 import { ENVIRONMENT, ENVIRONMENT_LABEL, startApps, type AppInstance } from './app.ts';
 
@@ -14,7 +14,10 @@ export interface AppStackProvisionOptions extends AppStackOptionsInput {
   readonly keep?: boolean;
   /** Longest wait for each part to become healthy (default 120 000 ms). */
   readonly timeoutMs?: number;
+  /** Ends provisioning at once (passed to pg-ha, redis-sentinel and the app wait); what was started is removed. */
   readonly signal?: AbortSignal;
+  /** The run's clock (ms), passed to pg-ha and redis-sentinel: every time their handles return is on it. Default performance.now(). */
+  readonly now?: () => number;
 }
 
 /** What to show a person; passwords redacted unless asked. */
@@ -26,15 +29,7 @@ export interface AppStackDescription {
   readonly apps: readonly { readonly name: string; readonly container: string; readonly url: string }[];
   readonly url: string;
   readonly pg: PgHaDescription;
-  readonly redis: {
-    readonly masterName: string;
-    /** Shown only with showSecrets; `***` otherwise. */
-    readonly password: string;
-    readonly nodes: readonly { readonly name: string; readonly container: string; readonly address: string; readonly hostPort: number }[];
-    readonly sentinels: readonly { readonly name: string; readonly container: string; readonly address: string; readonly hostPort: number }[];
-    readonly settings: Readonly<Record<string, unknown>>;
-    readonly timings: Readonly<Record<string, number>>;
-  };
+  readonly redis: RedisSentinelDescription;
   /** The app container's DATABASE_URL (redacted unless showSecrets). */
   readonly appDatabaseUrl: string;
   readonly timings: Readonly<Record<string, number>>;
@@ -53,10 +48,12 @@ export class AppStack implements AsyncDisposable {
    * `redis-sentinel` (in parallel, each from its start), `app` (start to healthy), `total`.
    */
   readonly timings: Record<string, number>;
+  /** The run clock the parts report their times on (provision's `now`). */
+  readonly now: () => number;
   readonly #network: NetworkHandle;
   #teardown: Promise<void> | undefined;
 
-  constructor(init: { engine: Engine; network: NetworkHandle; pg: PgHa; redis: RedisSentinel; apps: AppInstance[]; settings: AppSettings; timings: Record<string, number> }) {
+  constructor(init: { engine: Engine; network: NetworkHandle; pg: PgHa; redis: RedisSentinel; apps: AppInstance[]; settings: AppSettings; timings: Record<string, number>; now: () => number }) {
     this.engine = init.engine;
     this.#network = init.network;
     this.network = init.network.name;
@@ -65,6 +62,7 @@ export class AppStack implements AsyncDisposable {
     this.apps = init.apps;
     this.settings = init.settings;
     this.timings = init.timings;
+    this.now = init.now;
   }
 
   get runId(): string {
@@ -77,8 +75,6 @@ export class AppStack implements AsyncDisposable {
   }
 
   describe(options: { showSecrets?: boolean } = {}): AppStackDescription {
-    const member = (m: RedisSentinel['nodes'][number]) => ({ name: m.name, container: m.container.name, address: m.address, hostPort: m.hostPort });
-    const { labels: _labels, ...redisSettings } = this.redis.settings;
     return {
       environment: ENVIRONMENT,
       runId: this.runId,
@@ -87,15 +83,8 @@ export class AppStack implements AsyncDisposable {
       apps: this.apps.map((a) => ({ name: a.name, container: a.container.name, url: a.url })),
       url: this.url,
       pg: this.pg.describe(options),
-      redis: {
-        masterName: this.redis.masterName,
-        password: options.showSecrets ? this.redis.password : '***',
-        nodes: this.redis.nodes.map(member),
-        sentinels: this.redis.sentinels.map(member),
-        settings: redisSettings,
-        timings: { ...this.redis.timings },
-      },
-      appDatabaseUrl: options.showSecrets ? this.pg.internal.leaderUrl : redact(this.pg.internal.leaderUrl),
+      redis: this.redis.describe(options),
+      appDatabaseUrl: options.showSecrets ? this.pg.internal.primaryUrl : redact(this.pg.internal.primaryUrl),
       timings: this.timings,
     };
   }
@@ -125,13 +114,15 @@ export async function provision(options: AppStackProvisionOptions = {}): Promise
   const resolved = parseStackOptions(options);
   const { timeoutMs, keep } = resolved;
   const signal = options.signal;
+  const now = options.now ?? (() => performance.now());
+  signal?.throwIfAborted();
   const timings: Record<string, number> = {};
-  const t0 = performance.now();
+  const t0 = now();
   let last = t0;
   const lap = (step: string): void => {
-    const now = performance.now();
-    timings[step] = Math.round(now - last);
-    last = now;
+    const t = now();
+    timings[step] = Math.round(t - last);
+    last = t;
   };
 
   const engine = options.engine ?? (await Engine.connect(signal ? { signal } : {}));
@@ -145,30 +136,30 @@ export async function provision(options: AppStackProvisionOptions = {}): Promise
   let redis: RedisSentinel | undefined;
   const appContainers: { remove(): Promise<void> }[] = [];
   try {
-    const partStart = performance.now();
-    const since = (): number => Math.round(performance.now() - partStart);
+    const partStart = now();
+    const since = (): number => Math.round(now() - partStart);
     const [pgResult, redisResult] = await Promise.allSettled([
-      provisionPg({ ...options.pg, engine, network: network.name, keep, timeoutMs, ...(signal ? { signal } : {}) })
+      provisionPg({ ...options.pg, ...(options.sync !== undefined ? { sync: options.sync } : {}), engine, network: network.name, keep, timeoutMs, now, ...(signal ? { signal } : {}) })
         .then((x) => ((timings['pg-ha'] = since()), x)),
-      provisionRedis({ ...options.redis, engine, network: network.name, labels: { ...options.redis?.labels, ...keepLabels } })
+      provisionRedis({ ...options.redis, engine, network: network.name, labels: { ...options.redis?.labels, ...keepLabels }, now, ...(signal ? { signal } : {}) })
         .then((x) => ((timings['redis-sentinel'] = since()), x)),
     ]);
     if (pgResult.status === 'fulfilled') pg = pgResult.value;
     if (redisResult.status === 'fulfilled') redis = redisResult.value;
     if (pgResult.status === 'rejected') throw pgResult.reason;
     if (redisResult.status === 'rejected') throw redisResult.reason;
-    last = performance.now();
+    last = now();
     const apps = await startApps({
       engine, network: network.name, pg: pg!, redis: redis!, settings: resolved.app, labels: keepLabels, timeoutMs,
       onStarted: (c) => appContainers.push(c),
       ...(signal ? { signal } : {}),
     });
     lap('app');
-    timings['total'] = Math.round(performance.now() - t0);
-    return new AppStack({ engine, network, pg: pg!, redis: redis!, apps, settings: resolved.app, timings });
+    timings['total'] = Math.round(now() - t0);
+    return new AppStack({ engine, network, pg: pg!, redis: redis!, apps, settings: resolved.app, timings, now });
   } catch (e) {
     await Promise.allSettled([...appContainers.map((c) => c.remove()), pg?.teardown(), redis?.teardown()]);
     await network.remove().catch(() => undefined);
-    throw e;
+    throw signal?.aborted ? signal.reason : e;
   }
 }

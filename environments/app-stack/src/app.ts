@@ -1,5 +1,5 @@
 // The reference app's containers: started on the stack's network against a provisioned pg-ha
-// (through HAProxy's leader port) and redis-sentinel (through the Sentinels), and waited on
+// (through HAProxy's primary port) and redis-sentinel (through the Sentinels), and waited on
 // until each one's /health says both dependencies are up. Exported so the provisioning
 // benchmark starts the app exactly as provision() does.
 import { request } from 'undici';
@@ -39,7 +39,7 @@ export function appEnv(settings: AppSettings, pg: PgHa, redis: RedisSentinel): R
   return {
     APP_MODE: settings.mode,
     PORT: String(APP_PORT),
-    DATABASE_URL: pg.internal.leaderUrl,
+    DATABASE_URL: pg.internal.primaryUrl,
     REDIS_SENTINELS: redis.sentinels.map((s) => s.address).join(','),
     REDIS_MASTER_NAME: redis.masterName,
     REDIS_PASSWORD: redis.password,

@@ -39,7 +39,8 @@ export type CliCommand =
 const FLAGS: Readonly<Record<string, string>> = {
   mode: '--mode',
   instances: '--instances',
-  'pg.synchronous': '--sync',
+  'pg.sync': '--sync',
+  sync: '--sync',
   'pg.nodes': '--pg-nodes',
   'pg.etcdNodes': '--etcd-nodes',
   'redis.replicas': '--redis-replicas',
@@ -71,7 +72,7 @@ export function parseCli(argv: readonly string[]): CliCommand {
     if (given) throw new InvalidArgumentError(`--${given}`, values[given as keyof typeof values], 'an option of `up` only (down takes --json)');
     return { command: 'down', json };
   }
-  const pg = defined({ synchronous: values.sync ? true : undefined, nodes: numericArg(values['pg-nodes']), etcdNodes: numericArg(values['etcd-nodes']) });
+  const pg = defined({ sync: values.sync ? true : undefined, nodes: numericArg(values['pg-nodes']), etcdNodes: numericArg(values['etcd-nodes']) });
   const redis = defined({ replicas: numericArg(values['redis-replicas']), sentinels: numericArg(values.sentinels), quorum: numericArg(values.quorum) });
   const options = defined({
     mode: values.mode,

@@ -34,17 +34,17 @@ export async function up(options: AppStackOptionsInput, flags: { showSecrets: bo
 const seconds = (ms: number | undefined): string => `${((ms ?? 0) / 1000).toFixed(1)} s`;
 
 async function summary(stack: AppStack, d: AppStackDescription, file: string, showSecrets: boolean): Promise<string[]> {
-  const [members, master] = await Promise.all([
+  const [members, redisPrimary] = await Promise.all([
     stack.pg.members().catch(() => []),
-    stack.redis.master().catch(() => undefined),
+    stack.redis.primary().catch(() => undefined),
   ]);
-  const roles = new Map(members.map((m) => [m.name, `${m.role} (${m.state})`]));
+  const roles = new Map(members.map((m) => [m.name, `${m.role === 'leader' ? 'primary' : m.role} (${m.state})`]));
   const t = d.timings;
   const app = d.apps[0]!;
   const auth = showSecrets
     ? `export REDISCLI_AUTH='${d.redis.password}'`
     : `export REDISCLI_AUTH="$(docker exec ${d.redis.nodes[0]!.container} cat ${PASSWORD_FILE})"`;
-  const sync = d.pg.settings.synchronousStrict ? 'strict' : d.pg.settings.synchronous ? 'on' : 'off';
+  const sync = d.pg.settings.syncStrict ? 'strict' : d.pg.settings.sync ? 'on' : 'off';
   return [
     `app-stack is up: run ${d.runId}, healthy in ${seconds(t['total'])} (network ${seconds(t['network'])}; pg-ha ${seconds(t['pg-ha'])} and redis-sentinel ${seconds(t['redis-sentinel'])} in parallel; app ${seconds(t['app'])})`,
     `Network: ${d.network}`,
@@ -55,8 +55,8 @@ async function summary(stack: AppStack, d: AppStackDescription, file: string, sh
     `  curl -s ${app.url}/orders/<id>     curl -s ${app.url}/health     curl -s ${app.url}/metrics`,
     `  The app reaches the database at ${d.appDatabaseUrl} and Redis through the Sentinels ${d.redis.sentinels.map((s) => s.address).join(', ')}.`,
     '',
-    `PostgreSQL 15 (pg-ha: Patroni ttl ${d.pg.settings.ttl} s, loop_wait ${d.pg.settings.loopWait} s, synchronous ${sync}):`,
-    `  leader (read-write) through HAProxy, 127.0.0.1:${d.pg.leader.port}:   psql '${d.pg.leader.url}'`,
+    `PostgreSQL 15 (pg-ha: Patroni ttl ${d.pg.settings.ttl} s, loop_wait ${d.pg.settings.loopWait} s, sync ${sync}):`,
+    `  primary (read-write) through HAProxy, 127.0.0.1:${d.pg.primary.port}:  psql '${d.pg.primary.url}'`,
     `  replicas (read-only) through HAProxy, 127.0.0.1:${d.pg.replicas.port}: psql '${d.pg.replicas.url}'`,
     `  superuser:  psql '${d.pg.superuser.url}'`,
     ...d.pg.nodes.map((n) => `  ${n.name}  ${roles.get(n.name) ?? 'unknown'}  postgres 127.0.0.1:${n.port}  patroni ${n.apiUrl}/cluster`),
@@ -64,7 +64,7 @@ async function summary(stack: AppStack, d: AppStackDescription, file: string, sh
     '',
     `Redis 7 (redis-sentinel: master name ${d.redis.masterName}, quorum ${String(d.redis.settings['quorum'])} of ${d.redis.sentinels.length}):`,
     `  ${auth}`,
-    ...d.redis.nodes.map((n) => `  ${n.address.padEnd(24)} redis-cli -p ${n.hostPort}${master?.name === n.name ? '   (master)' : ''}`),
+    ...d.redis.nodes.map((n) => `  ${n.address.padEnd(24)} redis-cli -p ${n.hostPort}${redisPrimary?.name === n.name ? '   (primary)' : ''}`),
     ...d.redis.sentinels.map((s) => `  ${s.address.padEnd(24)} redis-cli -p ${s.hostPort} SENTINEL get-master-addr-by-name ${d.redis.masterName}`),
     '  The Sentinels name the master by its in-network address; the list above maps each address to its 127.0.0.1 port.',
     '',

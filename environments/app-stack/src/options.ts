@@ -18,6 +18,8 @@ export interface AppStackOptionsInput {
   readonly mode?: string;
   /** App instances (1 to 3). */
   readonly instances?: number;
+  /** Patroni synchronous replication (`true` or `'strict'`): the same as `pg.sync`, passed through to pg-ha. */
+  readonly sync?: boolean | 'strict';
 }
 
 export interface AppSettings {
@@ -46,6 +48,8 @@ const EXPECTED: Readonly<Record<string, string>> = {
   timeoutMs: 'a positive whole number of milliseconds',
   engine: 'an Engine from @resilience/fixtures',
   signal: 'an AbortSignal',
+  now: 'a function returning the run clock in ms',
+  sync: "true, false or 'strict' (Patroni synchronous replication, as `pg.sync`)",
 };
 
 const plainObject = z.record(z.string(), z.unknown());
@@ -59,6 +63,8 @@ const schema = z.strictObject({
   timeoutMs: z.number().int().min(1).max(3_600_000).default(120_000),
   engine: z.custom<Engine>((v) => v instanceof Engine).optional(),
   signal: z.custom<AbortSignal>((v) => v instanceof AbortSignal).optional(),
+  now: z.custom<() => number>((v) => typeof v === 'function').optional(),
+  sync: z.union([z.boolean(), z.literal('strict')]).optional(),
 });
 
 /**
@@ -82,7 +88,13 @@ export function parseStackOptions(input: unknown = {}, nameOf: (path: string) =>
     throw new InvalidArgumentError(nameOf(key), raw[key], EXPECTED[key] ?? 'a valid value');
   }
   const o = parsed.data;
-  const pgInput = o.pg ?? {};
+  const pgInput: Record<string, unknown> = { ...o.pg };
+  if (o.sync !== undefined) {
+    if (pgInput['sync'] !== undefined && pgInput['sync'] !== o.sync) {
+      throw new InvalidArgumentError(nameOf('sync'), o.sync, `the same as \`${nameOf('pg.sync')}\` (${JSON.stringify(pgInput['sync'])}), or left out: both set Patroni's synchronous replication`);
+    }
+    pgInput['sync'] = o.sync;
+  }
   const redisInput = o.redis ?? {};
   // The stack's parts share its network (and its engine); one given here would be ignored.
   for (const [part, options, owned] of [['pg', pgInput, ['network']], ['redis', redisInput, ['network', 'engine']]] as const) {

@@ -210,14 +210,17 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const body = parseOrderBody(text);
     if (!body.ok) return sendJson(res, 400, { error: 'invalid body', field: body.field, message: body.message });
     if (!db) return sendJson(res, 503, { error: 'database not configured' });
-    // The id is chosen here so a retried insert is idempotent (ON CONFLICT DO NOTHING).
+    // The id is chosen here so a retried insert is idempotent (ON CONFLICT on the id).
     const id = randomUUID();
-    await call('database', 'insert', async (signal) => {
+    const inserted = await call('database', 'insert', async (signal) => {
       await ensureSchema(db, signal);
-      await db.insertOrder(id, body.value, signal);
+      return db.insertOrder(id, body.value, signal);
     });
     metrics.orderCreated();
-    sendJson(res, 201, { id }, { location: `/orders/${id}` });
+    // `server`: the PostgreSQL node that committed the order (its address), so a client can say
+    // which node acknowledged the write.
+    const order: Order & { server: string | null } = { id, item: body.value.item, quantity: body.value.quantity, createdAt: inserted.createdAt, server: inserted.server };
+    sendJson(res, 201, order, { location: `/orders/${id}` });
   }
 
   async function readOrder(id: string, res: ServerResponse): Promise<void> {

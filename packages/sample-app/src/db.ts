@@ -12,12 +12,22 @@ export interface Database {
   /** `host:port/db`, for logs. */
   readonly target: string;
   ensureSchema(signal: AbortSignal): Promise<void>;
-  /** Inserts and commits; inserting the same id again is a no-op (safe to retry). */
-  insertOrder(id: string, body: OrderBody, signal: AbortSignal): Promise<void>;
+  /**
+   * Inserts and commits; inserting the same id again (a retry) changes nothing and answers the
+   * same. Returns when the order was created and the address of the server that committed the
+   * statement (`inet_server_addr()`, without its `/32`; null over a Unix socket).
+   */
+  insertOrder(id: string, body: OrderBody, signal: AbortSignal): Promise<InsertedOrder>;
   findOrder(id: string, signal: AbortSignal): Promise<Order | undefined>;
   ping(signal: AbortSignal): Promise<void>;
   /** Ends the pool; gives up waiting after `timeoutMs` (a naive query may never return). */
   close(timeoutMs: number): Promise<void>;
+}
+
+export interface InsertedOrder {
+  readonly createdAt: string;
+  /** The PostgreSQL server that committed the INSERT, e.g. `172.19.0.3`. */
+  readonly server: string | null;
 }
 
 export interface DatabaseOptions {
@@ -94,7 +104,14 @@ export function createDatabase(url: string, options: DatabaseOptions): Database 
       }
     },
     async insertOrder(id, body, signal) {
-      await query('INSERT INTO orders (id, item, quantity) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING', [id, body.item, body.quantity], signal);
+      // A retry whose first attempt committed finds the row: the no-op update makes the INSERT
+      // return it all the same, from (and committed on) the server that answers now.
+      const rows = await query<{ created_at: Date; server: string | null }>(
+        'INSERT INTO orders (id, item, quantity) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET id = EXCLUDED.id RETURNING created_at, inet_server_addr()::text AS server',
+        [id, body.item, body.quantity], signal);
+      const row = rows[0];
+      if (!row) throw new Error(`INSERT of order ${id} returned no row`);
+      return { createdAt: row.created_at.toISOString(), server: row.server === null ? null : row.server.replace(/\/(32|128)$/, '') };
     },
     async findOrder(id, signal) {
       const rows = await query<OrderRow>('SELECT id, item, quantity, created_at FROM orders WHERE id = $1', [id], signal);

@@ -1,11 +1,13 @@
 // The real stack: an order placed through the app is in PostgreSQL and, once read, in Redis on
-// the Sentinel master; the hardened app reads through the database while the Redis master is
-// frozen and refuses writes fast while the Patroni leader is; the naive app hangs instead;
-// teardown leaves nothing of the run behind.
+// the Redis primary; the app names the PostgreSQL node that committed each order, so an HTTP
+// write probe attributes every acknowledged write; the hardened app reads through the database
+// while the Redis primary is frozen and refuses writes fast while the PostgreSQL primary is; the
+// naive app hangs instead; `now` and `sync` reach the parts; teardown leaves nothing behind.
 import test, { type ExecutionContext } from 'ava';
 import { performance } from 'node:perf_hooks';
 import { request } from 'undici';
-import { Chaos, Labels, waitFor } from '@resilience/fixtures';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Chaos, Labels, httpProbe, waitFor, type ProbeSample } from '@resilience/fixtures';
 import { queryOnce } from '@resilience/pg-ha';
 import { appHealth, provision, type AppStack } from '../../src/index.ts';
 
@@ -62,9 +64,15 @@ test.after.always(async () => {
   await stack?.teardown();
 });
 
-test.serial('an order placed through the app is read back, the second time from the Redis cache on the Sentinel master', async (t) => {
-  const id = await placeOrder(stack, 'book');
-  const [row] = await queryOnce<{ item: string; quantity: number }>(stack.pg.leaderUrl, 'select item, quantity from orders where id = $1', [id]);
+test.serial('an order placed through the app is read back, the second time from the Redis cache on the Redis primary', async (t) => {
+  const placed = await call(`${stack.url}/orders`, { method: 'POST', body: { item: 'book', quantity: 2 } });
+  t.is(placed.status, 201);
+  const id = String(placed.body['id']);
+  const pgPrimary = await stack.pg.primary();
+  t.like(placed.body, { item: 'book', quantity: 2 });
+  t.log(`POST /orders answered ${JSON.stringify(placed.body)}; primary ${pgPrimary.name} is ${await pgPrimary.container.ipOn(stack.network)}`);
+  t.is(stack.pg.nodeOfAddress(String(placed.body['server'])), pgPrimary.name, 'the answer names the node that committed the order');
+  const [row] = await queryOnce<{ item: string; quantity: number }>(stack.pg.primaryUrl, 'select item, quantity from orders where id = $1', [id]);
   t.deepEqual(row, { item: 'book', quantity: 2 }, 'the row is in PostgreSQL');
 
   const first = await call(`${stack.apps[0]!.url}/orders/${id}`);
@@ -79,12 +87,39 @@ test.serial('an order placed through the app is read back, the second time from 
   t.is(second.cache, 'hit');
 
   const redis = stack.redis.client();
-  const master = await stack.redis.master();
-  t.is(await redis.call('ROLE').then((r) => (r as unknown[])[0]), 'master', 'the Sentinel client is on the master');
+  const primary = await stack.redis.primary();
+  t.is(await redis.call('ROLE').then((r) => (r as unknown[])[0]), 'master', 'the Sentinel client is on the primary');
+  t.is(stack.redis.nodeOf(redis), primary.name);
   const cached = await redis.get(`order:${id}`);
-  t.truthy(cached, `order:${id} is on the master ${master.name}`);
+  t.truthy(cached, `order:${id} is on the primary ${primary.name}`);
   t.like(JSON.parse(cached!) as object, { id, item: 'book', quantity: 2 });
   cachedId = id;
+});
+
+test.serial('an HTTP write probe (POST /orders) attributes every acknowledged order to the PostgreSQL primary', async (t) => {
+  const primary = await stack.pg.primary();
+  const samples: ProbeSample[] = [];
+  const probe = httpProbe({
+    name: 'http-write', url: `${stack.url}/orders`, method: 'POST', intervalMs: 10,
+    headers: { 'content-type': 'application/json' },
+    body: ({ seq }) => JSON.stringify({ item: `probe-${seq}`, quantity: 1 }),
+    okStatus: (status) => status === 201,
+    acknowledge: ({ body }, context) => {
+      const order = JSON.parse(body) as { id: string; server: string };
+      context.writeId = order.id;
+      context.node = stack.pg.nodeOfAddress(order.server);
+    },
+    onSample: (s) => samples.push(s),
+  });
+  await probe.start();
+  await sleep(500);
+  await probe.stop();
+  const ok = samples.filter((s) => s.ok);
+  t.true(ok.length >= 30, `${ok.length} of ${samples.length} acknowledged`);
+  t.deepEqual([...new Set(ok.map((s) => s.node))], [primary.name]);
+  const ids = ok.map((s) => s.writeId!);
+  const rows = await queryOnce<{ n: string }>(stack.pg.primaryUrl, 'select count(*) as n from orders where id = any($1::uuid[])', [ids]);
+  t.is(Number(rows[0]?.n), ids.length, 'every acknowledged order is in the table');
 });
 
 test.serial('/health of every instance says database and cache up', async (t) => {
@@ -95,10 +130,10 @@ test.serial('/health of every instance says database and cache up', async (t) =>
   }
 });
 
-test.serial('with the Redis master paused, an uncached order is read from the database within 1.5 s and /health says degraded', async (t) => {
+test.serial('with the Redis primary paused, an uncached order is read from the database within 1.5 s and /health says degraded', async (t) => {
   const id = await placeOrder(stack, 'lamp');
-  const master = await stack.redis.master();
-  const fault = await new Chaos(stack.engine).pause(master.container);
+  const primary = await stack.redis.primary();
+  const fault = await new Chaos(stack.engine).pause(primary.container);
   t.teardown(() => fault.heal());
   // Both at once, and healed before Sentinel's down-after (2 s) can start a failover.
   const [read, health] = await Promise.all([call(`${stack.url}/orders/${id}`), appHealth(stack.url)]);
@@ -114,10 +149,10 @@ test.serial('with the Redis master paused, an uncached order is read from the da
   await allUp(stack);
 });
 
-test.serial('with the Patroni leader paused, POST /orders answers 503 within 1.5 s while a cached order is still read', async (t) => {
+test.serial('with the PostgreSQL primary paused, POST /orders answers 503 within 1.5 s while a cached order is still read', async (t) => {
   // Read it once more, so it is cached whatever the TTL did meanwhile.
   await call(`${stack.url}/orders/${cachedId}`);
-  const leader = await stack.pg.leader();
+  const leader = await stack.pg.primary();
   const fault = await new Chaos(stack.engine).pause(leader.container);
   t.teardown(() => fault.heal());
   const [post, read] = await Promise.all([
@@ -126,7 +161,7 @@ test.serial('with the Patroni leader paused, POST /orders answers 503 within 1.5
   ]);
   // Healed long before the leader lock (ttl 10 s) expires: no failover.
   await fault.heal();
-  t.log(`during the leader pause: POST ${post.status} in ${Math.round(post.ms)} ms (${JSON.stringify(post.body)}); cached GET ${read.status} in ${Math.round(read.ms)} ms`);
+  t.log(`during the primary pause: POST ${post.status} in ${Math.round(post.ms)} ms (${JSON.stringify(post.body)}); cached GET ${read.status} in ${Math.round(read.ms)} ms`);
   t.is(post.status, 503);
   t.like(post.body, { error: 'database unavailable' });
   t.true(post.ms < 1_500, `${Math.round(post.ms)} ms`);
@@ -135,7 +170,7 @@ test.serial('with the Patroni leader paused, POST /orders answers 503 within 1.5
   t.like(read.body, { id: cachedId, source: 'cache' });
 
   await stack.pg.waitHealthy({ timeoutMs: 60_000 });
-  t.is((await stack.pg.leader()).name, leader.name, 'the same leader, no failover');
+  t.is((await stack.pg.primary()).name, leader.name, 'the same primary, no failover');
   await allUp(stack);
   const again = await call(`${stack.url}/orders`, { method: 'POST', body: { item: 'chair', quantity: 1 } });
   t.is(again.status, 201, 'writes work again after the heal');
@@ -148,15 +183,23 @@ test.serial('teardown of the hardened stack removes every container and the netw
   await assertRunGone(t, stack);
 });
 
-test.serial('naive mode: with the Patroni leader paused, POST /orders hangs past a 2.5 s client timeout (hardened answers 503 in 1 s)', async (t) => {
+test.serial('naive mode, sync and a run clock: with the primary paused, POST /orders hangs past a 2.5 s client timeout (hardened answers 503 in 1 s)', async (t) => {
   const started = performance.now();
-  const naive = await provision({ mode: 'naive', instances: 1, pg: { nodes: 2 }, redis: { replicas: 1, sentinels: 1 } });
+  const origin = performance.now() - 3_600_000;
+  const clock = (): number => performance.now() - origin;
+  const naive = await provision({ mode: 'naive', instances: 1, sync: true, now: clock, pg: { nodes: 2 }, redis: { replicas: 1, sentinels: 1 } });
   t.teardown(() => naive.teardown());
   t.log(`naive stack healthy in ${Math.round(performance.now() - started)} ms: ${JSON.stringify(naive.timings)}`);
   t.is((await appHealth(naive.url)).mode, 'naive');
   t.truthy(await placeOrder(naive, 'desk'), 'writes work before the fault');
+  // `now` and `sync` reached the parts.
+  t.is(naive.now, clock);
+  t.is(naive.pg.now, clock);
+  t.is(naive.redis.now, clock);
+  t.like(naive.pg.settings, { sync: true });
+  t.truthy((await naive.pg.members()).find((m) => m.role === 'sync_standby'), 'a sync standby');
 
-  const leader = await naive.pg.leader();
+  const leader = await naive.pg.primary();
   const fault = await new Chaos(naive.engine).pause(leader.container);
   t.teardown(() => fault.heal());
   const postStarted = performance.now();

@@ -48,18 +48,18 @@ test.serial('up keeps a labelled stack and prints no password; down removes it',
   t.is(statSync(stateFile).mode & 0o777, 0o600);
   const state = JSON.parse(readFileSync(stateFile, 'utf8')) as AppStackState;
   t.is(state.runId, shown.runId);
-  const pgPassword = new URL(state.description.pg.leader.url).password;
+  const pgPassword = new URL(state.description.pg.primary.url).password;
   const redisPassword = state.description.redis.password;
   t.true(pgPassword.length >= 16 && redisPassword.length >= 16);
   for (const secret of [pgPassword, redisPassword]) {
     t.false(upRun.stdout.includes(secret), 'no password is printed');
     t.false(upRun.stderr.includes(secret));
   }
-  t.is(shown.pg.leader.url, `postgresql://app:***@127.0.0.1:${shown.pg.leader.port}/app`);
+  t.is(shown.pg.primary.url, `postgresql://app:***@127.0.0.1:${shown.pg.primary.port}/app`);
 
   // What `up` printed reaches the stack: the app, and the database with the state file's password.
   t.like(await appHealth(shown.url), { httpStatus: 200, mode: 'naive', dependencies: { database: 'up', cache: 'up' } });
-  const [row] = await queryOnce<{ ro: boolean }>(state.description.pg.leader.url, 'select pg_is_in_recovery() as ro');
+  const [row] = await queryOnce<{ ro: boolean }>(state.description.pg.primary.url, 'select pg_is_in_recovery() as ro');
   t.false(row?.ro);
 
   const containers = await engine.listContainers({ runId: state.runId });

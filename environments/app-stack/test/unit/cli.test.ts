@@ -20,9 +20,9 @@ test('up flags become options', (t) => {
   const cmd = parseCli(['up', '--mode', 'naive', '--instances', '2', '--sync', '--pg-nodes', '2', '--etcd-nodes', '3', '--redis-replicas', '1', '--sentinels', '3', '--quorum', '3', '--show-secrets', '--json']);
   t.is(cmd.command, 'up');
   if (cmd.command !== 'up') return;
-  t.deepEqual(cmd.options, { mode: 'naive', instances: 2, pg: { synchronous: true, nodes: 2, etcdNodes: 3 }, redis: { replicas: 1, sentinels: 3, quorum: 3 } });
+  t.deepEqual(cmd.options, { mode: 'naive', instances: 2, pg: { sync: true, nodes: 2, etcdNodes: 3 }, redis: { replicas: 1, sentinels: 3, quorum: 3 } });
   t.deepEqual(cmd.settings.app, { mode: 'naive', instances: 2 });
-  t.like(cmd.settings.pg, { synchronous: true, nodes: 2, etcdNodes: 3 });
+  t.like(cmd.settings.pg, { sync: true, nodes: 2, etcdNodes: 3 });
   t.like(cmd.settings.redis, { replicas: 1, sentinels: 3, quorum: 3 });
   t.true(cmd.showSecrets);
   t.true(cmd.json);
@@ -30,7 +30,7 @@ test('up flags become options', (t) => {
 
 test('up without flags takes the defaults (hardened, one instance, asynchronous)', (t) => {
   const cmd = parseCli(['up']);
-  t.like(cmd, { command: 'up', options: {}, showSecrets: false, json: false, settings: { app: { mode: 'hardened', instances: 1 }, pg: { synchronous: false } } });
+  t.like(cmd, { command: 'up', options: {}, showSecrets: false, json: false, settings: { app: { mode: 'hardened', instances: 1 }, pg: { sync: false } } });
 });
 
 test('down takes --json only', (t) => {

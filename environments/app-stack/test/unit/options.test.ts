@@ -56,7 +56,11 @@ test(rejects, { pg: 3 }, 'pg', 3);
 test('passes pg-ha options through: an even etcd count', rejects, { pg: { etcdNodes: 2 } }, 'pg.etcdNodes', 2);
 test(rejects, { pg: { nodes: 1 } }, 'pg.nodes', 1);
 test('passes pg-ha options through: the ttl rule', rejects, { pg: { ttl: 5 } }, 'pg.ttl', 5);
-test(rejects, { pg: { synchronous: 'yes' } }, 'pg.synchronous', 'yes');
+test(rejects, { pg: { sync: 'yes' } }, 'pg.sync', 'yes');
+test('rejects the old pg-ha name `synchronous`', rejects, { pg: { synchronous: true } }, 'pg.synchronous', true);
+test(rejects, { sync: 'yes' }, 'sync', 'yes');
+test('rejects sync and pg.sync that disagree', rejects, { sync: true, pg: { sync: false } }, 'sync', true);
+test(rejects, { now: 5 }, 'now', 5);
 test('rejects a pg-ha option that does not exist', rejects, { pg: { replicas: 2 } }, 'pg.replicas', 2);
 test('rejects a network for pg-ha: the stack owns it', rejects, { pg: { network: 'elsewhere' } }, 'pg.network', 'elsewhere');
 test('passes redis-sentinel options through: a quorum larger than the Sentinels', rejects, { redis: { sentinels: 3, quorum: 4 } }, 'redis.quorum', 4);
@@ -85,18 +89,25 @@ test('errors can name the flag the user typed', (t) => {
 test('defaults: hardened, one instance, the parts\' own defaults', (t) => {
   const s = parseStackOptions();
   t.deepEqual(s.app, { mode: 'hardened', instances: 1 });
-  t.like(s.pg, { nodes: 3, etcdNodes: 1, synchronous: false });
+  t.like(s.pg, { nodes: 3, etcdNodes: 1, sync: false });
   t.like(s.redis, { replicas: 2, sentinels: 3, quorum: 2 });
   t.false(s.keep);
   t.is(s.timeoutMs, 120_000);
 });
 
 test('accepts every valid combination it is given', (t) => {
-  const s = parseStackOptions({ mode: 'naive', instances: 3, pg: { nodes: 2, synchronous: 'strict', etcdNodes: 3 }, redis: { replicas: 0, sentinels: 1 }, keep: true, timeoutMs: 5_000 });
+  const s = parseStackOptions({ mode: 'naive', instances: 3, pg: { nodes: 2, sync: 'strict', etcdNodes: 3 }, redis: { replicas: 0, sentinels: 1 }, keep: true, timeoutMs: 5_000, now: () => 1 });
   t.deepEqual(s.app, { mode: 'naive', instances: 3 });
-  t.like(s.pg, { nodes: 2, etcdNodes: 3, synchronous: true, synchronousStrict: true });
+  t.like(s.pg, { nodes: 2, etcdNodes: 3, sync: true, syncStrict: true });
   t.like(s.redis, { replicas: 0, sentinels: 1, quorum: 1 });
   t.true(s.keep);
+});
+
+test('sync passes through to pg-ha, as pg.sync does', (t) => {
+  t.like(parseStackOptions({ sync: true }).pg, { sync: true, syncStrict: false });
+  t.like(parseStackOptions({ sync: 'strict' }).pg, { sync: true, syncStrict: true });
+  t.like(parseStackOptions({ sync: true, pg: { sync: true, nodes: 2 } }).pg, { sync: true, nodes: 2 });
+  t.like(parseStackOptions({ sync: false }).pg, { sync: false });
 });
 
 test('rejects options that are not an object', (t) => {

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { Chaos, Engine, Images, freePort, startPostgres, startRedis, waitFor, type ContainerHandle } from '@resilience/fixtures';
 import { loadConfig, type Mode } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
+import { createDatabase } from '../../src/db.ts';
 import { start, call, answered, type Running } from '../support/http.ts';
 
 const redisPassword = 'redis-' + randomUUID();
@@ -93,6 +94,11 @@ const placeAndRead = test.macro({
     t.is(res.status, 201);
     const { id } = res.body as { id: string };
     t.is(res.headers.get('location'), `/orders/${id}`);
+    // The answer names the server that committed the INSERT: the container's address.
+    const addresses = Object.values((await pgC.inspect()).NetworkSettings.Networks ?? {}).map((n) => n.IPAddress);
+    t.like(res.body, { id, item: `book-${mode}`, quantity: 3 });
+    t.regex(String((res.body as { createdAt: unknown }).createdAt), /^\d{4}-\d\d-\d\dT/);
+    t.true(addresses.includes(String((res.body as { server: unknown }).server)), `server ${JSON.stringify((res.body as { server: unknown }).server)} is one of ${addresses.join(', ')}`);
     // Acknowledged means committed: the row is there for another connection.
     const rows = (await db.query('select item, quantity from orders where id = $1', [id])).rows;
     t.deepEqual(rows, [{ item: `book-${mode}`, quantity: 3 }]);
@@ -111,6 +117,17 @@ const placeAndRead = test.macro({
     t.is(answered(await read(mode, randomUUID())).status, 404);
   },
   title: (_, mode: Mode) => `${mode}: an order is committed, read back from the database, then from the cache`,
+});
+
+test.serial('a retried insert of the same order answers the same row and the server that holds it', async (t) => {
+  const database = createDatabase(databaseUrl, { mode: 'hardened', timeoutMs: 2_000, poolMax: 2, log: createLogger({ level: 'error', write: () => undefined }) });
+  t.teardown(() => database.close(2_000));
+  const id = randomUUID();
+  const first = await database.insertOrder(id, { item: 'retried', quantity: 1 }, AbortSignal.timeout(5_000));
+  const again = await database.insertOrder(id, { item: 'retried', quantity: 1 }, AbortSignal.timeout(5_000));
+  t.deepEqual(again, first);
+  t.regex(first.server ?? '', /^\d+\.\d+\.\d+\.\d+$/, 'an address without its /32');
+  t.is((await db.query('select count(*)::int as n from orders where id = $1', [id])).rows[0]?.n, 1);
 });
 
 test.serial(placeAndRead, 'hardened');
