@@ -1,7 +1,7 @@
 // The handle of a provisioned cluster: which node is primary now (from Patroni's REST API),
 // connection strings through HAProxy and to each node, waits for health and for a promotion,
 // the node behind a server address, and a teardown that removes exactly what provision created.
-import { InvalidArgumentError, ResilienceError, WaitTimeoutError, isWaitTimeoutError, waitFor, type ContainerHandle, type Engine, type NetworkHandle } from '@resilience/fixtures';
+import { InvalidArgumentError, ResilienceError, WaitTimeoutError, isWaitTimeoutError, untilAborted, waitFor, type ContainerHandle, type Engine, type NetworkHandle } from '@resilience/fixtures';
 import type { PgHaSettings } from './options.ts';
 import type { Topology } from './topology.ts';
 import { fetchCluster, type ClusterMember } from './patroni-api.ts';
@@ -308,27 +308,4 @@ export interface PgHaDescription {
 /** `10.0.0.5` from `10.0.0.5`, `10.0.0.5/32` (`inet::text`) or `::ffff:10.0.0.5`. */
 export function bareAddress(ip: string): string {
   return ip.trim().replace(/\/\d+$/, '').replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i, '$1');
-}
-
-/**
- * `promise`, or a rejection with the signal's reason as soon as it aborts (whatever the promise
- * is doing then), so every wait ends at once and with the caller's reason.
- */
-export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(signal.aborted ? signal.reason : error);
-      },
-    );
-  });
 }

@@ -4,8 +4,7 @@
 // queue or resend), and tell which node a client's connection goes to. `provision()` makes one.
 import { Redis } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
-import { InvalidArgumentError, SetupError, waitFor, type ContainerHandle, type Engine, ENVIRONMENT_LABEL } from '@resilience/fixtures';
-import { untilAborted } from './abort.ts';
+import { InvalidArgumentError, SetupError, untilAborted, waitFor, type ContainerHandle, type Engine, ENVIRONMENT_LABEL } from '@resilience/fixtures';
 import { AdminConnection } from './admin.ts';
 import { address } from './config.ts';
 import { majority, type RedisSentinelSettings } from './options.ts';

@@ -2,24 +2,12 @@
 // probes' analysis (availability, rto, ttd, outage, percentiles) or measured by the runner or
 // a workflow (lostWrites, election, rtoP95, ...); every measured metric declares its unit, and
 // any of them can be named in a hypothesis.
-import type { MetricUnit, RunSummary, ProbeSummary } from '@resilience/fixtures';
+import type { MeasurementEvent, MetricUnit, RunSummary, ProbeSummary } from '@resilience/fixtures';
 
 export type { MetricUnit };
 
-/** A measured value: the runner emits it as a `measurement` journal event. */
-export interface Measurement {
-  /** Also the metric name hypotheses use (e.g. `lostWrites`, `election`). */
-  readonly name: string;
-  readonly value: number | null;
-  readonly unit: MetricUnit;
-  /** How it was measured, for the report. */
-  readonly description: string;
-  /** Probe or system it belongs to (hypotheses select by it: `election(postgres)`). */
-  readonly scope?: string;
-  /** Iteration (1-based) when the workflow repeats. */
-  readonly iteration?: number;
-  readonly variant?: string;
-}
+/** A measured value: the runner emits it as a `measurement` journal event (the event less its type and time). */
+export type Measurement = Omit<MeasurementEvent, 'type' | 'at'>;
 
 /** How values of one metric over several scopes or iterations combine into one. */
 export type Aggregate = 'sum' | 'max' | 'min';
