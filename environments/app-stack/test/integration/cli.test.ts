@@ -1,11 +1,10 @@
 // `up` and `down` as a person runs them: up keeps a labelled stack that serves orders, prints no
 // password, leaves a private state file; down removes every object of that run.
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Engine, Labels } from '@resilience/fixtures';
+import { Engine, Labels, spawnCli } from '@resilience/fixtures';
 import { queryOnce } from '@resilience/pg-ha';
 import { ENVIRONMENT_LABEL, appHealth, type AppStackDescription } from '../../src/index.ts';
 import type { AppStackState } from '../../src/state.ts';
@@ -13,17 +12,7 @@ import type { AppStackState } from '../../src/state.ts';
 const cli = join(import.meta.dirname, '..', '..', 'src', 'cli.ts');
 const stateFile = join(mkdtempSync(join(tmpdir(), 'appstack-cli-')), 'app-stack.json');
 
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, APPSTACK_STATE_FILE: stateFile }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString('utf8')));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const run = (args: string[]) => spawnCli(cli, args, { APPSTACK_STATE_FILE: stateFile });
 
 let engine: Engine;
 test.before(async () => {

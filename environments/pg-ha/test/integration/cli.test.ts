@@ -1,28 +1,17 @@
 // `up` and `down` as a person runs them: up keeps a labelled environment, prints no password,
 // leaves a private state file; down removes every object of that run.
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Engine, Images, Labels } from '@resilience/fixtures';
+import { Engine, Images, Labels, spawnCli } from '@resilience/fixtures';
 import { ENVIRONMENT_LABEL, queryOnce } from '../../src/index.ts';
 import type { PgHaState } from '../../src/state.ts';
 
 const cli = join(import.meta.dirname, '..', '..', 'src', 'cli.ts');
 const stateFile = join(mkdtempSync(join(tmpdir(), 'pgha-cli-')), 'pg-ha.json');
 
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, PGHA_STATE_FILE: stateFile }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString('utf8')));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const run = (args: string[]) => spawnCli(cli, args, { PGHA_STATE_FILE: stateFile });
 
 let engine: Engine;
 test.before(async () => {

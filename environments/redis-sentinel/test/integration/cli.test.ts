@@ -2,28 +2,17 @@
 // labelled environment, prints no password, leaves a private state file; down removes that run,
 // and without a state file every kept redis-sentinel run, leaving a run that holds more.
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { Engine, Images, Labels } from '@resilience/fixtures';
+import { Engine, Images, Labels, spawnCli } from '@resilience/fixtures';
 import { ENVIRONMENT_LABEL, type RedisSentinelState } from '../../src/index.ts';
 
 const cli = join(import.meta.dirname, '..', '..', 'src', 'cli.ts');
 const stateFile = join(mkdtempSync(join(tmpdir(), 'redis-cli-')), 'redis-sentinel.json');
 
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, REDIS_SENTINEL_STATE_FILE: stateFile }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString('utf8')));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const run = (args: string[]) => spawnCli(cli, args, { REDIS_SENTINEL_STATE_FILE: stateFile });
 
 let engine: Engine;
 test.before(async () => {
