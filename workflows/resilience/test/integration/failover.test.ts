@@ -16,7 +16,7 @@ const main = resolve(import.meta.dirname, '..', '..', 'src', 'failover-main.ts')
 interface ReportJson {
   run: { id: string; status: string; exitCode: number };
   verdict: { passed: boolean; hypotheses: { name: string; ok: boolean; observed: number | null }[] };
-  measurements: { name: string; value: number | null }[];
+  measurements: { name: string; scope: string | null; iteration: number | null; value: number | null }[];
   settings: { environment: { 'pg-ha': { ttl: number; loopWait: number }; 'redis-sentinel': { downAfterMs: number } } };
   probes: { name: string; rtoMs: number | null; attempts: number }[];
   findings: { kind: string; severity: string; title: string; nodes?: string[]; evidence: { label: string; text: string }[] }[];
@@ -74,7 +74,11 @@ test.serial('a failover of both the Patroni primary and the Redis primary: numbe
   t.false(report.verdict.passed);
   t.true(report.verdict.hypotheses.filter((h) => !h.ok).map((h) => h.name).includes('rto<=1ms'));
   t.regex(readFileSync(join(dir, 'junit.xml'), 'utf8'), /<testcase[^>]*name="rto&lt;=1ms"[\s\S]*?<failure/);
-  const m = (name: string) => report.measurements.find((x) => x.name === name)?.value ?? null;
+  // `election(postgres)#1`: name, scope and iteration.
+  const m = (display: string) => {
+    const [, name, scope, iteration] = /^(\w+)(?:\((\w+)\))?(?:#(\d+))?$/.exec(display)!;
+    return report.measurements.find((x) => x.name === name && (x.scope ?? undefined) === scope && (x.iteration ?? undefined) === (iteration ? Number(iteration) : undefined))?.value ?? null;
+  };
   const { ttl, loopWait } = report.settings.environment['pg-ha'];
   const { downAfterMs } = report.settings.environment['redis-sentinel'];
   // A killed leader's key lapses between ttl - loop_wait and ttl after its last renewal.
@@ -100,7 +104,7 @@ test.serial('a clean kill of the Patroni primary passes: no acknowledged write l
   const { r, report } = await failover(['--system', 'postgres', '--steady', '3s', '--after', '2s', '--no-png']);
   t.is(r.exitCode, 0, r.stdout);
   t.true(report.verdict.passed);
-  t.deepEqual(report.writeChecks.map((c) => [c.probe, c.lost]), [['http-write', 0], ['sql-write', 0]]);
+  t.deepEqual(report.writeChecks.map((c) => [c.probe, c.lost]), [['http-write', 0], ['sql-write', 0], ['redis-write', 0]]);
   t.deepEqual(report.findings, []);
 });
 
