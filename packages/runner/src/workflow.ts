@@ -376,7 +376,7 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
               nodes: Object.keys(check.lostByNode),
               title: `${check.lost} acknowledged writes of ${probeName} were lost`,
               detail: `${describeLoss(check)}. Worst fault: ${worstFault.lost} lost, RPO ${worstFault.rpoSeconds} s.`,
-              evidence: check.examples.slice(0, 5).map((x) => ({ label: `lost write ${x.id}`, text: `acknowledged by ${x.node} at ${formatDuration(x.at)} (${x.window ?? 'no fault'})` })),
+              evidence: [{ label: `first lost writes (of ${check.lost})`, text: check.examples.slice(0, 8).map((x) => `${x.id}  acknowledged by ${x.node} at ${formatDuration(x.at)} (${x.window ?? 'no fault'})`).join('\n') }],
               data: { probe: probeName, lost: check.lost, acked: check.acked, lostByNode: check.lostByNode, lostByWindow: check.lostByWindow },
             });
           }
