@@ -369,10 +369,11 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
           if (check.lost > 0) {
             const worstFault = check.perFault.reduce((a, f) => (f.lost > a.lost ? f : a), check.perFault[0] ?? { faultId: '', lost: 0, rpoSeconds: 0, firstLostAckAt: null, lastLostAckAt: null });
             const f = mine.find((x) => x.injected.id === worstFault.faultId);
+            const lastLost = check.perFault.reduce<number | null>((a, x) => (x.lastLostAckAt !== null && (a === null || x.lastLostAckAt > a) ? x.lastLostAckAt : a), null);
             finding({
               kind: 'lost-writes', severity: 'critical', ...(t.scopes[0] ? { scope: t.scopes[0] } : {}), ...v,
               ...(f ? { iteration: f.iteration, faultId: f.injected.id } : {}),
-              at: check.examples[0]?.at ?? run.now(), ...(check.examples.at(-1) ? { until: check.examples.at(-1)!.at } : {}),
+              at: check.examples[0]?.at ?? run.now(), ...(lastLost !== null ? { until: lastLost } : {}),
               nodes: Object.keys(check.lostByNode),
               title: `${check.lost} acknowledged writes of ${probeName} were lost`,
               detail: `${describeLoss(check)}. Worst fault: ${worstFault.lost} lost, RPO ${worstFault.rpoSeconds} s.`,
