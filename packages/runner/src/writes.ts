@@ -2,7 +2,7 @@
 // happen (id, time, acknowledging node), read back from the datastore after recovery, and the
 // lost ones are explained by node and by window relative to the fault they follow.
 import type { SampleEvent, WriteCheckEvent, WriteCheckFault, WriteWindow } from '@resilience/fixtures';
-import { WRITE_WINDOWS } from '@resilience/fixtures';
+import { AckStore, WRITE_WINDOWS } from '@resilience/fixtures';
 
 /** How a write probe's ids are read back after recovery. */
 export interface WriteVerifier {
@@ -21,16 +21,10 @@ export interface FaultSpan {
   readonly healedAt?: number | undefined;
 }
 
-interface Ack {
-  readonly at: number;
-  readonly node: string;
-}
-
-/** Collects one write probe's acknowledged and unacknowledged writes from its samples. */
+/** Collects one write probe's acknowledged and unacknowledged writes from its samples (compactly: AckStore). */
 export class WriteCollector {
   readonly probe: string;
-  readonly #acked = new Map<string, Ack>();
-  readonly #attempted = new Set<string>();
+  readonly #store = new AckStore();
 
   constructor(probe: string) {
     this.probe = probe;
@@ -38,16 +32,12 @@ export class WriteCollector {
 
   push(e: SampleEvent): void {
     if (e.probe !== this.probe || typeof e.writeId !== 'string') return;
-    if (e.ok) {
-      const prev = this.#acked.get(e.writeId);
-      if (!prev || e.completed < prev.at) this.#acked.set(e.writeId, { at: e.completed, node: e.node ?? 'unknown' });
-    } else {
-      this.#attempted.add(e.writeId);
-    }
+    if (e.ok) this.#store.ack(e.writeId, e.completed, e.node);
+    else this.#store.attempt(e.writeId);
   }
 
   get acked(): number {
-    return this.#acked.size;
+    return this.#store.size;
   }
 
   /** Compares with the ids present after recovery and places every lost write. */
@@ -55,14 +45,14 @@ export class WriteCollector {
     const have = new Set<string>();
     for (const id of present) have.add(String(id));
     const lost: { id: string; at: number; node: string; fault: FaultSpan | null; window: WriteWindow | null }[] = [];
-    for (const [id, ack] of this.#acked) {
-      if (have.has(id)) continue;
+    for (const ack of this.#store.acks()) {
+      if (have.has(ack.id)) continue;
       const placed = placeWrite(ack.at, o.faults);
-      lost.push({ id, at: ack.at, node: ack.node, fault: placed?.fault ?? null, window: placed?.window ?? null });
+      lost.push({ id: ack.id, at: ack.at, node: ack.node, fault: placed?.fault ?? null, window: placed?.window ?? null });
     }
     lost.sort((a, b) => a.at - b.at);
     let ghost = 0;
-    for (const id of this.#attempted) if (!this.#acked.has(id) && have.has(id)) ghost++;
+    for (const id of this.#store.unacknowledged()) if (have.has(id)) ghost++;
     const lostByNode: Record<string, number> = {};
     const lostByWindow = Object.fromEntries(WRITE_WINDOWS.map((w) => [w, 0])) as Record<WriteWindow, number>;
     for (const w of lost) {
@@ -82,7 +72,7 @@ export class WriteCollector {
     return {
       type: 'write-check', at: o.at, probe: this.probe, store: o.store,
       ...(o.scope ? { scope: o.scope } : {}), ...(o.variant ? { variant: o.variant } : {}),
-      acked: this.#acked.size, present: have.size, lost: lost.length, ghost,
+      acked: this.#store.size, present: have.size, lost: lost.length, ghost,
       lostByNode, lostByWindow, perFault,
       examples: lost.slice(0, 20).map((w) => ({ id: w.id, at: round(w.at), node: w.node, window: w.window })),
     };
