@@ -56,6 +56,8 @@ export interface Traffic {
   readonly scopes: readonly string[];
   /** For a write probe: how to read its ids back (its acknowledged writes are then verified). */
   readonly verify?: WriteVerifier;
+  /** Closes what the probe shares with others (a client), after the probes stopped and the writes were checked. */
+  readonly close?: () => void | Promise<void>;
 }
 
 export type HypothesisSpec = string | { readonly text: string; readonly description?: string };
@@ -306,6 +308,7 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
       con.line(`provisioning the environment${variant ? ` for variant ${variant}` : ''}`);
       const env = await def.environment(opts, { engine: run.engine, run, signal: abort.signal, now: () => run.now(), variant, note: (m) => con.line(m) });
       const probes: Probe[] = [];
+      const closers: (() => void | Promise<void>)[] = [];
       try {
         if (env.settings) settings[variant ? `environment@${variant}` : 'environment'] = env.settings;
         for (const [k, v] of Object.entries(env.versions ?? {})) environment[variant ? `${k}@${variant}` : k] = v;
@@ -314,6 +317,7 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
         const collectors: { traffic: Traffic; collector: WriteCollector }[] = [];
         const byScope = new Map<string, Probe[]>();
         for (const t of traffic) {
+          if (t.close) closers.push(t.close);
           emit({ type: 'probe', name: t.probe.name, op: t.probe.op, scopes: [...t.scopes], intervalMs: t.probe.intervalMs, writes: Boolean(t.verify), ...(variant ? { variant } : {}), at: run.now() });
           const collector = t.verify ? new WriteCollector(t.probe.name) : undefined;
           if (collector) {
@@ -384,6 +388,7 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
         }
       } finally {
         await Promise.allSettled(probes.map((p) => p.stop()));
+        for (const close of closers) await Promise.resolve().then(close).catch((e: unknown) => con.line(`closing traffic: ${e instanceof Error ? e.message : String(e)}`));
         const healErrors = await run.chaos.healAll();
         if (healErrors.length) {
           healFailed = true;

@@ -10,9 +10,6 @@ import { FailoverOptions, USAGE, type FailoverOptionsT } from './options.ts';
 import { patroniSystem, sentinelSystem } from './systems.ts';
 import { traffic } from './traffic.ts';
 
-/** Clients the traffic opened, closed with the environment. */
-const closers = new WeakMap<AppStack, () => void>();
-
 async function versions(stack: AppStack): Promise<{ postgres: string; patroni: string; redis: string; haproxy: string }> {
   const out = async (c: { exec(cmd: string[]): Promise<{ stdout: string }> }, cmd: string[]) => (await c.exec(cmd)).stdout.trim();
   const [postgres, patroni, redis, haproxy] = await Promise.all([
@@ -43,21 +40,14 @@ export const failover = defineWorkflow<FailoverOptionsT, AppStack>({
         systems: { postgres: patroniSystem(stack.pg, v.patroni), redis: sentinelSystem(stack.redis, v.redis) },
         settings: { 'pg-ha': stack.pg.settings, 'redis-sentinel': stack.redis.settings, app: stack.settings, provisioning: stack.timings },
         versions: v,
-        teardown: async () => {
-          closers.get(stack)?.();
-          await stack.teardown();
-        },
+        teardown: () => stack.teardown(),
       };
     } catch (e) {
       await stack.teardown();
       throw e;
     }
   },
-  traffic: async (stack, o, t) => {
-    const { traffic: list, close } = await traffic(stack, { intervalMs: o.interval, timeoutMs: 1000 }, t);
-    closers.set(stack, close);
-    return list;
-  },
+  traffic: (stack, o, t) => traffic(stack, { intervalMs: o.interval, timeoutMs: 1000 }, t),
   schedule: (o) => {
     const systems = o.system === 'both' ? ['postgres', 'redis'] : [o.system];
     return [

@@ -29,15 +29,15 @@ async function orderIds(url: string): Promise<Set<string>> {
   }
 }
 
-/** The probes, and a function that closes the clients they share. */
-export async function traffic(stack: AppStack, o: TrafficOptions, t: TrafficContext): Promise<{ traffic: Traffic[]; close: () => void }> {
+/** The probes, each with the systems it depends on; the Redis probes close their probe-grade clients. */
+export async function traffic(stack: AppStack, o: TrafficOptions, t: TrafficContext): Promise<Traffic[]> {
   const common = { intervalMs: o.intervalMs, timeoutMs: o.timeoutMs, now: t.now };
   const orderId = await seedOrder(stack.url);
   const writer = stack.redis.probeClient();
   const reader = stack.redis.probeClient();
   const primaryUrl = stack.pg.primaryUrl;
   let seq = 0;
-  const list: Traffic[] = [
+  return [
     {
       probe: httpProbe({
         ...common, name: t.name('http-write'), url: `${stack.url}/orders`, method: 'POST',
@@ -63,6 +63,7 @@ export async function traffic(stack: AppStack, o: TrafficOptions, t: TrafficCont
     {
       probe: redisWriteProbe({ ...common, name: t.name('redis-write'), redis: writer, nodeOf: (c) => stack.redis.nodeOf(c) }),
       scopes: ['redis'],
+      close: () => writer.disconnect(),
       verify: {
         store: 'keys on the Redis primary',
         readBack: async () => {
@@ -75,7 +76,6 @@ export async function traffic(stack: AppStack, o: TrafficOptions, t: TrafficCont
         },
       },
     },
-    { probe: redisReadProbe({ ...common, name: t.name('redis-read'), redis: reader }), scopes: ['redis'] },
+    { probe: redisReadProbe({ ...common, name: t.name('redis-read'), redis: reader }), scopes: ['redis'], close: () => reader.disconnect() },
   ];
-  return { traffic: list, close: () => [writer, reader].forEach((c) => c.disconnect()) };
 }
