@@ -76,7 +76,7 @@ test.serial('a failover of both the Patroni primary and the Redis primary: numbe
   t.regex(readFileSync(join(dir, 'junit.xml'), 'utf8'), /<testcase[^>]*name="rto&lt;=1ms"[\s\S]*?<failure/);
   // `election(postgres)#1`: name, scope and iteration.
   const m = (display: string) => {
-    const [, name, scope, iteration] = /^(\w+)(?:\((\w+)\))?(?:#(\d+))?$/.exec(display)!;
+    const [, name, scope, iteration] = /^(\w+)(?:\(([\w-]+)\))?(?:#(\d+))?$/.exec(display)!;
     return report.measurements.find((x) => x.name === name && (x.scope ?? undefined) === scope && (x.iteration ?? undefined) === (iteration ? Number(iteration) : undefined))?.value ?? null;
   };
   const { ttl, loopWait } = report.settings.environment['pg-ha'];
