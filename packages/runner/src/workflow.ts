@@ -18,7 +18,7 @@ import { ExitCode } from './exit-codes.ts';
 import { evaluate, formatThreshold, formatValue, parseHypothesis, type Hypothesis, type HypothesisOutcome } from './hypotheses.ts';
 import { MetricRegistry, baseName, metricLookup, type Measurement, type MetricSpec } from './metrics.ts';
 import { describePlan, type ScheduledFault, type Step, type StepContext, type System } from './schedule.ts';
-import { WriteCollector, describeLoss, type WriteVerifier } from './writes.ts';
+import { WriteCollector, writeCheckOutcome, type WriteVerifier } from './writes.ts';
 
 /** What the environment step gets. */
 export interface SetupContext {
@@ -364,27 +364,9 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
           const present = await t.verify!.readBack();
           const check = collector.check(present, { store: t.verify!.store, intervalMs: t.probe.intervalMs, faults: spans, at: run.now(), scope: t.scopes[0] ?? '', ...(variant ? { variant } : {}) });
           emit(check);
-          const probeName = baseName(t.probe.name);
-          const v = variant ? { variant } : {};
-          measure({ name: 'lostWrites', scope: probeName, ...v, value: check.lost, unit: 'count', description: `acknowledged writes of ${probeName} missing from ${t.verify!.store} after recovery (of ${check.acked} acknowledged)` });
-          measure({ name: 'ghostWrites', scope: probeName, ...v, value: check.ghost, unit: 'count', description: `writes of ${probeName} that failed for the client but are in ${t.verify!.store}` });
-          const worstRpo = check.perFault.reduce((a, f) => Math.max(a, f.rpoSeconds), 0);
-          measure({ name: 'rpoSeconds', scope: probeName, ...v, value: worstRpo, unit: 's', description: 'worst fault: span of its lost acknowledged writes (last - first ack + probe interval); 0 when none' });
-          if (check.lost > 0) {
-            const worstFault = check.perFault.reduce((a, f) => (f.lost > a.lost ? f : a), check.perFault[0] ?? { faultId: '', lost: 0, rpoSeconds: 0, firstLostAckAt: null, lastLostAckAt: null });
-            const f = mine.find((x) => x.injected.id === worstFault.faultId);
-            const lastLost = check.perFault.reduce<number | null>((a, x) => (x.lastLostAckAt !== null && (a === null || x.lastLostAckAt > a) ? x.lastLostAckAt : a), null);
-            finding({
-              kind: 'lost-writes', severity: 'critical', ...(t.scopes[0] ? { scope: t.scopes[0] } : {}), ...v,
-              ...(f ? { iteration: f.iteration, faultId: f.injected.id } : {}),
-              at: check.examples[0]?.at ?? run.now(), ...(lastLost !== null ? { until: lastLost } : {}),
-              nodes: Object.keys(check.lostByNode),
-              title: `${check.lost} acknowledged writes of ${probeName} were lost`,
-              detail: `${describeLoss(check)}. Worst fault: ${worstFault.lost} lost, RPO ${worstFault.rpoSeconds} s.`,
-              evidence: [{ label: `first lost writes (of ${check.lost})`, text: check.examples.slice(0, 8).map((x) => `${x.id}  acknowledged by ${x.node} at ${formatDuration(x.at)} (${x.window ?? 'no fault'})`).join('\n') }],
-              data: { probe: probeName, lost: check.lost, acked: check.acked, lostByNode: check.lostByNode, lostByWindow: check.lostByWindow },
-            });
-          }
+          const outcome = writeCheckOutcome(check, { probe: baseName(t.probe.name), store: t.verify!.store, ...(variant ? { variant } : {}), ...(t.scopes[0] ? { scope: t.scopes[0] } : {}) });
+          for (const m of outcome.measurements) measure(m);
+          if (outcome.finding) finding(outcome.finding);
         }
       } finally {
         await Promise.allSettled(probes.map((p) => p.stop()));
@@ -484,7 +466,7 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
     write('');
     write(table([['measurement', 'value', 'how'], ...measurements.map((m) => [displayName(m), formatValue(m.value, m.unit), m.description])]));
   }
-  const verdict = exitCode === ExitCode.passed ? (outcomes.length ? 'PASSED' : 'NO HYPOTHESES CHECKED') : exitCode === ExitCode.interrupted ? 'INTERRUPTED' : exitCode === ExitCode.healFailed ? 'HEAL FAILED' : exitCode === ExitCode.badInput ? 'ABORTED' : 'FAILED';
+  const verdict = exitCode === ExitCode.passed ? (outcomes.length ? 'PASSED' : 'NO VERDICT (no hypothesis was checked)') : exitCode === ExitCode.interrupted ? 'INTERRUPTED' : exitCode === ExitCode.healFailed ? 'HEAL FAILED' : exitCode === ExitCode.badInput ? 'ABORTED' : 'FAILED';
   const failed = outcomes.filter((o) => !o.ok);
   write('');
   write(`${def.name}: ${verdict} (exit ${exitCode})${failed.length && judged ? ` — ${failed.length} of ${outcomes.length} hypotheses failed` : ''}${failure && status !== 'interrupted' ? ` — ${failure instanceof Error ? failure.message : String(failure)}` : ''}`);

@@ -1,8 +1,9 @@
 // The acknowledged-write check: every write probe's acknowledgements are collected as they
 // happen (id, time, acknowledging node), read back from the datastore after recovery, and the
 // lost ones are explained by node and by window relative to the fault they follow.
-import type { SampleEvent, WriteCheckEvent, WriteCheckFault, WriteWindow } from '@resilience/fixtures';
-import { AckStore, WRITE_WINDOWS } from '@resilience/fixtures';
+import type { FindingEvent, SampleEvent, WriteCheckEvent, WriteCheckFault, WriteWindow } from '@resilience/fixtures';
+import { AckStore, WRITE_WINDOWS, formatDuration } from '@resilience/fixtures';
+import type { Measurement } from './metrics.ts';
 
 /** How a write probe's ids are read back after recovery. */
 export interface WriteVerifier {
@@ -112,4 +113,35 @@ export function describeLoss(c: WriteCheckEvent): string {
   const byNode = Object.entries(c.lostByNode).sort((a, b) => b[1] - a[1]).map(([n, k]) => `${k} acknowledged by ${n}`).join(', ');
   const byWindow = WRITE_WINDOWS.filter((w) => c.lostByWindow[w] > 0).map((w) => `${c.lostByWindow[w]} ${windows[w]}`).join(', ');
   return `${c.lost} of ${c.acked} acknowledged writes lost (${byNode}; ${byWindow || 'no fault to place them against'})`;
+}
+
+/**
+ * What a write check means for the verdict: the measurements `lostWrites`, `ghostWrites` and
+ * `rpoSeconds` (worst fault, s) of the probe, and a critical `lost-writes` finding when any
+ * acknowledged write is gone.
+ */
+export function writeCheckOutcome(check: WriteCheckEvent, o: { readonly probe: string; readonly store: string; readonly variant?: string; readonly scope?: string }): { measurements: Measurement[]; finding: (Omit<FindingEvent, 'type' | 'id'>) | null } {
+  const v = o.variant ? { variant: o.variant } : {};
+  const worstRpo = check.perFault.reduce((a, f) => Math.max(a, f.rpoSeconds), 0);
+  const measurements: Measurement[] = [
+    { name: 'lostWrites', scope: o.probe, ...v, value: check.lost, unit: 'count', description: `acknowledged writes of ${o.probe} missing from ${o.store} after recovery (of ${check.acked} acknowledged)` },
+    { name: 'ghostWrites', scope: o.probe, ...v, value: check.ghost, unit: 'count', description: `writes of ${o.probe} that failed for the client but are in ${o.store}` },
+    { name: 'rpoSeconds', scope: o.probe, ...v, value: worstRpo, unit: 's', description: 'worst fault: span of its lost acknowledged writes (last - first ack + probe interval); 0 when none' },
+  ];
+  if (check.lost === 0) return { measurements, finding: null };
+  const worst = check.perFault.reduce<WriteCheckFault | null>((a, f) => (a === null || f.lost > a.lost ? f : a), null);
+  const lastLost = check.perFault.reduce<number | null>((a, x) => (x.lastLostAckAt !== null && (a === null || x.lastLostAckAt > a) ? x.lastLostAckAt : a), null);
+  return {
+    measurements,
+    finding: {
+      kind: 'lost-writes', severity: 'critical', ...(o.scope ? { scope: o.scope } : {}), ...v,
+      ...(worst && worst.lost > 0 ? { faultId: worst.faultId, ...(worst.iteration ? { iteration: worst.iteration } : {}) } : {}),
+      at: check.examples[0]?.at ?? check.at, ...(lastLost !== null ? { until: lastLost } : {}),
+      nodes: Object.keys(check.lostByNode),
+      title: `${check.lost} acknowledged writes of ${o.probe} were lost`,
+      detail: `${describeLoss(check)}.${worst && worst.lost > 0 ? ` Worst fault: ${worst.lost} lost, RPO ${worst.rpoSeconds} s.` : ''}`,
+      evidence: [{ label: `first lost writes (of ${check.lost})`, text: check.examples.slice(0, 8).map((x) => `${x.id}  acknowledged by ${x.node} at ${formatDuration(x.at)} (${x.window ?? 'no fault'})`).join('\n') }],
+      data: { probe: o.probe, lost: check.lost, acked: check.acked, lostByNode: check.lostByNode, lostByWindow: check.lostByWindow },
+    },
+  };
 }
