@@ -330,7 +330,7 @@ function probeOf(p: ProbeSummary, phases: readonly ReportPhase[]): ReportProbe {
       faultId: p.worst.faultId,
       unrecovered: [...p.worst.unrecovered],
     },
-    recoveries: p.faults.map((f) => ({
+    recoveries: p.recoveries.map((f) => ({
       faultId: f.faultId,
       faultAt: r(f.faultAt),
       status: f.status,

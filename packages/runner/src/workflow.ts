@@ -146,9 +146,9 @@ export function faultMeasurements(summary: RunSummary): Measurement[] {
   for (const f of summary.faults) {
     if (f.scope === null) continue;
     const variant = f.variant ?? undefined;
-    const judged = Object.values(summary.probes).map((p) => p.faults.find((x) => x.faultId === f.id)).filter((x) => x !== undefined);
+    const judged = Object.values(summary.probes).map((p) => p.recoveries.find((x) => x.faultId === f.id)).filter((x) => x !== undefined);
     const rto = judged.length === 0 || judged.some((x) => x.rtoMs === null) ? null : Math.max(...judged.map((x) => x.rtoMs!));
-    const who = Object.values(summary.probes).filter((p) => p.faults.some((x) => x.faultId === f.id)).map((p) => baseName(p.probe));
+    const who = Object.values(summary.probes).filter((p) => p.recoveries.some((x) => x.faultId === f.id)).map((p) => baseName(p.probe));
     out.push({
       name: 'faultRto', scope: f.scope, ...(f.iteration !== null ? { iteration: f.iteration } : {}), ...(variant ? { variant } : {}), unit: 'ms', value: rto,
       description: `client-visible RTO of this ${f.kind}: the worst of ${who.join(', ') || 'no probe'} (fault start to the first of 1 s of consecutive successes)${rto === null ? '; a probe did not recover' : ''}`,

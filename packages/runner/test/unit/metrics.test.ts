@@ -36,8 +36,8 @@ function twoFaults(extra: JournalEvent[] = []): RunSummary {
 
 test('each probe is judged only on the faults of its scope, and its RTO is the worst of them', (t) => {
   const s = twoFaults();
-  t.deepEqual(s.probes['sql-write']!.faults.map((f) => f.faultId), ['f1']);
-  t.deepEqual(s.probes['redis-write']!.faults.map((f) => f.faultId), ['f2']);
+  t.deepEqual(s.probes['sql-write']!.recoveries.map((f) => f.faultId), ['f1']);
+  t.deepEqual(s.probes['redis-write']!.recoveries.map((f) => f.faultId), ['f2']);
   t.is(Math.round(s.probes['redis-write']!.rtoMs!), 3482);
   t.is(Math.round(s.probes['sql-write']!.rtoMs!), 3002);
   const lookup = metricLookup({ summary: s, measurements: [], registry });
@@ -104,7 +104,7 @@ test('variants: each variant sees only its probes and measurements', (t) => {
   a.push({ type: 'fault-injected', id: 'f2', kind: 'kill', target: ['n'], params: {}, at: 1000, scope: 'x', variant: 'hardened' });
   for (const e of [...samples('p@naive', 0, 6000, [[1000, 4000]]), ...samples('p@hardened', 0, 6000, [[1000, 1500]])].sort((x, y) => (x as { intended: number }).intended - (y as { intended: number }).intended)) a.push(e);
   const s = a.finish();
-  t.deepEqual(s.probes['p@naive']!.faults.map((f) => f.faultId), ['f1']);
+  t.deepEqual(s.probes['p@naive']!.recoveries.map((f) => f.faultId), ['f1']);
   const naive = metricLookup({ summary: s, measurements: [], registry, variant: 'naive' });
   const hardened = metricLookup({ summary: s, measurements: [], registry, variant: 'hardened' });
   t.is(Math.round(naive('rto', ['p'])!), 3002);

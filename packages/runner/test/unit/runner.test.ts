@@ -142,8 +142,8 @@ test.serial('a clean run passes: two faults, one scope judged, no loss, exit 0',
   const s = result.summary!;
   t.is(s.faults.length, 2);
   t.deepEqual(s.faults.map((f) => f.iteration), [1, 2]);
-  t.is(s.probes['db-write']!.faults.length, 2);
-  t.is(s.probes['cache-read']!.faults.length, 0, 'a probe of another scope is not judged on the faults');
+  t.is(s.probes['db-write']!.recoveries.length, 2);
+  t.is(s.probes['cache-read']!.recoveries.length, 0, 'a probe of another scope is not judged on the faults');
   t.true(s.probes['db-write']!.worst.rtoMs! >= 190, String(s.probes['db-write']!.worst.rtoMs));
   t.true(result.outcomes.some((o) => o.text === 'lostWrites(db-write) == 0' && o.ok && o.observed === 0));
   t.is(result.findings.length, 0);
