@@ -64,7 +64,7 @@ export async function buildReport(options: BuildReportOptions): Promise<Report> 
   const faults: ReportFault[] = summary.faults.map((f) => ({
     id: f.id,
     kind: f.kind,
-    targets: [...f.target],
+    targets: [...f.targets],
     params: f.params,
     at: r(f.at),
     healedAt: f.healedAt === null ? null : r(f.healedAt),

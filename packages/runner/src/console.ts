@@ -78,7 +78,7 @@ export class ConsoleReporter {
         this.#phase = e.name;
         this.line(`phase ${e.name}`);
       } else if (e.type === 'fault-injected') {
-        this.line(`fault ${e.kind} injected on ${e.target.join(', ')} (${e.id})`);
+        this.line(`fault ${e.kind} injected on ${e.targets.join(', ')} (${e.id})`);
       } else if (e.type === 'fault-healed') {
         this.line(`fault ${e.id} healed${e.error ? `, with errors: ${e.error}` : ''}`);
       } else if (e.type === 'measurement') {

@@ -77,7 +77,7 @@ export async function writeFailoverJournal(dir: string, options: JournalOptions 
   const events = ([
     { type: 'phase', name: 'steady', at: 0 },
     { type: 'phase', name: 'fault', at: FAULT_AT },
-    { type: 'fault-injected', id: 'f1', kind: 'pause', target: ['pg-1'], params: { note: `reached via ${SECRET_URL}` }, at: FAULT_AT + 0.4 },
+    { type: 'fault-injected', id: 'f1', kind: 'pause', targets: ['pg-1'], params: { note: `reached via ${SECRET_URL}` }, at: FAULT_AT + 0.4 },
     { type: 'fault-healed', id: 'f1', at: HEAL_AT },
     { type: 'phase', name: 'recovery', at: HEAL_AT },
     { type: 'phase', name: 'after', at: 8000 },

@@ -82,7 +82,7 @@ test('three faults, the worst in the middle: the worst is shown, not the first o
   const events = writeOnly(twoFaultEvents()).filter((e) => !(e.type === 'run-end'));
   // A third fault at t = 32 s that causes a 500 ms outage.
   const third: JournalEvent[] = [
-    { type: 'fault-injected', id: 'f3', kind: 'pause', target: ['redis1'], params: {}, at: 32_000, scope: 'redis', iteration: 3 },
+    { type: 'fault-injected', id: 'f3', kind: 'pause', targets: ['redis1'], params: {}, at: 32_000, scope: 'redis', iteration: 3 },
     { type: 'fault-healed', id: 'f3', at: 33_000 },
     { type: 'run-end', status: 'completed', at: 40_000 },
   ];

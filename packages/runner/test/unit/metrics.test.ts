@@ -24,8 +24,8 @@ function twoFaults(extra: JournalEvent[] = []): RunSummary {
     { type: 'phase', name: 'steady', at: 0 },
     { type: 'probe', name: 'sql-write', op: 'op', scopes: ['postgres'], intervalMs: 10, writes: true, at: 0 },
     { type: 'probe', name: 'redis-write', op: 'op', scopes: ['redis'], intervalMs: 10, writes: true, at: 0 },
-    { type: 'fault-injected', id: 'f1', kind: 'kill', target: ['pg1'], params: {}, at: 1000, scope: 'postgres', iteration: 1 },
-    { type: 'fault-injected', id: 'f2', kind: 'kill', target: ['redis1'], params: {}, at: 6000, scope: 'redis', iteration: 1 },
+    { type: 'fault-injected', id: 'f1', kind: 'kill', targets: ['pg1'], params: {}, at: 1000, scope: 'postgres', iteration: 1 },
+    { type: 'fault-injected', id: 'f2', kind: 'kill', targets: ['redis1'], params: {}, at: 6000, scope: 'redis', iteration: 1 },
     ...extra,
   ];
   const all = [...events, ...samples('sql-write', 0, 12_000, [[1000, 4000]]), ...samples('redis-write', 0, 12_000, [[6000, 9480]])];
@@ -49,7 +49,7 @@ test('each probe is judged only on the faults of its scope, and its RTO is the w
 test('a probe that never recovers makes rto unmeasured, and the hypothesis fails', (t) => {
   const a = new RunAnalyser();
   a.push({ type: 'probe', name: 'p', op: 'op', scopes: ['x'], intervalMs: 10, writes: false, at: 0 });
-  a.push({ type: 'fault-injected', id: 'f1', kind: 'pause', target: ['n'], params: {}, at: 100, scope: 'x' });
+  a.push({ type: 'fault-injected', id: 'f1', kind: 'pause', targets: ['n'], params: {}, at: 100, scope: 'x' });
   for (const e of samples('p', 0, 3000, [[100, 3000]])) a.push(e);
   const s = a.finish();
   t.is(s.probes['p']!.worst.status, 'not-recovered');
@@ -65,7 +65,7 @@ test('faultRto per fault and its distribution over iterations per scope', (t) =>
   const a = new RunAnalyser();
   a.push({ type: 'probe', name: 'p', op: 'op', scopes: ['pg'], intervalMs: 10, writes: false, at: 0 });
   const outages: [number, number][] = [[1000, 2000], [5000, 8000], [10_000, 10_500]];
-  outages.forEach(([from], i) => a.push({ type: 'fault-injected', id: `f${i + 1}`, kind: 'kill', target: ['n'], params: {}, at: from, scope: 'pg', iteration: i + 1 }));
+  outages.forEach(([from], i) => a.push({ type: 'fault-injected', id: `f${i + 1}`, kind: 'kill', targets: ['n'], params: {}, at: from, scope: 'pg', iteration: i + 1 }));
   // Faults arrive before samples here; the analyser keeps samples in order of intended time.
   for (const e of samples('p', 0, 14_000, outages)) a.push(e);
   const m = faultMeasurements(a.finish());
@@ -100,8 +100,8 @@ test('a measurement that could not be measured fails its hypothesis', (t) => {
 test('variants: each variant sees only its probes and measurements', (t) => {
   const a = new RunAnalyser();
   for (const v of ['naive', 'hardened']) a.push({ type: 'probe', name: `p@${v}`, op: 'op', scopes: ['x'], intervalMs: 10, writes: false, variant: v, at: 0 });
-  a.push({ type: 'fault-injected', id: 'f1', kind: 'kill', target: ['n'], params: {}, at: 1000, scope: 'x', variant: 'naive' });
-  a.push({ type: 'fault-injected', id: 'f2', kind: 'kill', target: ['n'], params: {}, at: 1000, scope: 'x', variant: 'hardened' });
+  a.push({ type: 'fault-injected', id: 'f1', kind: 'kill', targets: ['n'], params: {}, at: 1000, scope: 'x', variant: 'naive' });
+  a.push({ type: 'fault-injected', id: 'f2', kind: 'kill', targets: ['n'], params: {}, at: 1000, scope: 'x', variant: 'hardened' });
   for (const e of [...samples('p@naive', 0, 6000, [[1000, 4000]]), ...samples('p@hardened', 0, 6000, [[1000, 1500]])].sort((x, y) => (x as { intended: number }).intended - (y as { intended: number }).intended)) a.push(e);
   const s = a.finish();
   t.deepEqual(s.probes['p@naive']!.recoveries.map((f) => f.faultId), ['f1']);
