@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# Makes debian:bookworm-slim locally with debootstrap, for machines where no registry answers.
-# Usage: make-debian.sh <image-tag> [mirror]
+# Makes debian:<suite>-slim (bookworm, trixie) locally with debootstrap, for machines where no
+# registry answers.
+# Usage: make-debian.sh <image-tag> [mirror] [suite]   (suite defaults to bookworm)
 set -euo pipefail
 tag="${1:?image tag}"
 mirror="${2:-http://deb.debian.org/debian}"
+suite="${3:-bookworm}"
+case "$suite" in
+  bookworm|trixie) ;;
+  *) echo "resilience: unknown Debian suite '$suite' (accepted: bookworm, trixie)" >&2; exit 2 ;;
+esac
 if [ "$(id -u)" != 0 ]; then
   echo "resilience: making $tag needs root (debootstrap); run as root or make the image available (docker pull $tag)" >&2
   exit 2
@@ -20,20 +26,20 @@ if ! command -v debootstrap >/dev/null 2>&1; then
 fi
 dir="$(mktemp -d /tmp/resilience-rootfs.XXXXXX)"
 trap 'rm -rf "$dir"' EXIT
-debootstrap --variant=minbase bookworm "$dir" "$mirror" >/tmp/resilience-debootstrap.log 2>&1 \
-  || { tail -20 /tmp/resilience-debootstrap.log >&2; echo "resilience: debootstrap of bookworm from $mirror failed (log: /tmp/resilience-debootstrap.log)" >&2; exit 1; }
-# Like the official slim image: bookworm, updates and security sources, no docs or man pages.
+debootstrap --variant=minbase "$suite" "$dir" "$mirror" >"/tmp/resilience-debootstrap-$suite.log" 2>&1 \
+  || { tail -20 "/tmp/resilience-debootstrap-$suite.log" >&2; echo "resilience: debootstrap of $suite from $mirror failed (log: /tmp/resilience-debootstrap-$suite.log)" >&2; exit 1; }
+# Like the official slim image: the suite, its updates and security sources, no docs or man pages.
 rm -f "$dir/etc/apt/sources.list"
 cat > "$dir/etc/apt/sources.list.d/debian.sources" <<SOURCES
 Types: deb
 URIs: ${mirror}
-Suites: bookworm bookworm-updates
+Suites: ${suite} ${suite}-updates
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 
 Types: deb
 URIs: ${mirror%/debian}/debian-security
-Suites: bookworm-security
+Suites: ${suite}-security
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SOURCES

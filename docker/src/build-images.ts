@@ -12,6 +12,15 @@ const dockerDir = join(workspace, 'docker');
 const staging = join(workspace, 'dist', 'docker');
 const NODE_VERSION = readFileSync(join(workspace, 'scripts', 'node-version'), 'utf8').trim();
 const DEBIAN_BASE = 'debian:bookworm-slim';
+/** The base of the second infra image (Debian 13): made the same way as bookworm's. */
+const DEBIAN_TRIXIE_BASE = 'debian:trixie-slim';
+/**
+ * The systems under test from Debian trixie's packages (PostgreSQL 17, Patroni 4.0, etcd 3.5,
+ * HAProxy 3.0, Redis 8.0). A name of its own, not a tag of resilience/infra: the version tag
+ * stays the project's image version for both, and `resilience/infra:0.1.0` stays bookworm.
+ * The environments name it too (their option `image: 'trixie'`).
+ */
+const INFRA_TRIXIE = `resilience/infra-trixie:${IMAGE_VERSION}`;
 const NODE_BASE = 'node:24-bookworm-slim';
 const HASH_LABEL = 'io.resilience.inputs-hash';
 /** Free space the engine's disk needs before a build starts (RESILIENCE_MIN_FREE_GIB overrides). */
@@ -74,12 +83,14 @@ async function tryPull(image: string): Promise<boolean> {
   }
 }
 
-async function ensureDebianBase(policy: BasePolicy): Promise<void> {
-  if (await imageId(DEBIAN_BASE)) return;
-  if (policy !== 'build' && (await tryPull(DEBIAN_BASE))) return;
-  if (policy === 'pull') throw new SetupError(`${DEBIAN_BASE} could not be pulled and RESILIENCE_BASE_IMAGES=pull forbids making it`);
-  log(`making ${DEBIAN_BASE} with debootstrap (about 25 s)`);
-  await execa('bash', [join(dockerDir, 'base', 'make-debian.sh'), DEBIAN_BASE, process.env['DEBIAN_MIRROR'] ?? 'http://deb.debian.org/debian'], { stdio: 'inherit' });
+async function ensureDebianBase(policy: BasePolicy, image: string, suite: 'bookworm' | 'trixie'): Promise<void> {
+  if (await imageId(image)) return;
+  if (policy !== 'build' && (await tryPull(image))) return;
+  if (policy === 'pull') throw new SetupError(`${image} could not be pulled and RESILIENCE_BASE_IMAGES=pull forbids making it`);
+  log(`making ${image} with debootstrap (about 30 s)`);
+  const started = Date.now();
+  await execa('bash', [join(dockerDir, 'base', 'make-debian.sh'), image, process.env['DEBIAN_MIRROR'] ?? 'http://deb.debian.org/debian', suite], { stdio: 'inherit' });
+  log(`made ${image} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
 async function ensureNodeBinary(): Promise<string> {
@@ -130,6 +141,11 @@ const recipes: readonly ImageRecipe[] = [
     stage: (ctx) => cpSync(join(dockerDir, 'infra'), ctx, { recursive: true }),
   },
   {
+    tag: INFRA_TRIXIE,
+    base: DEBIAN_TRIXIE_BASE,
+    stage: (ctx) => cpSync(join(dockerDir, 'infra-trixie'), ctx, { recursive: true }),
+  },
+  {
     tag: Images.app,
     base: NODE_BASE,
     stage: (ctx) => {
@@ -172,8 +188,9 @@ async function main(): Promise<void> {
   const engine = await Engine.connect();
   const missing = [];
   for (const r of recipes) if (!(await imageId(r.tag))) missing.push(r.tag);
-  if (missing.length > 0 || args.includes('--force') || !(await imageId(DEBIAN_BASE))) await checkDisk(engine);
-  await ensureDebianBase(policy);
+  if (missing.length > 0 || args.includes('--force') || !(await imageId(DEBIAN_BASE)) || !(await imageId(DEBIAN_TRIXIE_BASE))) await checkDisk(engine);
+  await ensureDebianBase(policy, DEBIAN_BASE, 'bookworm');
+  await ensureDebianBase(policy, DEBIAN_TRIXIE_BASE, 'trixie');
   await ensureNodeBase(policy);
   for (const recipe of recipes) await buildImage(recipe, args.includes('--force'));
   log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);

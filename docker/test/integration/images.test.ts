@@ -114,8 +114,37 @@ test('app image: the reference app answers /health', async (t) => {
   t.regex(node.stdout, /^v24\./);
 });
 
+/** The Debian trixie infra image (docker/infra-trixie); its name is the environments' `image: 'trixie'`. */
+const INFRA_TRIXIE = `resilience/infra-trixie:${IMAGE_VERSION}`;
+
+test('infra-trixie image: PostgreSQL 17, Patroni 4.0, etcd 3.5, HAProxy 3.0, Redis 8.0 and the fault tools', async (t) => {
+  const c = await start(t, { image: INFRA_TRIXIE, name: 'smoke-trixie', cmd: ['sleep', 'infinity'] });
+  const checks: [string[], RegExp][] = [
+    [['postgres', '--version'], /PostgreSQL\) 17\./],
+    [['ls', '/usr/lib/postgresql/17/bin/pg_rewind'], /pg_rewind/],
+    [['patroni', '--version'], /^patroni 4\.0\.\d+/m],
+    [['etcd', '--version'], /etcd Version: 3\.5\./],
+    [['etcdctl', 'version'], /etcdctl version: 3\.5\./],
+    [['haproxy', '-v'], /HAProxy version 3\.0\./],
+    [['redis-server', '--version'], /v=8\.0\./],
+    [['redis-sentinel', '--version'], /v=8\.0\./],
+    [['pgbackrest', 'version'], /^pgBackRest \d+\.\d+/m],
+    [['iptables', '--version'], /iptables v1\./],
+    [['tc', '-V'], /tc utility, iproute2/],
+    [['stress-ng', '--version'], /stress-ng, version/],
+    [['cat', '/etc/debian_version'], /^13\./],
+  ];
+  for (const [cmd, pattern] of checks) {
+    const r = await c.exec(cmd);
+    t.is(r.exitCode, 0, `${cmd.join(' ')} exited ${r.exitCode}: ${r.stderr}`);
+    t.regex(r.stdout + r.stderr, pattern, cmd.join(' '));
+  }
+  // The users the environments run as exist, as on bookworm.
+  for (const user of ['postgres', 'etcd', 'haproxy', 'redis']) t.is((await c.exec(['id', user])).exitCode, 0, user);
+});
+
 test('images carry the project labels', async (t) => {
-  for (const image of [Images.infra, Images.app]) {
+  for (const image of [Images.infra, INFRA_TRIXIE, Images.app]) {
     const info = await engine.docker.getImage(image).inspect();
     t.is(info.Config.Labels?.['org.opencontainers.image.vendor'], 'resilience', image);
     t.is(info.Config.Labels?.['org.opencontainers.image.version'], IMAGE_VERSION, image);

@@ -126,7 +126,8 @@ export async function provision(options: AppStackProvisionOptions = {}): Promise
   };
 
   const engine = options.engine ?? (await Engine.connect(signal ? { signal } : {}));
-  await Promise.all([requireImage(engine, Images.infra), requireImage(engine, Images.app)]);
+  const infraTags = [...new Set([resolved.pg.imageTag, resolved.redis.imageTag])];
+  await Promise.all([...infraTags.map((tag) => requireImage(engine, tag)), requireImage(engine, Images.app)]);
   lap('engine');
   const keepLabels: Record<string, string> = keep ? { [Labels.keep]: 'true' } : {};
   const network = await engine.createNetwork(ENVIRONMENT, { labels: { [ENVIRONMENT_LABEL]: ENVIRONMENT, ...keepLabels }, ...(signal ? { signal } : {}) });
@@ -139,9 +140,9 @@ export async function provision(options: AppStackProvisionOptions = {}): Promise
     const partStart = now();
     const since = (): number => Math.round(now() - partStart);
     const [pgResult, redisResult] = await Promise.allSettled([
-      provisionPg({ ...options.pg, ...(options.sync !== undefined ? { sync: options.sync } : {}), engine, network: network.name, keep, timeoutMs, now, ...(signal ? { signal } : {}) })
+      provisionPg({ ...options.pg, ...(options.sync !== undefined ? { sync: options.sync } : {}), ...(options.image !== undefined ? { image: options.image } : {}), engine, network: network.name, keep, timeoutMs, now, ...(signal ? { signal } : {}) })
         .then((x) => ((timings['pg-ha'] = since()), x)),
-      provisionRedis({ ...options.redis, engine, network: network.name, labels: { ...options.redis?.labels, ...keepLabels }, now, ...(signal ? { signal } : {}) })
+      provisionRedis({ ...options.redis, ...(options.image !== undefined ? { image: options.image } : {}), engine, network: network.name, labels: { ...options.redis?.labels, ...keepLabels }, now, ...(signal ? { signal } : {}) })
         .then((x) => ((timings['redis-sentinel'] = since()), x)),
     ]);
     if (pgResult.status === 'fulfilled') pg = pgResult.value;

@@ -8,7 +8,7 @@ import { APP_DEFAULTS, parseStackOptions, type AppStackOptionsInput, type StackS
 export const USAGE = `Usage: scripts/node environments/app-stack/src/cli.ts <up|down> [options]
        npx nx run app-stack:up [-- options]   npx nx run app-stack:down
 
-  up     Starts pg-ha (PostgreSQL 15, Patroni, etcd, HAProxy) and redis-sentinel in parallel on
+  up     Starts pg-ha (PostgreSQL, Patroni, etcd, HAProxy) and redis-sentinel in parallel on
          one network, then the reference app in front; kept until 'down'. Prints how to connect
          and writes dist/environments/app-stack.json.
   down   Removes the environment named in dist/environments/app-stack.json; without that file,
@@ -19,6 +19,9 @@ Options for up:
                            fallback) or naive (plain driver calls) (default ${APP_DEFAULTS.mode})
   --instances N            app instances, 1 to 3 (default ${APP_DEFAULTS.instances})
   --sync                   Patroni synchronous mode (one sync standby)
+  --image I                the infra image of both parts: bookworm (default: PostgreSQL 15,
+                           Patroni 3.0.2, Redis 7.0) or trixie (PostgreSQL 17, Patroni 4.0,
+                           Redis 8.0)
   --pg-nodes N             PostgreSQL nodes, 2 to 5 (default 3)
   --etcd-nodes N           etcd members: 1, 3 or 5 (default 1)
   --redis-replicas N       Redis replicas of the master (default 2)
@@ -41,6 +44,9 @@ const FLAGS: Readonly<Record<string, string>> = {
   instances: '--instances',
   'pg.sync': '--sync',
   sync: '--sync',
+  image: '--image',
+  'pg.image': '--image',
+  'redis.image': '--image',
   'pg.nodes': '--pg-nodes',
   'pg.etcdNodes': '--etcd-nodes',
   'redis.replicas': '--redis-replicas',
@@ -77,6 +83,7 @@ export function parseCli(argv: readonly string[]): CliCommand {
   const options = defined({
     mode: values.mode,
     instances: numericArg(values.instances),
+    image: values.image,
     ...(Object.keys(pg).length ? { pg } : {}),
     ...(Object.keys(redis).length ? { redis } : {}),
   }) as AppStackOptionsInput;
@@ -93,6 +100,7 @@ function parse(argv: readonly string[]) {
       mode: { type: 'string' },
       instances: { type: 'string' },
       sync: { type: 'boolean' },
+      image: { type: 'string' },
       'pg-nodes': { type: 'string' },
       'etcd-nodes': { type: 'string' },
       'redis-replicas': { type: 'string' },

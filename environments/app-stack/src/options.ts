@@ -3,7 +3,7 @@
 // larger than the Sentinels is refused here, not after the network and half the stack exist).
 import { z } from 'zod';
 import { Engine, InvalidArgumentError } from '@resilience/fixtures';
-import { parseOptions as parsePgOptions, type PgHaOptionsInput, type PgHaSettings } from '@resilience/pg-ha';
+import { IMAGE_NAMES, parseOptions as parsePgOptions, type ImageName, type PgHaOptionsInput, type PgHaSettings } from '@resilience/pg-ha';
 import { parseOptions as parseRedisOptions, type RedisSentinelOptions, type RedisSentinelSettings } from '@resilience/redis-sentinel';
 
 /** pg-ha options; app-stack owns the network. */
@@ -20,11 +20,19 @@ export interface AppStackOptionsInput {
   readonly instances?: number;
   /** Patroni synchronous replication (`true` or `'strict'`): the same as `pg.sync`, passed through to pg-ha. */
   readonly sync?: boolean | 'strict';
+  /**
+   * The infra image of both parts: `bookworm` (default: PostgreSQL 15, Patroni 3.0.2, Redis 7.0)
+   * or `trixie` (PostgreSQL 17, Patroni 4.0, Redis 8.0); the same as `pg.image` and
+   * `redis.image` (given too, they must agree). The app's own image is the same for both.
+   */
+  readonly image?: ImageName;
 }
 
 export interface AppSettings {
   readonly mode: 'hardened' | 'naive';
   readonly instances: number;
+  /** The infra image both parts run on (`bookworm`, `trixie`), or `mixed` when `pg.image` and `redis.image` differ. */
+  readonly image: ImageName | 'mixed';
 }
 
 /** Everything provision() needs, resolved. */
@@ -36,7 +44,7 @@ export interface StackSettings {
   readonly timeoutMs: number;
 }
 
-export const APP_DEFAULTS: AppSettings = { mode: 'hardened', instances: 1 };
+export const APP_DEFAULTS: AppSettings = { mode: 'hardened', instances: 1, image: 'bookworm' };
 
 /** What each option accepts, in the words of the error message. */
 const EXPECTED: Readonly<Record<string, string>> = {
@@ -50,6 +58,7 @@ const EXPECTED: Readonly<Record<string, string>> = {
   signal: 'an AbortSignal',
   now: 'a function returning the run clock in ms',
   sync: "true, false or 'strict' (Patroni synchronous replication, as `pg.sync`)",
+  image: 'one of `bookworm` (Debian 12: PostgreSQL 15, Patroni 3.0.2, Redis 7.0) or `trixie` (Debian 13: PostgreSQL 17, Patroni 4.0, Redis 8.0)',
 };
 
 const plainObject = z.record(z.string(), z.unknown());
@@ -65,6 +74,7 @@ const schema = z.strictObject({
   signal: z.custom<AbortSignal>((v) => v instanceof AbortSignal).optional(),
   now: z.custom<() => number>((v) => typeof v === 'function').optional(),
   sync: z.union([z.boolean(), z.literal('strict')]).optional(),
+  image: z.enum(IMAGE_NAMES).optional(),
 });
 
 /**
@@ -95,7 +105,15 @@ export function parseStackOptions(input: unknown = {}, nameOf: (path: string) =>
     }
     pgInput['sync'] = o.sync;
   }
-  const redisInput = o.redis ?? {};
+  const redisInput: Record<string, unknown> = { ...o.redis };
+  if (o.image !== undefined) {
+    for (const [part, options] of [['pg', pgInput], ['redis', redisInput]] as const) {
+      if (options['image'] !== undefined && options['image'] !== o.image) {
+        throw new InvalidArgumentError(nameOf('image'), o.image, `the same as \`${nameOf(`${part}.image`)}\` (${JSON.stringify(options['image'])}), or left out: both choose the infra image`);
+      }
+      options['image'] = o.image;
+    }
+  }
   // The stack's parts share its network (and its engine); one given here would be ignored.
   for (const [part, options, owned] of [['pg', pgInput, ['network']], ['redis', redisInput, ['network', 'engine']]] as const) {
     for (const key of owned) {
@@ -104,7 +122,8 @@ export function parseStackOptions(input: unknown = {}, nameOf: (path: string) =>
   }
   const pg = withPgNames(pgInput, nameOf);
   const { engine: _engine, ...redis } = parseRedisOptions(redisInput, (key) => nameOf(`redis.${key}`));
-  return { app: { mode: o.mode, instances: o.instances }, pg, redis, keep: o.keep, timeoutMs: o.timeoutMs };
+  const image = pg.image === redis.image ? pg.image : 'mixed';
+  return { app: { mode: o.mode, instances: o.instances, image }, pg, redis, keep: o.keep, timeoutMs: o.timeoutMs };
 }
 
 /**
@@ -125,5 +144,5 @@ function withPgNames(input: Record<string, unknown>, nameOf: (path: string) => s
 
 /** The app's own options only (mode, instances), validated like parseStackOptions. */
 export function parseAppOptions(input: AppStackOptionsInput): AppSettings {
-  return parseStackOptions({ mode: input.mode, instances: input.instances }).app;
+  return parseStackOptions({ mode: input.mode, instances: input.instances, ...(input.image !== undefined ? { image: input.image } : {}) }).app;
 }

@@ -2,12 +2,12 @@
 // option is validated (through the same zod schema as provision) before anything starts.
 import { parseArgs } from 'node:util';
 import { InvalidArgumentError, numericArg } from '@resilience/fixtures';
-import { DEFAULTS, parseOptions, type PgHaOptionsInput, type PgHaSettings } from './options.ts';
+import { DEFAULTS, TIMING_DEFAULTS, parseOptions, type PgHaOptionsInput, type PgHaSettings } from './options.ts';
 
 export const USAGE = `Usage: scripts/node environments/pg-ha/src/cli.ts <up|down> [options]
        npx nx run pg-ha:up [-- options]   npx nx run pg-ha:down
 
-  up     Starts PostgreSQL 15 under Patroni (etcd as DCS) behind HAProxy, kept until 'down',
+  up     Starts PostgreSQL under Patroni (etcd as DCS) behind HAProxy, kept until 'down',
          prints how to connect, and writes dist/environments/pg-ha.json.
   down   Removes the environment named in dist/environments/pg-ha.json; without that file,
          every kept pg-ha environment of this project found by its labels.
@@ -15,9 +15,12 @@ export const USAGE = `Usage: scripts/node environments/pg-ha/src/cli.ts <up|down
 Options for up:
   --nodes N               PostgreSQL nodes, 2 to 5 (default ${DEFAULTS.nodes})
   --etcd-nodes N          etcd members: 1, 3 or 5 (default ${DEFAULTS.etcdNodes})
-  --ttl S                 Patroni leader lock TTL in seconds (default ${DEFAULTS.ttl})
+  --image I               bookworm (default: PostgreSQL 15, Patroni 3.0.2) or trixie
+                          (PostgreSQL 17, Patroni 4.0)
+  --ttl S                 Patroni leader lock TTL in seconds (default ${TIMING_DEFAULTS.bookworm.ttl} on bookworm,
+                          ${TIMING_DEFAULTS.trixie.ttl} on trixie: Patroni 4 runs with no ttl below 20)
   --loop-wait S           Patroni loop period in seconds (default ${DEFAULTS.loopWait})
-  --retry-timeout S       Patroni retry timeout in seconds (default ${DEFAULTS.retryTimeout});
+  --retry-timeout S       Patroni retry timeout in seconds (default ${DEFAULTS.retryTimeout}; at least 3 on trixie);
                           loop-wait + 2 x retry-timeout must not exceed ttl
   --sync                  synchronous replication (one sync standby)
   --sync-strict           synchronous, and writes wait while no sync standby exists
@@ -43,6 +46,7 @@ const FLAGS: Readonly<Record<keyof PgHaOptionsInput, string>> = {
   sync: '--sync',
   network: '--network',
   namePrefix: '--name-prefix',
+  image: '--image',
 };
 
 export function parseCli(argv: readonly string[]): CliCommand {
@@ -59,7 +63,7 @@ export function parseCli(argv: readonly string[]): CliCommand {
   if (extra.length) throw new InvalidArgumentError('arguments', extra.join(' '), 'no further positional arguments');
   const json = values.json ?? false;
   if (command === 'down') {
-    const upOnly = ['nodes', 'etcd-nodes', 'ttl', 'loop-wait', 'retry-timeout', 'sync', 'sync-strict', 'network', 'name-prefix', 'show-secrets'] as const;
+    const upOnly = ['nodes', 'etcd-nodes', 'ttl', 'loop-wait', 'retry-timeout', 'sync', 'sync-strict', 'network', 'name-prefix', 'image', 'show-secrets'] as const;
     const given = upOnly.find((k) => values[k] !== undefined);
     if (given) throw new InvalidArgumentError(`--${given}`, values[given], 'an option of `up` only (down takes --json)');
     return { command: 'down', json };
@@ -76,6 +80,7 @@ export function parseCli(argv: readonly string[]): CliCommand {
   set('sync', values['sync-strict'] ? 'strict' : values.sync ? true : undefined);
   set('network', values.network);
   set('namePrefix', values['name-prefix']);
+  set('image', values.image);
   // Errors name the flag the user typed, not the option's name in code.
   const settings = parseOptions(options, (key) => FLAGS[key]);
   return { command: 'up', options: options as PgHaOptionsInput, settings, showSecrets: values['show-secrets'] ?? false, json };
@@ -96,6 +101,7 @@ function parse(argv: readonly string[]) {
       'sync-strict': { type: 'boolean' },
       network: { type: 'string' },
       'name-prefix': { type: 'string' },
+      image: { type: 'string' },
       'show-secrets': { type: 'boolean' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },

@@ -4,6 +4,7 @@ import { Engine, SetupError, downEnvironment, type Output } from '@resilience/fi
 import { provision, ENVIRONMENT } from './provision.ts';
 import { pgHaStateFile } from './state.ts';
 import type { PgHaOptionsInput } from './options.ts';
+import { DEFAULT_IMAGE, PG_IMAGES } from './image.ts';
 import type { PgHa, PgHaDescription } from './pg-ha.ts';
 
 export type { Output };
@@ -16,7 +17,8 @@ export async function up(options: PgHaOptionsInput, flags: { showSecrets: boolea
   if (previous && (await engine.listContainers({ runId: previous.runId })).length > 0) {
     throw new SetupError(`pg-ha is already up (run ${previous.runId}, state in ${file})`, { hint: "Remove it first with 'npx nx run pg-ha:down'." });
   }
-  if (!flags.json) io.err('Starting etcd, Patroni (PostgreSQL 15) and HAProxy...');
+  const image = PG_IMAGES[options.image ?? DEFAULT_IMAGE];
+  if (!flags.json) io.err(`Starting etcd, Patroni (PostgreSQL ${image.postgresMajor}, image ${image.tag}) and HAProxy...`);
   const pg = await provision({ ...options, engine, keep: true });
   state.write({ environment: ENVIRONMENT, runId: pg.runId, createdAt: new Date().toISOString(), description: pg.describe({ showSecrets: true }) });
   const shown = pg.describe({ showSecrets: flags.showSecrets });
@@ -46,6 +48,7 @@ async function summary(pg: PgHa, d: PgHaDescription, file: string, showSecrets: 
     'Nodes:',
     ...d.nodes.map((n) => `  ${n.name}  ${roles.get(n.name) ?? 'unknown'}  postgres 127.0.0.1:${n.port}  patroni ${n.apiUrl}/cluster  container ${n.container}`),
     `etcd: ${d.etcd.join(', ')}`,
+    `Image: ${d.settings.imageTag} (${d.settings.image}, PostgreSQL ${d.settings.postgresMajor})`,
     `Patroni: ttl ${d.settings.ttl} s, loop_wait ${d.settings.loopWait} s, retry_timeout ${d.settings.retryTimeout} s, sync ${d.settings.syncStrict ? 'strict' : d.settings.sync ? 'on' : 'off'}`,
     '',
     showSecrets ? `State (with passwords): ${file}` : `Passwords are hidden: run 'up' with --show-secrets, or read them from ${file} (mode 600).`,

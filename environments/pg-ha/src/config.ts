@@ -4,6 +4,7 @@
 import type { PgHaSettings } from './options.ts';
 import { PORTS, type NodeName, type Topology } from './topology.ts';
 import { APP_DATABASE } from './secrets.ts';
+import { PG_IMAGES } from './image.ts';
 
 /** Where each file lives inside the containers. */
 export const PATHS = {
@@ -66,7 +67,7 @@ export function renderPatroniConfig(settings: PgHaSettings, topo: Topology, node
     `  listen: "0.0.0.0:${PORTS.postgres}"`,
     `  connect_address: ${q(`${node.alias}:${PORTS.postgres}`)}`,
     `  data_dir: ${q(PATHS.dataDir)}`,
-    '  bin_dir: "/usr/lib/postgresql/15/bin"',
+    `  bin_dir: ${q(PG_IMAGES[settings.image].binDir)}`,
     `  pgpass: ${q(PATHS.pgpass)}`,
     '  use_unix_socket: true',
     // A fast checkpoint: the default (spread) makes a new replica wait minutes for its base backup.

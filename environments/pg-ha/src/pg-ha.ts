@@ -6,6 +6,7 @@ import type { PgHaSettings } from './options.ts';
 import type { Topology } from './topology.ts';
 import { fetchCluster, type ClusterMember } from './patroni-api.ts';
 import { redact, type Credentials } from './secrets.ts';
+import { DEFAULT_IMAGE, PG_IMAGES, type ImageName } from './image.ts';
 
 /** One PostgreSQL node: fixed for the cluster's life (host ports survive restarts). */
 export interface PgNode {
@@ -89,8 +90,13 @@ export interface PgHaParts {
 
 const HEALTHY_STATES = new Set(['running', 'streaming']);
 
-/** Why a /cluster snapshot is not healthy, or undefined when it is. */
-export function unhealthyReason(members: readonly ClusterMember[], settings: Pick<PgHaSettings, 'nodes' | 'sync'>, maxLagBytes = 0): string | undefined {
+/**
+ * Why a /cluster snapshot is not healthy, or undefined when it is. With `image` trixie a replica
+ * must be `streaming` (Patroni 4 says `running` until its WAL receiver streams); Patroni 3.0.2
+ * (bookworm) says `running` for a streaming replica too, so there either state counts.
+ */
+export function unhealthyReason(members: readonly ClusterMember[], settings: Pick<PgHaSettings, 'nodes' | 'sync'> & { readonly image?: ImageName }, maxLagBytes = 0): string | undefined {
+  const streamingOnly = PG_IMAGES[settings.image ?? DEFAULT_IMAGE].streamingState === 'streaming';
   const leaders = members.filter((m) => m.role === 'leader');
   if (leaders.length !== 1) return `${leaders.length} leaders`;
   const leader = leaders[0]!;
@@ -98,7 +104,7 @@ export function unhealthyReason(members: readonly ClusterMember[], settings: Pic
   if (members.length !== settings.nodes) return `${members.length} of ${settings.nodes} members registered`;
   for (const m of members) {
     if (m === leader) continue;
-    if (!HEALTHY_STATES.has(m.state)) return `${m.name} is ${m.state}`;
+    if (!HEALTHY_STATES.has(m.state) || (streamingOnly && m.state !== 'streaming')) return `${m.name} is ${m.state}`;
     if (m.lagBytes === undefined || m.lagBytes > maxLagBytes) return `${m.name} lags by ${m.lagBytes ?? 'unknown'} bytes`;
     if (m.timeline !== undefined && leader.timeline !== undefined && m.timeline !== leader.timeline) return `${m.name} is on timeline ${m.timeline}, the leader on ${leader.timeline}`;
   }

@@ -2,7 +2,7 @@
 // HAProxy at once; waits for a primary, for every replica streaming with no lag, and for
 // HAProxy to route both ports. Each step is timed. A failure removes what was created.
 import { performance } from 'node:perf_hooks';
-import { Engine, Images, InvalidArgumentError, Labels, SetupError, requireImage, statusOf, waitFor, type ContainerHandle, type ContainerSpec, type NetworkHandle, ENVIRONMENT_LABEL } from '@resilience/fixtures';
+import { Engine, InvalidArgumentError, Labels, SetupError, requireImage, statusOf, waitFor, type ContainerHandle, type ContainerSpec, type NetworkHandle, ENVIRONMENT_LABEL } from '@resilience/fixtures';
 import { parseOptions, type PgHaOptionsInput, type PgHaSettings } from './options.ts';
 import { PORTS, ROLES, topology, type Topology } from './topology.ts';
 import { PATHS, etcdCommand, renderHaproxyConfig, renderPatroniConfig, renderPostBootstrap, writeAndExec } from './config.ts';
@@ -47,7 +47,7 @@ export async function provision(options: ProvisionOptions = {}): Promise<PgHa> {
   };
 
   const engine = given ?? (await Engine.connect(signal ? { signal } : {}));
-  await requireImage(engine, Images.infra);
+  await requireImage(engine, settings.imageTag);
   const existing = settings.network ? await existingNetwork(engine, settings.network) : undefined;
   mark('engine');
 
@@ -71,7 +71,7 @@ export async function provision(options: ProvisionOptions = {}): Promise<PgHa> {
 
     const token = `${topo.scope}-${engine.run.runId}`;
     const etcd = await allTracked(topo.etcd.map((member) => startTracked({
-      image: Images.infra,
+      image: settings.imageTag,
       name: member.alias,
       role: ROLES.etcd,
       user: 'etcd',
@@ -164,7 +164,7 @@ export async function provision(options: ProvisionOptions = {}): Promise<PgHa> {
 
 function patroniSpec(settings: PgHaSettings, topo: Topology, node: Topology['nodes'][number], network: string, credentials: Credentials): ContainerSpec {
   return {
-    image: Images.infra,
+    image: settings.imageTag,
     name: node.alias,
     role: ROLES.postgres,
     user: 'postgres',
@@ -192,7 +192,7 @@ function patroniSpec(settings: PgHaSettings, topo: Topology, node: Topology['nod
 
 function haproxySpec(settings: PgHaSettings, topo: Topology, network: string): ContainerSpec {
   return {
-    image: Images.infra,
+    image: settings.imageTag,
     name: topo.haproxy.alias,
     role: ROLES.haproxy,
     user: 'haproxy',

@@ -26,6 +26,7 @@ Options of 'up':
   --master-name NAME           the name the Sentinels monitor (default mymaster)
   --name-prefix PREFIX         container names and aliases PREFIX-1, PREFIX-sentinel-1 (default redis)
   --network NAME               join an existing Docker network instead of creating one
+  --image I                    bookworm (default, Redis 7.0) or trixie (Redis 8.0)
   --show-secrets               print the password (it is redacted otherwise)
   --json                       print the description as JSON (up and down)
   -h, --help                   show this help
@@ -44,6 +45,7 @@ const FLAGS = {
   'master-name': 'masterName',
   'name-prefix': 'namePrefix',
   network: 'network',
+  image: 'image',
 } as const;
 
 const NUMERIC = new Set<string>(['replicas', 'sentinels', 'quorum', 'downAfterMs', 'failoverTimeoutMs', 'minReplicasToWrite', 'minReplicasMaxLagSeconds']);

@@ -4,6 +4,7 @@
 import { Engine, Labels, SetupError, downEnvironment, type Output } from '@resilience/fixtures';
 import { PASSWORD_FILE } from './config.ts';
 import type { RedisSentinelOptions } from './options.ts';
+import { DEFAULT_IMAGE } from './image.ts';
 import { provision } from './provision.ts';
 import { ENVIRONMENT, type RedisSentinel, type RedisSentinelDescription } from './redis-sentinel.ts';
 import { redisSentinelStateFile } from './state.ts';
@@ -18,7 +19,7 @@ export async function up(options: RedisSentinelOptions, flags: { showSecrets: bo
   if (previous && (await engine.listContainers({ runId: previous.runId })).length > 0) {
     throw new SetupError(`redis-sentinel is already up (run ${previous.runId}, state in ${file})`, { hint: "Remove it first with 'npx nx run redis-sentinel:down'." });
   }
-  if (!flags.json) io.err('Starting Redis (master and replicas) and the Sentinels...');
+  if (!flags.json) io.err(`Starting Redis (master and replicas) and the Sentinels (image ${options.image ?? DEFAULT_IMAGE})...`);
   const env = await provision({ ...options, engine, labels: { ...options.labels, [Labels.keep]: 'true' } });
   try {
     state.write({ environment: ENVIRONMENT, runId: env.runId, createdAt: new Date().toISOString(), description: env.describe({ showSecrets: true }) });
@@ -39,6 +40,7 @@ function summary(env: RedisSentinel, d: RedisSentinelDescription, file: string, 
   const readPassword = `docker exec ${first?.container ?? ''} cat ${PASSWORD_FILE}`;
   return [
     `redis-sentinel is up in ${(env.timings.total / 1000).toFixed(1)} s (run ${d.runId}, network ${d.network})`,
+    `  image        ${s.imageTag} (${s.image}, Redis ${s.redisMajor})`,
     `  master name  ${s.masterName}; quorum ${s.quorum} of ${s.sentinels}; down-after ${s.downAfterMs} ms; failover-timeout ${s.failoverTimeoutMs} ms; min-replicas-to-write ${s.minReplicasToWrite}`,
     '  nodes (in-network address -> 127.0.0.1 port):',
     ...d.nodes.map((n, i) => `    ${n.address.padEnd(28)} -> 127.0.0.1:${n.hostPort}${i === 0 ? '  (primary at start)' : ''}`),

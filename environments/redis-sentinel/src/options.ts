@@ -2,6 +2,7 @@
 // bad value fails fast with an InvalidArgumentError naming the value and what is accepted.
 import { z } from 'zod';
 import { Engine, InvalidArgumentError, Labels } from '@resilience/fixtures';
+import { DEFAULT_IMAGE, IMAGE_NAMES, INFRA_IMAGES, REDIS_MAJOR, type ImageName } from './image.ts';
 
 export interface RedisSentinelOptions {
   /** Replicas of the master (default 2). */
@@ -28,6 +29,8 @@ export interface RedisSentinelOptions {
   readonly healthyTimeoutMs?: number;
   /** Extra labels on every container and the network (e.g. the keep label for `up`). */
   readonly labels?: Readonly<Record<string, string>>;
+  /** The infra image: `bookworm` (default, Redis 7.0) or `trixie` (Redis 8.0). */
+  readonly image?: ImageName;
   /** The engine to create containers with (default: a new connection with a fresh run id). */
   readonly engine?: Engine;
 }
@@ -54,6 +57,12 @@ export interface RedisSentinelSettings {
   readonly namePrefix: string;
   readonly healthyTimeoutMs: number;
   readonly labels: Readonly<Record<string, string>>;
+  /** Which infra image (Debian release) the nodes and Sentinels run on. */
+  readonly image: ImageName;
+  /** Its tag, e.g. `resilience/infra:0.1.0`. */
+  readonly imageTag: string;
+  /** The image's Redis major version (7 on bookworm, 8 on trixie). */
+  readonly redisMajor: number;
 }
 
 export const DEFAULTS = {
@@ -66,6 +75,7 @@ export const DEFAULTS = {
   masterName: 'mymaster',
   namePrefix: 'redis',
   healthyTimeoutMs: 60_000,
+  image: DEFAULT_IMAGE,
 } as const;
 
 /** What each option accepts, in the words of the error message. */
@@ -82,6 +92,7 @@ const EXPECTED: Readonly<Record<string, string>> = {
   namePrefix: 'a lower-case DNS label of at most 30 characters (letters, digits, `-`, starting with a letter)',
   healthyTimeoutMs: 'a positive whole number of milliseconds',
   labels: 'an object of string label values that leaves the run and role labels (project, run id, owner, created-at, role) alone',
+  image: 'one of `bookworm` (Debian 12: Redis 7.0) or `trixie` (Debian 13: Redis 8.0)',
   engine: 'an Engine from @resilience/fixtures',
 };
 
@@ -105,6 +116,7 @@ const schema = z.strictObject({
   namePrefix: z.string().regex(/^[a-z][a-z0-9-]{0,29}$/).refine((s) => !s.endsWith('-')).default(DEFAULTS.namePrefix),
   healthyTimeoutMs: millis.default(DEFAULTS.healthyTimeoutMs),
   labels: z.record(z.string(), z.string()).refine((l) => !Object.keys(l).some((k) => RESERVED_LABELS.has(k))).default({}),
+  image: z.enum(IMAGE_NAMES).default(DEFAULTS.image),
   engine: z.custom<Engine>((v) => v instanceof Engine).optional(),
 });
 
@@ -157,6 +169,9 @@ export function parseOptions(
     namePrefix: o.namePrefix,
     healthyTimeoutMs: o.healthyTimeoutMs,
     labels: o.labels,
+    image: o.image,
+    imageTag: INFRA_IMAGES[o.image],
+    redisMajor: REDIS_MAJOR[o.image],
     engine: o.engine,
   };
 }

@@ -2,7 +2,7 @@
 // parallel, then health; options are validated first, and a failure removes what was started.
 import { randomBytes } from 'node:crypto';
 import {
-  Engine, Images, InvalidArgumentError, SetupError, requireImage,
+  Engine, InvalidArgumentError, SetupError, requireImage,
   type ContainerHandle, type ContainerSpec,
 } from '@resilience/fixtures';
 import {
@@ -39,7 +39,7 @@ export async function provision(options: RedisSentinelProvisionOptions = {}): Pr
     return ms;
   };
   try {
-    await requireImage(engine, Images.infra);
+    await requireImage(engine, settings.imageTag);
     const tEngine = lap();
     const topo = topology(settings);
     const password = randomBytes(24).toString('base64url');
@@ -56,7 +56,7 @@ export async function provision(options: RedisSentinelProvisionOptions = {}): Pr
     const tNetwork = lap();
 
     const spec = (name: string, role: string, port: number, cmd: string[]): ContainerSpec => ({
-      image: Images.infra, name, role, user: 'redis', hostname: name, cmd, ports: [port], labels,
+      image: settings.imageTag, name, role, user: 'redis', hostname: name, cmd, ports: [port], labels,
       networks: [{ network, aliases: [name] }], stopTimeoutSeconds: 2,
     });
     // Every container starts waiting for its configuration; it is written once all of a group

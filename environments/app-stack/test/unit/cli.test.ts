@@ -21,7 +21,7 @@ test('up flags become options', (t) => {
   t.is(cmd.command, 'up');
   if (cmd.command !== 'up') return;
   t.deepEqual(cmd.options, { mode: 'naive', instances: 2, pg: { sync: true, nodes: 2, etcdNodes: 3 }, redis: { replicas: 1, sentinels: 3, quorum: 3 } });
-  t.deepEqual(cmd.settings.app, { mode: 'naive', instances: 2 });
+  t.deepEqual(cmd.settings.app, { mode: 'naive', instances: 2, image: 'bookworm' });
   t.like(cmd.settings.pg, { sync: true, nodes: 2, etcdNodes: 3 });
   t.like(cmd.settings.redis, { replicas: 1, sentinels: 3, quorum: 3 });
   t.true(cmd.showSecrets);
@@ -92,3 +92,12 @@ test('a missing Docker engine is a setup error: exit 2 with a hint', (t) => {
   t.is(r.status, 2);
   t.regex(r.stderr, /No Docker engine answered/);
 });
+
+test('--image trixie reaches both parts', (t) => {
+  const cmd = parseCli(['up', '--image', 'trixie']);
+  if (cmd.command !== 'up') return t.fail();
+  t.deepEqual(cmd.options, { image: 'trixie' });
+  t.like(cmd.settings, { app: { image: 'trixie' }, pg: { image: 'trixie', postgresMajor: 17, ttl: 20 }, redis: { image: 'trixie', redisMajor: 8 } });
+});
+test(badCli, ['up', '--image', 'bullseye'], '--image', 'bullseye');
+test(exits2, ['up', '--image', 'bullseye'], /`--image` to be one of `bookworm` .* or `trixie` .*got `bullseye`/);

@@ -88,8 +88,8 @@ test('errors can name the flag the user typed', (t) => {
 
 test('defaults: hardened, one instance, the parts\' own defaults', (t) => {
   const s = parseStackOptions();
-  t.deepEqual(s.app, { mode: 'hardened', instances: 1 });
-  t.like(s.pg, { nodes: 3, etcdNodes: 1, sync: false });
+  t.deepEqual(s.app, { mode: 'hardened', instances: 1, image: 'bookworm' });
+  t.like(s.pg, { nodes: 3, etcdNodes: 1, sync: false, image: 'bookworm', imageTag: 'resilience/infra:0.1.0' });
   t.like(s.redis, { replicas: 2, sentinels: 3, quorum: 2 });
   t.false(s.keep);
   t.is(s.timeoutMs, 120_000);
@@ -97,7 +97,7 @@ test('defaults: hardened, one instance, the parts\' own defaults', (t) => {
 
 test('accepts every valid combination it is given', (t) => {
   const s = parseStackOptions({ mode: 'naive', instances: 3, pg: { nodes: 2, sync: 'strict', etcdNodes: 3 }, redis: { replicas: 0, sentinels: 1 }, keep: true, timeoutMs: 5_000, now: () => 1 });
-  t.deepEqual(s.app, { mode: 'naive', instances: 3 });
+  t.deepEqual(s.app, { mode: 'naive', instances: 3, image: 'bookworm' });
   t.like(s.pg, { nodes: 2, etcdNodes: 3, sync: true, syncStrict: true });
   t.like(s.redis, { replicas: 0, sentinels: 1, quorum: 1 });
   t.true(s.keep);
@@ -113,4 +113,27 @@ test('sync passes through to pg-ha, as pg.sync does', (t) => {
 test('rejects options that are not an object', (t) => {
   const error = t.throws(() => parseStackOptions([]), { instanceOf: InvalidArgumentError });
   t.is(error.argument, 'options');
+});
+
+test('image passes through to both parts, as pg.image and redis.image do', (t) => {
+  const s = parseStackOptions({ image: 'trixie' });
+  t.is(s.app.image, 'trixie');
+  t.like(s.pg, { image: 'trixie', imageTag: 'resilience/infra-trixie:0.1.0', postgresMajor: 17, ttl: 20 });
+  t.like(s.redis, { image: 'trixie', imageTag: 'resilience/infra-trixie:0.1.0', redisMajor: 8 });
+  t.like(parseStackOptions({ image: 'trixie', pg: { image: 'trixie' } }).pg, { image: 'trixie' });
+  const mixed = parseStackOptions({ pg: { image: 'trixie' } });
+  t.is(mixed.app.image, 'mixed');
+  t.like(mixed.redis, { image: 'bookworm' });
+});
+
+test('image: a bad value, a disagreeing part, and trixie with a ttl Patroni 4 would change are refused', (t) => {
+  const bad = t.throws(() => parseStackOptions({ image: 'bullseye' }), { instanceOf: InvalidArgumentError });
+  t.is(bad.argument, 'image');
+  t.regex(bad.message, /`bookworm`.*`trixie`/);
+  const clash = t.throws(() => parseStackOptions({ image: 'trixie', redis: { image: 'bookworm' } }), { instanceOf: InvalidArgumentError });
+  t.is(clash.argument, 'image');
+  t.regex(clash.message, /redis\.image/);
+  const ttl = t.throws(() => parseStackOptions({ image: 'trixie', pg: { ttl: 10 } }), { instanceOf: InvalidArgumentError });
+  t.is(ttl.argument, 'pg.ttl');
+  t.regex(ttl.message, /at least 20 seconds/);
 });

@@ -83,3 +83,13 @@ test('a missing Docker engine is a setup error: exit 2 with a hint', (t) => {
   t.is(r.status, 2);
   t.regex(r.stderr, /No Docker engine answered/);
 });
+
+test('--image trixie becomes the option, with the timings Patroni 4 runs with', (t) => {
+  const c = parseCli(['up', '--image', 'trixie']);
+  t.like(c, { command: 'up', options: { image: 'trixie' }, settings: { image: 'trixie', postgresMajor: 17, ttl: 20, loopWait: 2, retryTimeout: 4 } });
+});
+test(badCli, ['up', '--image', 'bullseye'], '--image');
+test('a ttl below 20 on trixie is refused, naming --ttl', badCli, ['up', '--image', 'trixie', '--ttl', '10'], '--ttl');
+test(badCli, ['down', '--image', 'trixie'], '--image');
+test(exits2, ['up', '--image', 'bullseye'], /`--image` to be one of `bookworm` .* or `trixie` .*got `bullseye`/);
+test(exits2, ['up', '--image', 'trixie', '--ttl', '10'], /`--ttl` to be at least 20 seconds with --image `trixie` \(Patroni 4\.0\.7 raises a smaller ttl to 20\), got `10`/);

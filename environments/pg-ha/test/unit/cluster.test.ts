@@ -30,7 +30,7 @@ const healthy = [m('pg1', 'leader'), m('pg2', 'replica'), m('pg3', 'replica')];
 const async3 = { nodes: 3, sync: false };
 
 const judged = test.macro({
-  exec(t, members: ClusterMember[], settings: { nodes: number; sync: boolean }, reason: RegExp | undefined) {
+  exec(t, members: ClusterMember[], settings: { nodes: number; sync: boolean; image?: 'bookworm' | 'trixie' }, reason: RegExp | undefined) {
     const got = unhealthyReason(members, settings);
     if (reason) t.regex(got ?? '', reason);
     else t.is(got, undefined);
@@ -48,6 +48,15 @@ test('a replica with unknown lag', judged, [m('pg1', 'leader'), m('pg2', 'replic
 test('a replica on an old timeline', judged, [m('pg1', 'leader', 'running', 0, 2), m('pg2', 'replica', 'running', 0, 1), m('pg3', 'replica', 'streaming', 0, 2)], async3, /pg2 is on timeline 1/);
 test('synchronous mode without a sync standby', judged, healthy, { nodes: 3, sync: true }, /no sync_standby/);
 test('synchronous mode with a sync standby', judged, [m('pg1', 'leader'), m('pg2', 'sync_standby'), m('pg3', 'replica')], { nodes: 3, sync: true }, undefined);
+
+// Patroni 4 (trixie) reports `streaming` for a replica whose WAL receiver streams and `running`
+// before it does; Patroni 3.0.2 (bookworm) reports `running` for both.
+const trixie3 = { nodes: 3, sync: false, image: 'trixie' as const };
+const streaming = [m('pg1', 'leader'), m('pg2', 'replica', 'streaming'), m('pg3', 'replica', 'streaming')];
+test('trixie: replicas streaming', judged, streaming, trixie3, undefined);
+test('trixie: a replica running but not streaming yet', judged, [m('pg1', 'leader'), m('pg2', 'replica', 'running'), m('pg3', 'replica', 'streaming')], trixie3, /pg2 is running/);
+test('trixie: a sync standby streaming', judged, [m('pg1', 'leader'), m('pg2', 'sync_standby', 'streaming'), m('pg3', 'replica', 'streaming')], { ...trixie3, sync: true }, undefined);
+test('bookworm: running replicas count (Patroni 3.0.2 never says streaming)', judged, healthy, { ...async3, image: 'bookworm' }, undefined);
 
 test('redact hides the password and keeps the rest', (t) => {
   t.is(redact('postgresql://app:s3cr3t@127.0.0.1:5000/app'), 'postgresql://app:***@127.0.0.1:5000/app');

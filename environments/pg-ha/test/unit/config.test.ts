@@ -78,3 +78,27 @@ test('the post-bootstrap script takes the app password from the environment', (t
   t.regex(script, /CREATE ROLE app LOGIN PASSWORD '\$PGHA_APP_PASSWORD';/);
   t.regex(script, /CREATE DATABASE app OWNER app;/);
 });
+
+test('the Patroni config points at the image\'s PostgreSQL: 15 on bookworm, 17 on trixie', (t) => {
+  const bookworm = parseOptions();
+  const trixie = parseOptions({ image: 'trixie' });
+  const b = lines(renderPatroniConfig(bookworm, topology(bookworm), topology(bookworm).nodes[0]!));
+  const x = lines(renderPatroniConfig(trixie, topology(trixie), topology(trixie).nodes[0]!));
+  t.true(b.includes('bin_dir: "/usr/lib/postgresql/15/bin"'));
+  t.true(x.includes('bin_dir: "/usr/lib/postgresql/17/bin"'));
+  // Patroni 4 runs with no ttl below 20: trixie's file says 20, not a value Patroni would change.
+  t.true(b.includes('ttl: 10'));
+  t.true(x.includes('ttl: 20'));
+  t.true(x.includes('loop_wait: 2'));
+  t.true(x.includes('retry_timeout: 4'));
+  // Everything else is the same on both: PostgreSQL 17 and Patroni 4 take the same settings.
+  const rest = (l: string[]) => l.filter((s) => !s.startsWith('bin_dir:') && !s.startsWith('ttl:'));
+  t.deepEqual(rest(x), rest(b));
+});
+
+test('HAProxy and etcd take the same configuration on both images (HAProxy 3.0 and etcd 3.5 accept it)', (t) => {
+  const bookworm = parseOptions();
+  const trixie = parseOptions({ image: 'trixie' });
+  t.is(renderHaproxyConfig(trixie, topology(trixie)), renderHaproxyConfig(bookworm, topology(bookworm)));
+  t.deepEqual(etcdCommand(topology(trixie), topology(trixie).etcd[0]!, 'tok'), etcdCommand(topology(bookworm), topology(bookworm).etcd[0]!, 'tok'));
+});

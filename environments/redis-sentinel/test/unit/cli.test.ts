@@ -81,3 +81,20 @@ test('a quorum above the Sentinels exits 2, naming both values, before touching 
   t.regex(r.stderr, /`--quorum`.*`--sentinels` is 3.*got `5`/);
   t.notRegex(r.stderr, /Docker/);
 });
+
+test('--image trixie becomes the option; a bad --image is refused naming it', (t) => {
+  const c = parseCli(['up', '--image', 'trixie']);
+  if (c.command !== 'up') return t.fail();
+  t.deepEqual(c.options, { image: 'trixie' });
+  t.like(c.settings, { image: 'trixie', imageTag: 'resilience/infra-trixie:0.1.0', redisMajor: 8 });
+  const error = t.throws(() => parseCli(['up', '--image', 'valkey']), { instanceOf: InvalidArgumentError });
+  t.is(error.argument, '--image');
+  t.throws(() => parseCli(['down', '--image', 'trixie']), { instanceOf: InvalidArgumentError });
+});
+
+test('a bad --image exits 2, naming it and what is accepted, before touching Docker', (t) => {
+  const r = spawnSync(process.execPath, [cli, 'up', '--image', 'bullseye'], { encoding: 'utf8', env: { ...process.env, DOCKER_HOST: 'tcp://127.0.0.1:1' } });
+  t.is(r.status, 2);
+  t.regex(r.stderr, /`--image` to be one of `bookworm` .* or `trixie` .*got `bullseye`/);
+  t.notRegex(r.stderr, /Docker/);
+});

@@ -67,7 +67,20 @@ test('defaults: two replicas, three Sentinels, quorum 2, down-after 2000 ms', (t
     replicas: 2, sentinels: 3, quorum: 2, downAfterMs: 2_000, failoverTimeoutMs: DEFAULTS.failoverTimeoutMs,
     minReplicasToWrite: 0, minReplicasMaxLagSeconds: 10, masterName: 'mymaster', network: undefined,
     namePrefix: 'redis', healthyTimeoutMs: DEFAULTS.healthyTimeoutMs, labels: {}, engine: undefined,
+    image: 'bookworm', imageTag: 'resilience/infra:0.1.0', redisMajor: 7,
   });
+});
+
+test('image: bookworm by default, trixie (Redis 8) on request, anything else refused naming what is accepted', (t) => {
+  t.like(parseOptions({ image: 'trixie' }), { image: 'trixie', imageTag: 'resilience/infra-trixie:0.1.0', redisMajor: 8 });
+  t.like(parseOptions({ image: 'bookworm' }), { image: 'bookworm', imageTag: 'resilience/infra:0.1.0', redisMajor: 7 });
+  for (const bad of ['bullseye', 'valkey', '', 8]) {
+    const error = t.throws(() => parseOptions({ image: bad }), { instanceOf: InvalidArgumentError });
+    t.is(error.argument, 'image');
+    t.deepEqual(error.value, bad);
+    t.regex(error.message, /`bookworm`.*`trixie`/);
+    t.is(error.exitCode, 2);
+  }
 });
 
 test('the default quorum is a majority of the Sentinels', (t) => {
