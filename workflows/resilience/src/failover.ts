@@ -6,7 +6,7 @@ import { provision, type AppStack } from '@resilience/app-stack';
 import {
   clientsRecovered, defineWorkflow, fullRedundancy, heal, inject, observe, primaryOf, promoted, rejoined, repeat, steady, until,
 } from '@resilience/runner';
-import { FailoverOptions, USAGE, type FailoverOptionsT } from './options.ts';
+import { FailoverOptions, USAGE, setups, type FailoverOptionsT } from './options.ts';
 import { patroniSystem, sentinelSystem } from './systems.ts';
 import { traffic } from './traffic.ts';
 
@@ -26,12 +26,12 @@ export const failover = defineWorkflow<FailoverOptionsT, AppStack>({
   description: 'fails the PostgreSQL primary and/or the Redis primary under live traffic and measures detection, election, RTO, availability, latency and lost writes',
   options: FailoverOptions,
   usage: USAGE,
-  variants: (o) => (o.appMode === 'both' ? ['hardened', 'naive'] : []),
+  variants: (o) => (setups(o).length > 1 ? setups(o).map((s) => s.name) : []),
   timeoutMs: (o) => o.timeout,
   environment: async (o, setup) => {
-    const mode = (setup.variant ?? o.appMode) as 'hardened' | 'naive';
-    setup.note(`provisioning app-stack (pg-ha, redis-sentinel, app in ${mode} mode)`);
-    const stack = await provision({ engine: setup.engine, mode, pg: { sync: o.sync }, signal: setup.signal, now: setup.now });
+    const { mode, image } = setups(o).find((s) => s.name === (setup.variant ?? ''))!;
+    setup.note(`provisioning app-stack (pg-ha, redis-sentinel on ${image}, app in ${mode} mode)`);
+    const stack = await provision({ engine: setup.engine, mode, image, pg: { sync: o.sync }, signal: setup.signal, now: setup.now });
     try {
       setup.note(`app-stack healthy in ${(stack.timings['total']! / 1000).toFixed(1)} s`);
       const v = await versions(stack);

@@ -44,12 +44,12 @@ async function failover(args: string[]) {
 let t0log: (s: string) => void = () => undefined;
 
 test.serial('every documented option reaches the workflow through npx nx run (dry run, nothing started)', async (t) => {
-  const args = ['--system=postgres', '--fault=pause', '--iterations=2', '--sync', '--app-mode=both', '--steady=3s', '--after=2s', '--timeout=30s', '--interval=20ms', '--slo=rto<=20s', '--no-png', '--dry-run'];
+  const args = ['--system=postgres', '--fault=pause', '--iterations=2', '--sync', '--app-mode=both', '--image=both', '--steady=3s', '--after=2s', '--timeout=30s', '--interval=20ms', '--slo=rto<=20s', '--no-png', '--dry-run'];
   const r = await execa('npx', ['nx', 'run', 'resilience:failover', ...args, '--outputStyle=stream'], { cwd: root, reject: false, env: { NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', CI: 'true' } });
   t.is(r.exitCode, 0, r.stdout + r.stderr);
   const options = JSON.parse(/options: (\{.*\})/.exec(r.stdout)![1]!) as Record<string, unknown>;
-  t.deepEqual(options, { system: 'postgres', fault: 'pause', iterations: 2, sync: true, appMode: 'both', steady: 3000, after: 2000, timeout: 30000, interval: 20 });
-  t.regex(r.stdout, /variants: hardened, naive/);
+  t.deepEqual(options, { system: 'postgres', fault: 'pause', iterations: 2, sync: true, appMode: 'both', image: 'both', steady: 3000, after: 2000, timeout: 30000, interval: 20 });
+  t.regex(r.stdout, /variants: bookworm-hardened, bookworm-naive, trixie-hardened, trixie-naive/);
   t.regex(r.stdout, /\(no PNG\)/);
   t.regex(r.stdout, /^\S*\s*rto<=20s$/m);
   t.notRegex(r.stdout, /rto <= 30s/, 'the --slo replaced the default');
