@@ -54,7 +54,8 @@ export async function traffic(stack: AppStack, o: TrafficOptions, t: TrafficCont
       scopes: ['postgres'],
       verify: { store: 'table orders on the primary', readBack: () => orderIds(primaryUrl) },
     },
-    { probe: httpProbe({ ...common, name: t.name('http-read'), url: `${stack.url}/orders/${orderId}` }), scopes: ['redis'] },
+    // Cache-aside: a cached order is read from Redis, and from PostgreSQL once its cache entry expires.
+    { probe: httpProbe({ ...common, name: t.name('http-read'), url: `${stack.url}/orders/${orderId}` }), scopes: ['redis', 'postgres'] },
     {
       probe: sqlWriteProbe({ ...common, name: t.name('sql-write'), connection: { connectionString: primaryUrl }, nodeOf: (address) => stack.pg.nodeOfAddress(address) }),
       scopes: ['postgres'],
