@@ -20,7 +20,7 @@ const DEBIAN_TRIXIE_BASE = 'debian:trixie-slim';
  * stays the project's image version for both, and `resilience/infra:0.1.0` stays bookworm.
  * The environments name it too (their option `image: 'trixie'`).
  */
-const INFRA_TRIXIE = `resilience/infra-trixie:${IMAGE_VERSION}`;
+const INFRA_TRIXIE = Images.infraTrixie;
 const NODE_BASE = 'node:24-bookworm-slim';
 const HASH_LABEL = 'io.resilience.inputs-hash';
 /** Free space the engine's disk needs before a build starts (RESILIENCE_MIN_FREE_GIB overrides). */
