@@ -3,7 +3,7 @@
 // Every wait takes the run's abort signal; every time is on the run clock; what a condition
 // measures becomes a measurement, and what surprises it becomes a finding.
 import type { ChaosRun, ContainerHandle, Evidence, FindingEvent, Injected, Probe } from '@resilience/fixtures';
-import { waitFor } from '@resilience/fixtures';
+import { isWaitTimeoutError, waitFor } from '@resilience/fixtures';
 import type { Measurement } from './metrics.ts';
 
 /** A node of a system, as a fault target. */
@@ -229,6 +229,30 @@ export function repeat<E, O>(times: number, steps: readonly Step<E, O>[]): Step<
   };
 }
 
+/**
+ * Runs a condition's wait; when it times out, the system did not get there: a critical
+ * `not-recovered` finding with the system's evidence, then the error (the schedule stops, the
+ * write check still runs).
+ */
+async function orFinding<T>(sc: StepContext, scope: string, what: string, wait: () => Promise<T>): Promise<T> {
+  try {
+    return await wait();
+  } catch (e) {
+    if (!isWaitTimeoutError(e) || sc.signal.aborted) throw e;
+    const f = sc.faults.filter((x) => x.scope === scope).at(-1);
+    const sys = sc.systems[scope];
+    const explained = await sys?.explain?.('not-recovered', [], f?.atEpochMs ?? Date.now() - 120_000).catch((x: unknown): { detail?: string; evidence: readonly Evidence[] } => ({ evidence: [{ label: 'evidence unavailable', text: String(x) }] }));
+    sc.finding({
+      kind: 'not-recovered', severity: 'critical', scope, at: sc.now(),
+      ...(f ? { iteration: f.iteration, faultId: f.injected.id, nodes: [f.target.name] } : {}),
+      title: `${sys?.title ?? scope} did not get to ${what} within ${Math.round(sc.timeoutMs / 1000)} s${f ? ` after the ${f.kind} of ${f.target.name}` : ''}`,
+      detail: `${e.message}. The schedule stopped here; the faults were healed and the acknowledged writes still checked.${explained?.detail ? ` ${explained.detail}` : ''}`,
+      evidence: explained?.evidence ?? [],
+    });
+    throw e;
+  }
+}
+
 /** A system names a new primary; measured as `election(scope)`, fault start to promotion. */
 export function promoted(scope: string): Condition {
   return {
@@ -236,7 +260,7 @@ export function promoted(scope: string): Condition {
     run: async (sc) => {
       const f = sc.currentFault(scope);
       const sys = system(sc, scope);
-      const p = await sys.waitForPromotion(f.target.name, { timeoutMs: sc.timeoutMs, signal: sc.signal });
+      const p = await orFinding(sc, scope, 'a new primary', () => sys.waitForPromotion(f.target.name, { timeoutMs: sc.timeoutMs, signal: sc.signal }));
       f.promoted = { node: p.primary.name, at: p.at };
       sc.measure({
         name: 'election', scope, iteration: f.iteration, unit: 'ms', value: Math.max(0, p.at - f.at),
@@ -253,10 +277,10 @@ export function clientsRecovered(scope: string): Condition {
     run: async (sc) => {
       const watched = sc.probes(scope);
       if (watched.length === 0) return;
-      await waitFor(() => watched.every((p) => {
+      await orFinding(sc, scope, 'clients succeeding for a full second', () => waitFor(() => watched.every((p) => {
         const s = p.snapshot().lastSecond;
         return s.attempts > 0 && s.availability === 1;
-      }), { what: `${watched.map((p) => p.name).join(', ')} to succeed for a full second`, timeoutMs: sc.timeoutMs, intervalMs: 100, signal: sc.signal });
+      }), { what: `${watched.map((p) => p.name).join(', ')} to succeed for a full second`, timeoutMs: sc.timeoutMs, intervalMs: 100, signal: sc.signal }));
     },
   };
 }
@@ -272,7 +296,7 @@ export function rejoined(scope: string): Condition {
       const f = sc.currentFault(scope);
       const sys = system(sc, scope);
       const healedAt = f.healedAt ?? sc.now();
-      const r = await sys.waitRejoined(f.target.name, { timeoutMs: sc.timeoutMs, signal: sc.signal });
+      const r = await orFinding(sc, scope, `${f.target.name} back in the cluster`, () => sys.waitRejoined(f.target.name, { timeoutMs: sc.timeoutMs, signal: sc.signal }));
       f.rejoined = { at: r.at, role: r.role };
       sc.measure({
         name: 'rejoin', scope, iteration: f.iteration, unit: 'ms', value: Math.max(0, r.at - healedAt),
@@ -299,7 +323,7 @@ export function fullRedundancy(scope: string): Condition {
     run: async (sc) => {
       const f = sc.currentFault(scope);
       const sys = system(sc, scope);
-      await sys.waitHealthy({ timeoutMs: sc.timeoutMs, signal: sc.signal });
+      await orFinding(sc, scope, 'full redundancy', () => sys.waitHealthy({ timeoutMs: sc.timeoutMs, signal: sc.signal }));
       sc.measure({ name: 'redundancy', scope, iteration: f.iteration, unit: 'ms', value: sc.now() - f.at, description: `fault start to ${sys.title} fully redundant again (one primary, every replica caught up)` });
     },
   };

@@ -355,19 +355,41 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
           withIteration: (i) => makeContext(i),
         });
         const root = makeContext(1);
-        for (const step of schedule) await step.run(root);
+        let scheduleError: unknown;
+        try {
+          for (const step of schedule) await step.run(root);
+        } catch (e) {
+          scheduleError = e;
+        }
+        if (scheduleError !== undefined && abort.signal.aborted) throw scheduleError;
 
-        // Write check: every acknowledged write is read back after recovery.
+        // Write check: every acknowledged write is read back after recovery, also when the
+        // schedule stopped early (a system that never recovered): what was lost matters most then.
         await Promise.allSettled(probes.map((p) => p.stop()));
+        if (scheduleError !== undefined) {
+          const healErrors = await run.chaos.healAll();
+          if (healErrors.length) {
+            healFailed = true;
+            for (const e of healErrors) con.line(`HEAL FAILED: ${e.message}`);
+          }
+        }
         for (const { traffic: t, collector } of collectors) {
           const spans = mine.filter((f) => t.scopes.includes(f.scope)).map((f) => ({ id: f.injected.id, scope: f.scope, iteration: f.iteration, at: f.at, promotedAt: f.promoted?.at, healedAt: f.healedAt }));
-          const present = await t.verify!.readBack();
+          let present: Iterable<string>;
+          try {
+            present = await t.verify!.readBack();
+          } catch (e) {
+            // Not read back: its lostWrites stays unmeasured, which fails its hypothesis.
+            con.line(`write check of ${t.probe.name} failed: ${e instanceof Error ? e.message : String(e)}`);
+            continue;
+          }
           const check = collector.check(present, { store: t.verify!.store, intervalMs: t.probe.intervalMs, faults: spans, at: run.now(), scope: t.scopes[0] ?? '', ...(variant ? { variant } : {}) });
           emit(check);
           const outcome = writeCheckOutcome(check, { probe: baseName(t.probe.name), store: t.verify!.store, ...(variant ? { variant } : {}), ...(t.scopes[0] ? { scope: t.scopes[0] } : {}) });
           for (const m of outcome.measurements) measure(m);
           if (outcome.finding) finding(outcome.finding);
         }
+        if (scheduleError !== undefined) throw scheduleError;
       } finally {
         await Promise.allSettled(probes.map((p) => p.stop()));
         for (const close of closers) await Promise.resolve().then(close).catch((e: unknown) => con.line(`closing traffic: ${e instanceof Error ? e.message : String(e)}`));

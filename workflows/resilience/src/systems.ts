@@ -48,7 +48,7 @@ async function nextLogLine(container: ContainerHandle, pattern: RegExp, o: WaitO
   }
 }
 
-const INTERESTING = /lock|demot|promot|leader|timeline|rewind|acquired|failover|Lock owner/i;
+const INTERESTING = /lock|demot|promot|leader|timeline|rewind|acquired|failover|Lock owner|fail|fatal|error|start/i;
 
 /** Patroni 3.0.0-3.0.2 can overwrite a newer leader key after a freeze (etcd3); fixed in 3.0.3. */
 export const PATRONI_ETCD3_OVERWRITE: Evidence = {
@@ -93,11 +93,13 @@ export function patroniSystem(pg: PgHa, version: string): System {
     electionBound: `ttl ${pg.settings.ttl} s + loop_wait ${pg.settings.loopWait} s`,
     explain: async (_kind, nodes, sinceEpochMs) => {
       const evidence: Evidence[] = [{ label: 'version', text: version }];
-      for (const name of nodes) {
+      const members = await pg.members().catch(() => []);
+      if (members.length) evidence.push({ label: "Patroni's /cluster now", text: members.map((m) => `${m.name}  ${m.role}  ${m.state}  timeline ${m.timeline ?? '?'}  lag ${m.lagBytes ?? '?'}`).join('\n') });
+      for (const name of nodes.length ? nodes : pg.nodes.map((x) => x.name)) {
         const n = pg.nodes.find((x) => x.name === name);
         if (!n) continue;
         const lines = (await logsSince(n.container, sinceEpochMs - 2000)).filter((l) => INTERESTING.test(l));
-        evidence.push({ label: `${name} Patroni log (lock and role changes)`, text: lines.slice(-25).join('\n') || '(nothing matching)' });
+        evidence.push({ label: `${name} Patroni log (lock, role and start changes)`, text: lines.slice(-25).join('\n') || '(nothing matching)' });
       }
       const old = /\b3\.0\.[0-2]\b/.test(version);
       if (old) evidence.push(PATRONI_ETCD3_OVERWRITE);

@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { z } from 'zod';
-import { Engine, Probe, type ContainerHandle, type JournalEvent } from '@resilience/fixtures';
+import { Engine, Probe, WaitTimeoutError, type ContainerHandle, type JournalEvent } from '@resilience/fixtures';
 import type Docker from 'dockerode';
 import {
-  clientsRecovered, defineWorkflow, heal, inject, observe, primaryOf, promoted, rejoined, repeat, runWorkflow, steady, until,
+  clientsRecovered, defineWorkflow, fullRedundancy, heal, inject, observe, primaryOf, promoted, rejoined, repeat, runWorkflow, steady, until,
   type CustomFault, type System,
 } from '../../src/index.ts';
 
@@ -29,6 +29,7 @@ class FakeCluster {
   /** Rows acknowledged by each node; what `lose` names is dropped when the old primary comes back. */
   readonly rows = new Map<string, string>();
   takeBack = false;
+  neverHealthy = false;
   promotedAt = 0;
   healedAt = 0;
   readonly now: () => number;
@@ -59,7 +60,9 @@ function fakeSystem(c: FakeCluster, scope: string): System {
       }
       return { at: c.now(), role: c.takeBack ? 'primary' : 'replica' };
     },
-    waitHealthy: async () => undefined,
+    waitHealthy: async (o) => {
+      if (c.neverHealthy) throw new WaitTimeoutError('a healthy fake cluster', o.timeoutMs, new Error('last seen: n2 is start failed'));
+    },
     explain: async () => ({ evidence: [{ label: 'log', text: 'Lock owner: n2; I am n1' }] }),
   };
 }
@@ -75,7 +78,8 @@ function outage(c: FakeCluster): CustomFault {
   };
 }
 
-const Options = z.object({ takeBack: z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]).default(false), iterations: z.coerce.number().default(2), variants: z.coerce.number().default(1) }).strict();
+const flag = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]).default(false);
+const Options = z.object({ takeBack: flag, neverHealthy: flag, iterations: z.coerce.number().default(2), variants: z.coerce.number().default(1) }).strict();
 
 function fakeWorkflow(clusters: FakeCluster[]) {
   return defineWorkflow<z.infer<typeof Options>, FakeCluster>({
@@ -88,6 +92,7 @@ function fakeWorkflow(clusters: FakeCluster[]) {
     environment: async (o, setup) => {
       const c = new FakeCluster(setup.now);
       c.takeBack = o.takeBack && setup.variant !== 'b';
+      c.neverHealthy = o.neverHealthy;
       clusters.push(c);
       return { handle: c, systems: { db: fakeSystem(c, 'db') }, teardown: async () => undefined, versions: { fake: '1.0' } };
     },
@@ -115,7 +120,7 @@ function fakeWorkflow(clusters: FakeCluster[]) {
         { label: 'fault', run: (sc) => inject(outage(sc.env as FakeCluster), primaryOf('db'), { scope: 'db' }).run(sc) },
         until(promoted('db'), clientsRecovered('db')),
         heal('db'),
-        until(rejoined('db')),
+        until(rejoined('db'), fullRedundancy('db')),
         observe(300),
       ]),
     ],
@@ -173,6 +178,17 @@ test.serial('a user hypothesis that allows the loss passes, and says so', async 
   const { result, text } = await runFake(['--take-back', '--slo', 'lostWrites(db-write) <= 100000']);
   t.is(result.exitCode, 0, text);
   t.true(result.findings.some((f) => f.kind === 'lost-writes'), 'the findings stay in the report');
+});
+
+test.serial('a system that never gets back to full redundancy: a not-recovered finding, the schedule stops, the writes are still checked', async (t) => {
+  const { result, text } = await runFake(['--take-back', '--never-healthy']);
+  t.is(result.exitCode, 1, text);
+  t.is(result.status, 'failed');
+  t.deepEqual(result.findings.map((f) => f.kind), ['failover-not-held', 'not-recovered', 'lost-writes']);
+  t.regex(result.findings[1]!.title, /did not get to full redundancy within 5 s after the outage of n1/);
+  t.is(result.summary!.faults.length, 1, 'the second iteration did not start');
+  const lost = result.outcomes.find((o) => o.text === 'lostWrites(db-write) == 0')!;
+  t.true(lost.observed! > 0, 'measured although the schedule failed');
 });
 
 test.serial('variants: the same schedule per variant, hypotheses per variant', async (t) => {
