@@ -1,17 +1,9 @@
 // The two infra images pg-ha can run on (option `image`), and what differs between them for
 // PostgreSQL and Patroni. Versions are what Debian's packages hold (checked with apt and
 // `--version` inside each image); the Patroni limits are Patroni's own (see below).
-import { Images } from '@resilience/fixtures';
+import { INFRA_IMAGES, type ImageName } from '@resilience/fixtures';
 
-export const IMAGE_NAMES = ['bookworm', 'trixie'] as const;
-export type ImageName = (typeof IMAGE_NAMES)[number];
-export const DEFAULT_IMAGE: ImageName = 'bookworm';
-
-/** The tag of each infra image; built by `npx nx run docker:images` (docker/infra, docker/infra-trixie). */
-export const INFRA_IMAGES: Readonly<Record<ImageName, string>> = {
-  bookworm: Images.infra,
-  trixie: Images.infraTrixie,
-};
+export { IMAGE_NAMES, DEFAULT_IMAGE, INFRA_IMAGES, type ImageName } from '@resilience/fixtures';
 
 /** Patroni timing values: seconds. */
 export interface PatroniTimings {
