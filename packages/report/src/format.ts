@@ -1,6 +1,6 @@
 // Human-readable numbers for the Markdown summary, the HTML page and JUnit: the fixtures'
 // formatMetric / formatDuration (what the console prints too), so a value reads the same everywhere.
-import { formatDuration, formatMetric } from '@resilience/fixtures/analysis';
+import { formatDuration, formatMetric, measurementName } from '@resilience/fixtures/analysis';
 import type { MetricUnit } from '@resilience/fixtures/events';
 import type { Report, Scalar } from './schema.ts';
 
@@ -77,10 +77,7 @@ function formatNumber(x: number): string {
   return a >= 100 ? x.toFixed(1) : a >= 1 ? x.toFixed(2) : x.toPrecision(3);
 }
 
-/** `name(scope)#iteration [variant]`: how a measurement is named in every table and on the console. */
-export function measurementName(m: { readonly name: string; readonly scope?: string | null; readonly iteration?: number | null; readonly variant?: string | null }): string {
-  return `${m.name}${m.scope ? `(${m.scope})` : ''}${typeof m.iteration === 'number' ? `#${m.iteration}` : ''}${m.variant ? ` [${m.variant}]` : ''}`;
-}
+export { measurementName };
 
 export const OUTCOME_LABEL: Record<Report['verdict']['outcome'], string> = {
   passed: 'PASSED',

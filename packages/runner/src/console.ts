@@ -1,6 +1,6 @@
 // What a person watching a workflow sees. On a terminal: one live status line (phase, elapsed,
 // availability and p99 of the last 5 s per probe) under the events. In CI: plain timestamped lines.
-import { formatMetric, type EventBus, type JournalEvent, type Probe } from '@resilience/fixtures';
+import { formatMetric, measurementName, type EventBus, type JournalEvent, type Probe } from '@resilience/fixtures';
 
 /** The live line's window: what is happening now, not since the start. */
 export const LIVE_WINDOW_MS = 5000;
@@ -82,8 +82,7 @@ export class ConsoleReporter {
       } else if (e.type === 'fault-healed') {
         this.line(`fault ${e.id} healed${e.error ? `, with errors: ${e.error}` : ''}`);
       } else if (e.type === 'measurement') {
-        const where = `${e.scope ? `(${e.scope})` : ''}${e.iteration ? `#${e.iteration}` : ''}${e.variant ? ` [${e.variant}]` : ''}`;
-        this.line(`measured ${e.name}${where}: ${formatMetric(e.value, e.unit)}`);
+        this.line(`measured ${measurementName(e)}: ${formatMetric(e.value, e.unit)}`);
       } else if (e.type === 'finding') {
         this.line(`FINDING [${e.severity}] ${e.title}`);
       } else if (e.type === 'note') {

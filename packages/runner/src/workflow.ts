@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ZodType } from 'zod';
 import {
-  ChaosRun, InvalidArgumentError, RunAnalyser, formatDuration, isResilienceError, toSampleEvent,
+  ChaosRun, InvalidArgumentError, RunAnalyser, formatDuration, isResilienceError, measurementName, toSampleEvent,
   type Engine, type FindingEvent, type JournalEvent, type Probe, type RunStatus, type RunSummary,
 } from '@resilience/fixtures';
 import { parseArgs } from './args.ts';
@@ -117,11 +117,6 @@ const CONDITION_METRICS: readonly MetricSpec[] = [
   { name: 'redundancy', unit: 'ms', description: 'fault start to full redundancy again' },
 ];
 
-/** `election(postgres)#2 [naive]`: how a measurement is named in tables. */
-export function displayName(m: Pick<Measurement, 'name' | 'scope' | 'iteration' | 'variant'>): string {
-  return `${m.name}${m.scope ? `(${m.scope})` : ''}${m.iteration ? `#${m.iteration}` : ''}${m.variant ? ` [${m.variant}]` : ''}`;
-}
-
 const key = (h: Hypothesis) => `${h.metric}(${h.args.join(',')})`;
 
 /** User hypotheses replace defaults on the same metric and arguments; one without arguments replaces every default of its metric. */
@@ -170,6 +165,10 @@ export function faultMeasurements(summary: RunSummary): Measurement[] {
   return out;
 }
 
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
 function help<O>(def: WorkflowDefinition<O, unknown>): string {
   return `${def.name}: ${def.description}\n\n${def.usage}\n\n  --slo EXPR   add or replace a hypothesis, e.g. --slo "rto<=30s" or --slo "lostWrites(redis-write) <= 100" (repeatable)\n  --dry-run    print the plan (variants, steps, hypotheses) and start nothing\n  --no-png     skip the PNG of the HTML report\n  --help       this text\n\nExit codes: 0 passed, 1 a hypothesis failed, 2 bad input or setup error, 3 a heal failed, 130 interrupted.`;
 }
@@ -179,16 +178,16 @@ function parseOptions<O>(def: WorkflowDefinition<O, unknown>, values: Record<str
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   const path = issue?.path.join('.') ?? '';
-  const flag = `--${String(path).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  const flag = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
   if (issue?.code === 'unrecognized_keys') {
     const keys = (issue as { keys?: string[] }).keys ?? [];
-    throw new InvalidArgumentError('option', keys.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', '), 'one of the options listed by --help');
+    throw new InvalidArgumentError('option', keys.map(flag).join(', '), 'one of the options listed by --help');
   }
   const expected = (issue?.message ?? 'a valid value (see --help)')
     .replace(/^Invalid (option|input): expected /, '')
     .replace(/^Too (small|big): expected (\w+) to (be|have) /, 'a $2 ')
     .replace(/"\|"/g, '", "');
-  throw new InvalidArgumentError(flag, values[String(path)], expected);
+  throw new InvalidArgumentError(flag(path), values[path], expected);
 }
 
 export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: RunWorkflowOptions = {}): Promise<WorkflowResult> {
@@ -225,7 +224,7 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
     variants = def.variants?.(opts) ?? [];
     if (new Set(variants).size !== variants.length || variants.some((v) => !/^[a-z0-9][a-z0-9-]*$/i.test(v))) throw new InvalidArgumentError('variants', variants.join(', '), 'distinct names of letters, digits and dashes');
   } catch (e) {
-    write(`${def.name}: ${e instanceof Error ? e.message : String(e)}\nSee --help. Nothing was started.`);
+    write(`${def.name}: ${errorText(e)}\nSee --help. Nothing was started.`);
     return empty(ExitCode.badInput, 'aborted');
   }
   const schedule = def.schedule(opts);
@@ -251,7 +250,7 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
   try {
     run = await ChaosRun.start({ ...options.run, ...(options.engine ? { engine: options.engine } : {}), workflow: def.name, journalDir: reportDir, handleSignals: false, meta: { hypotheses: mergeHypotheses(defaults, userHypotheses).map((h) => h.text), variants } });
   } catch (e) {
-    write(`${def.name}: ${e instanceof Error ? e.message : String(e)}`);
+    write(`${def.name}: ${errorText(e)}`);
     return empty(isResilienceError(e) && e.exitCode === 2 ? ExitCode.badInput : ExitCode.failed, 'aborted');
   }
   // The analysis follows the events as they happen: one pass, nothing re-read.
@@ -287,7 +286,7 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
   const emit = (e: JournalEvent) => run.emit(e);
   const measure = (m: Measurement) => {
     measurements.push(m);
-    emit({ type: 'measurement', at: run.now(), name: m.name, value: m.value, unit: m.unit, description: m.description, ...(m.scope ? { scope: m.scope } : {}), ...(m.iteration ? { iteration: m.iteration } : {}), ...(m.variant ? { variant: m.variant } : {}) });
+    emit({ type: 'measurement', at: run.now(), ...m });
   };
   const finding = (f: Omit<FindingEvent, 'type' | 'id'> & { id?: string }) => {
     const id = f.id ?? `${f.kind}:${findings.length + 1}`;
@@ -296,11 +295,17 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
     emit(event);
   };
   const pause = (ms: number) => sleep(ms, undefined, { signal: abort.signal });
+  let healFailed = false;
+  /** Heals every fault still in effect; a heal that fails is printed and makes the exit code 3. */
+  const healEverything = async () => {
+    const errors = await run.chaos.healAll();
+    if (errors.length) healFailed = true;
+    for (const e of errors) con.line(`HEAL FAILED: ${e.message}`);
+  };
 
   // 3. The method, per variant. Heals and teardowns always run.
   let status: RunStatus = 'completed';
   let failure: unknown;
-  let healFailed = false;
   const variantList: readonly (string | undefined)[] = variants.length ? variants : [undefined];
   try {
     for (const variant of variantList) {
@@ -366,13 +371,7 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
         // Write check: every acknowledged write is read back after recovery, also when the
         // schedule stopped early (a system that never recovered): what was lost matters most then.
         await Promise.allSettled(probes.map((p) => p.stop()));
-        if (scheduleError !== undefined) {
-          const healErrors = await run.chaos.healAll();
-          if (healErrors.length) {
-            healFailed = true;
-            for (const e of healErrors) con.line(`HEAL FAILED: ${e.message}`);
-          }
-        }
+        if (scheduleError !== undefined) await healEverything();
         for (const { traffic: t, collector } of collectors) {
           const spans = mine.filter((f) => t.scopes.includes(f.scope)).map((f) => ({ id: f.injected.id, scope: f.scope, iteration: f.iteration, at: f.at, promotedAt: f.promoted?.at, healedAt: f.healedAt }));
           let present: Iterable<string>;
@@ -380,7 +379,7 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
             present = await t.verify!.readBack();
           } catch (e) {
             // Not read back: its lostWrites stays unmeasured, which fails its hypothesis.
-            con.line(`write check of ${t.probe.name} failed: ${e instanceof Error ? e.message : String(e)}`);
+            con.line(`write check of ${t.probe.name} failed: ${errorText(e)}`);
             continue;
           }
           const check = collector.check(present, { store: t.verify!.store, intervalMs: t.probe.intervalMs, faults: spans, at: run.now(), scope: t.scopes[0] ?? '', ...(variant ? { variant } : {}) });
@@ -392,30 +391,22 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
         if (scheduleError !== undefined) throw scheduleError;
       } finally {
         await Promise.allSettled(probes.map((p) => p.stop()));
-        for (const close of closers) await Promise.resolve().then(close).catch((e: unknown) => con.line(`closing traffic: ${e instanceof Error ? e.message : String(e)}`));
-        const healErrors = await run.chaos.healAll();
-        if (healErrors.length) {
-          healFailed = true;
-          for (const e of healErrors) con.line(`HEAL FAILED: ${e.message}`);
-        }
+        for (const close of closers) await Promise.resolve().then(close).catch((e: unknown) => con.line(`closing traffic: ${errorText(e)}`));
+        await healEverything();
         try {
           await env.teardown();
         } catch (e) {
-          con.line(`teardown error: ${e instanceof Error ? e.message : String(e)}`);
+          con.line(`teardown error: ${errorText(e)}`);
         }
       }
     }
   } catch (e) {
     failure = e;
     status = abort.signal.aborted ? 'interrupted' : isResilienceError(e) && e.exitCode === 2 ? 'aborted' : 'failed';
-    con.line(`${status}: ${e instanceof Error ? e.message : String(e)}`);
+    con.line(`${status}: ${errorText(e)}`);
   } finally {
     await Promise.allSettled(allProbes.map((p) => p.stop()));
-    const healErrors = await run.chaos.healAll();
-    if (healErrors.length) {
-      healFailed = true;
-      for (const e of healErrors) con.line(`HEAL FAILED: ${e.message}`);
-    }
+    await healEverything();
   }
   con.stop();
 
@@ -441,7 +432,7 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
   try {
     await run.close(status);
   } catch (e) {
-    write(`cleanup error: ${e instanceof Error ? e.message : String(e)}`);
+    write(`cleanup error: ${errorText(e)}`);
   }
 
   // 5. Reports (one pass over the journal) and the console summary, findings first.
@@ -457,7 +448,7 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
     });
     files = (await report.writeReport(built, reportDir, { png })) as unknown as Record<string, string>;
   } catch (e) {
-    write(`report: ${e instanceof Error ? e.message : String(e)}`);
+    write(`report: ${errorText(e)}`);
   }
   if (options.handleSignals !== false) {
     process.off('SIGINT', onSignal);
@@ -486,12 +477,12 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
   write(table(probeRows));
   if (measurements.length) {
     write('');
-    write(table([['measurement', 'value', 'how'], ...measurements.map((m) => [displayName(m), formatValue(m.value, m.unit), m.description])]));
+    write(table([['measurement', 'value', 'how'], ...measurements.map((m) => [measurementName(m), formatValue(m.value, m.unit), m.description])]));
   }
   const verdict = exitCode === ExitCode.passed ? (outcomes.length ? 'PASSED' : 'NO VERDICT (no hypothesis was checked)') : exitCode === ExitCode.interrupted ? 'INTERRUPTED' : exitCode === ExitCode.healFailed ? 'HEAL FAILED' : exitCode === ExitCode.badInput ? 'ABORTED' : 'FAILED';
   const failed = outcomes.filter((o) => !o.ok);
   write('');
-  write(`${def.name}: ${verdict} (exit ${exitCode})${failed.length && judged ? ` — ${failed.length} of ${outcomes.length} hypotheses failed` : ''}${failure && status !== 'interrupted' ? ` — ${failure instanceof Error ? failure.message : String(failure)}` : ''}`);
+  write(`${def.name}: ${verdict} (exit ${exitCode})${failed.length && judged ? ` — ${failed.length} of ${outcomes.length} hypotheses failed` : ''}${failure && status !== 'interrupted' ? ` — ${errorText(failure)}` : ''}`);
   write(`report: ${reportDir}${Object.keys(files).length ? ` (${Object.keys(files).join(', ')})` : ''}`);
   return { exitCode, status, outcomes, summary, findings, reportDir, files };
 }

@@ -2,7 +2,7 @@
 // happen (id, time, acknowledging node), read back from the datastore after recovery, and the
 // lost ones are explained by node and by window relative to the fault they follow.
 import type { FindingEvent, SampleEvent, WriteCheckEvent, WriteCheckFault, WriteWindow } from '@resilience/fixtures';
-import { AckStore, WRITE_WINDOWS, formatDuration } from '@resilience/fixtures';
+import { WRITE_WINDOWS, WriteLedger, formatDuration } from '@resilience/fixtures';
 import type { Measurement } from './metrics.ts';
 
 /** How a write probe's ids are read back after recovery. */
@@ -22,23 +22,21 @@ export interface FaultSpan {
   readonly healedAt?: number | undefined;
 }
 
-/** Collects one write probe's acknowledged and unacknowledged writes from its samples (compactly: AckStore). */
+/** Collects one write probe's acknowledged and unacknowledged writes from its samples (a WriteLedger of that probe). */
 export class WriteCollector {
   readonly probe: string;
-  readonly #store = new AckStore();
+  readonly #ledger = new WriteLedger();
 
   constructor(probe: string) {
     this.probe = probe;
   }
 
   push(e: SampleEvent): void {
-    if (e.probe !== this.probe || typeof e.writeId !== 'string') return;
-    if (e.ok) this.#store.ack(e.writeId, e.completed, e.node);
-    else this.#store.attempt(e.writeId);
+    if (e.probe === this.probe) this.#ledger.push(e);
   }
 
   get acked(): number {
-    return this.#store.size;
+    return this.#ledger.store.size;
   }
 
   /** Compares with the ids present after recovery and places every lost write. */
@@ -46,14 +44,14 @@ export class WriteCollector {
     const have = new Set<string>();
     for (const id of present) have.add(String(id));
     const lost: { id: string; at: number; node: string; fault: FaultSpan | null; window: WriteWindow | null }[] = [];
-    for (const ack of this.#store.acks()) {
+    for (const ack of this.#ledger.store.acks()) {
       if (have.has(ack.id)) continue;
       const placed = placeWrite(ack.at, o.faults);
       lost.push({ id: ack.id, at: ack.at, node: ack.node, fault: placed?.fault ?? null, window: placed?.window ?? null });
     }
     lost.sort((a, b) => a.at - b.at);
     let ghost = 0;
-    for (const id of this.#store.unacknowledged()) if (have.has(id)) ghost++;
+    for (const id of this.#ledger.store.unacknowledged()) if (have.has(id)) ghost++;
     const lostByNode: Record<string, number> = {};
     const lostByWindow = Object.fromEntries(WRITE_WINDOWS.map((w) => [w, 0])) as Record<WriteWindow, number>;
     for (const w of lost) {
@@ -73,7 +71,7 @@ export class WriteCollector {
     return {
       type: 'write-check', at: o.at, probe: this.probe, store: o.store,
       ...(o.scope ? { scope: o.scope } : {}), ...(o.variant ? { variant: o.variant } : {}),
-      acked: this.#store.size, present: have.size, lost: lost.length, ghost,
+      acked: this.#ledger.store.size, present: have.size, lost: lost.length, ghost,
       lostByNode, lostByWindow, perFault,
       examples: lost.slice(0, 20).map((w) => ({ id: w.id, at: round(w.at), node: w.node, window: w.window })),
     };
