@@ -60,7 +60,6 @@ export interface ScheduledFault {
   readonly atEpochMs: number;
   promoted?: { readonly node: string; readonly at: number };
   healedAt?: number;
-  rejoined?: { readonly at: number; readonly role: 'primary' | 'replica' };
 }
 
 export interface StepContext<E = unknown, O = unknown> {
@@ -229,6 +228,15 @@ export function repeat<E, O>(times: number, steps: readonly Step<E, O>[]): Step<
   };
 }
 
+/** The system's evidence for a finding; a failure to gather it is itself shown as the evidence. */
+async function explain(sys: System | undefined, kind: string, nodes: readonly string[], sinceEpochMs: number): Promise<{ readonly detail?: string; readonly evidence: readonly Evidence[] } | undefined> {
+  try {
+    return await sys?.explain?.(kind, nodes, sinceEpochMs);
+  } catch (e) {
+    return { evidence: [{ label: 'evidence unavailable', text: String(e) }] };
+  }
+}
+
 /**
  * Runs a condition's wait; when it times out, the system did not get there: a critical
  * `not-recovered` finding with the system's evidence, then the error (the schedule stops, the
@@ -239,9 +247,9 @@ async function orFinding<T>(sc: StepContext, scope: string, what: string, wait: 
     return await wait();
   } catch (e) {
     if (!isWaitTimeoutError(e) || sc.signal.aborted) throw e;
-    const f = sc.faults.filter((x) => x.scope === scope).at(-1);
+    const f = sc.faults.findLast((x) => x.scope === scope);
     const sys = sc.systems[scope];
-    const explained = await sys?.explain?.('not-recovered', [], f?.atEpochMs ?? Date.now() - 120_000).catch((x: unknown): { detail?: string; evidence: readonly Evidence[] } => ({ evidence: [{ label: 'evidence unavailable', text: String(x) }] }));
+    const explained = await explain(sys, 'not-recovered', [], f?.atEpochMs ?? Date.now() - 120_000);
     sc.finding({
       kind: 'not-recovered', severity: 'critical', scope, at: sc.now(),
       ...(f ? { iteration: f.iteration, faultId: f.injected.id, nodes: [f.target.name] } : {}),
@@ -297,13 +305,12 @@ export function rejoined(scope: string): Condition {
       const sys = system(sc, scope);
       const healedAt = f.healedAt ?? sc.now();
       const r = await orFinding(sc, scope, `${f.target.name} back in the cluster`, () => sys.waitRejoined(f.target.name, { timeoutMs: sc.timeoutMs, signal: sc.signal }));
-      f.rejoined = { at: r.at, role: r.role };
       sc.measure({
         name: 'rejoin', scope, iteration: f.iteration, unit: 'ms', value: Math.max(0, r.at - healedAt),
         description: `heal of ${f.target.name} to ${sys.title} listing it back, as ${r.role === 'primary' ? 'the primary (it took the lead back)' : 'a replica'}${r.detail ? ` (${r.detail})` : ''}`,
       });
       if (r.role === 'primary' && f.promoted) {
-        const explained = await sys.explain?.('failover-not-held', [f.target.name, f.promoted.node], f.atEpochMs).catch((e: unknown): { detail?: string; evidence: readonly Evidence[] } => ({ evidence: [{ label: 'evidence unavailable', text: String(e) }] }));
+        const explained = await explain(sys, 'failover-not-held', [f.target.name, f.promoted.node], f.atEpochMs);
         sc.finding({
           kind: 'failover-not-held', severity: 'critical', scope, iteration: f.iteration, faultId: f.injected.id,
           at: r.at, nodes: [f.target.name, f.promoted.node],

@@ -1,51 +1,13 @@
 // pg-ha and redis-sentinel as the runner's System: one handle shape for promotion, rejoin,
 // redundancy and evidence, so the schedule's conditions read the same for both.
-import { PassThrough } from 'node:stream';
 import { waitFor, type ContainerHandle, type Evidence } from '@resilience/fixtures';
-import type { NodeRef, System, WaitOptions } from '@resilience/runner';
+import type { NodeRef, System } from '@resilience/runner';
 import type { PgHa } from '@resilience/pg-ha';
 import type { RedisSentinel } from '@resilience/redis-sentinel';
 
-/** Log lines of a container since an epoch time (stdout and stderr, demultiplexed). */
-export async function logsSince(container: ContainerHandle, sinceEpochMs: number): Promise<string[]> {
-  const raw = (await container.api.logs({ stdout: true, stderr: true, follow: false, timestamps: true, since: Math.floor(sinceEpochMs / 1000) })) as unknown as Buffer;
-  const lines: string[] = [];
-  let i = 0;
-  // Docker multiplexes non-TTY logs in frames: 8-byte header (stream, 0, 0, 0, size32be), then the payload.
-  while (i + 8 <= raw.length) {
-    const size = raw.readUInt32BE(i + 4);
-    lines.push(...raw.subarray(i + 8, i + 8 + size).toString('utf8').split('\n'));
-    i += 8 + size;
-  }
-  return lines.map((l) => l.trimEnd()).filter(Boolean);
-}
-
-/** Resolves on the first log line (from now on) that matches, or rejects on abort / timeout. */
-async function nextLogLine(container: ContainerHandle, pattern: RegExp, o: WaitOptions): Promise<string> {
-  const stream = (await container.api.logs({ stdout: true, stderr: true, follow: true, since: Math.floor(Date.now() / 1000), tail: 0 })) as unknown as NodeJS.ReadableStream & { destroy(): void };
-  const out = new PassThrough();
-  container.engine.docker.modem.demuxStream(stream, out, out);
-  try {
-    return await new Promise<string>((resolve, reject) => {
-      let buffered = '';
-      const timer = setTimeout(() => reject(new Error(`no log line matching ${pattern} from ${container.name} within ${o.timeoutMs} ms`)), o.timeoutMs);
-      const onAbort = () => reject(o.signal.reason instanceof Error ? o.signal.reason : new Error('aborted'));
-      o.signal.addEventListener('abort', onAbort, { once: true });
-      out.on('data', (chunk: Buffer) => {
-        buffered += chunk.toString('utf8');
-        const lines = buffered.split('\n');
-        buffered = lines.pop() ?? '';
-        const hit = lines.find((l) => pattern.test(l));
-        if (hit) {
-          clearTimeout(timer);
-          o.signal.removeEventListener('abort', onAbort);
-          resolve(hit);
-        }
-      });
-    });
-  } finally {
-    stream.destroy();
-  }
+/** Log lines of a container since an epoch time, with Docker's timestamps. */
+async function logsSince(container: ContainerHandle, sinceEpochMs: number): Promise<string[]> {
+  return (await container.logs({ sinceEpochMs, timestamps: true })).split('\n').map((l) => l.trimEnd()).filter(Boolean);
 }
 
 const INTERESTING = /lock|demot|promot|leader|timeline|rewind|acquired|failover|Lock owner|fail|fatal|error|start/i;
@@ -56,8 +18,10 @@ export const PATRONI_ETCD3_OVERWRITE: Evidence = {
   text: 'Patroni 3.0.2 renews its etcd3 lease inside Etcd3._update_leader; when the lease expired while the process was frozen it silently takes a new lease and writes the leader key with an unconditional put, so a node working from a stale cluster view overwrites the key the new primary holds. Fixed in 3.0.3 by patroni PR #2689 (create-only write) and PR #2693 (compare-value-or-create transaction): https://github.com/patroni/patroni/pull/2689, https://github.com/patroni/patroni/pull/2693. Neither is in the 3.0.3 release notes. Related stale-state fixes in 3.1.0: #2783, #2787.',
 };
 
+/** A node of either environment as a fault target. */
+const ref = (m: { readonly name: string; readonly container: ContainerHandle }): NodeRef => ({ name: m.name, container: m.container });
+
 export function patroniSystem(pg: PgHa, version: string): System {
-  const ref = (m: { name: string; container: ContainerHandle }): NodeRef => ({ name: m.name, container: m.container });
   const stableMs = (pg.settings.loopWait + 1) * 1000;
   return {
     scope: 'postgres',
@@ -88,7 +52,7 @@ export function patroniSystem(pg: PgHa, version: string): System {
     // loop_wait, which is where a freeze lands on a real machine. Lining the fault up with it
     // makes a pause hit the same moment of Patroni's cycle every iteration.
     beforeFault: async (node, o) => {
-      await nextLogLine(node.container, /no action\. *I am \(.*\),? the leader with the lock/, { timeoutMs: Math.min(o.timeoutMs, (pg.settings.loopWait + 5) * 1000), signal: o.signal }).catch(() => undefined);
+      await node.container.nextLogLine(/no action\. *I am \(.*\),? the leader with the lock/, { timeoutMs: Math.min(o.timeoutMs, (pg.settings.loopWait + 5) * 1000), signal: o.signal }).catch(() => undefined);
     },
     electionBound: `ttl ${pg.settings.ttl} s + loop_wait ${pg.settings.loopWait} s`,
     explain: async (_kind, nodes, sinceEpochMs) => {
@@ -112,7 +76,6 @@ export function patroniSystem(pg: PgHa, version: string): System {
 }
 
 export function sentinelSystem(redis: RedisSentinel, version: string): System {
-  const ref = (m: { name: string; container: ContainerHandle }): NodeRef => ({ name: m.name, container: m.container });
   return {
     scope: 'redis',
     title: `Redis Sentinel (${version || 'redis'})`,
