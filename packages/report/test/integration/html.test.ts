@@ -36,6 +36,18 @@ test.after.always(async () => {
   await browser?.close();
 });
 
+/** Opens a report page and waits for its charts; page errors and console errors are collected. */
+async function openReport(t: { teardown: (fn: () => Promise<void>) => void }, html: string) {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  t.teardown(() => page.close());
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(e.message));
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
+  await page.goto(pathToFileURL(html).href);
+  await page.waitForSelector('html[data-charts-ready="true"]', { state: 'attached', timeout: 10_000 });
+  return { page, problems };
+}
+
 async function writeHtml(t: Parameters<typeof tempDir>[0], name: string, options: Parameters<typeof writeFailoverJournal>[1] = {}): Promise<{ report: Report; html: string; dir: string }> {
   const journalPath = await writeFailoverJournal(await tempDir(t), options);
   const report = await buildReport({
@@ -116,13 +128,7 @@ test('report.html draws one non-blank chart per probe, with no errors and no req
 
 test('an interrupted run renders with an amber verdict and a banner', async (t) => {
   const { html, dir } = await writeHtml(t, 'interrupted', { crashAt: 4000, tornLine: true });
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  t.teardown(() => page.close());
-  const problems: string[] = [];
-  page.on('pageerror', (e) => problems.push(e.message));
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
-  await page.goto(pathToFileURL(html).href);
-  await page.waitForSelector('html[data-charts-ready="true"]', { state: 'attached', timeout: 10_000 });
+  const { page, problems } = await openReport(t, html);
   t.is(await page.locator('.verdict .word').textContent(), 'INTERRUPTED');
   t.is(await page.locator('.verdict .badge').evaluate((el) => getComputedStyle(el).backgroundColor), 'rgb(191, 135, 0)');
   t.regex((await page.locator('.banner').textContent()) ?? '', /interrupted: its journal ends at t\+3\.\d\d s without a run-end event/);
@@ -161,13 +167,7 @@ test('findings lead the page: a red banner above the verdict, evidence readable;
   const dir = join(OUTPUT, 'findings');
   const report = await buildReport({ journalPath: await writeJournal(await tempDir(t), twoFaultEvents()) });
   const { html } = await writeReport(report, dir, { png: false });
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  t.teardown(() => page.close());
-  const problems: string[] = [];
-  page.on('pageerror', (e) => problems.push(e.message));
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
-  await page.goto(pathToFileURL(html).href);
-  await page.waitForSelector('html[data-charts-ready="true"]', { state: 'attached', timeout: 10_000 });
+  const { page, problems } = await openReport(t, html);
   t.is(await page.evaluate(() => document.querySelector('main')?.firstElementChild?.id), 'findings');
   const banner = page.locator('#findings');
   t.is(await banner.evaluate((el) => getComputedStyle(el).backgroundColor), 'rgb(255, 235, 233)');
