@@ -24,6 +24,7 @@ Options for up:
                           loop-wait + 2 x retry-timeout must not exceed ttl
   --sync                  synchronous replication (one sync standby)
   --sync-strict           synchronous, and writes wait while no sync standby exists
+  --failsafe-mode         Patroni failsafe_mode: the leader stays primary through a DCS outage while it reaches every member
   --network NAME          join an existing Docker network instead of creating one
   --name-prefix P         prefix of container names and aliases (default ${DEFAULTS.namePrefix})
   --show-secrets          print connection strings with their passwords
@@ -44,6 +45,7 @@ const FLAGS: Readonly<Record<keyof PgHaOptionsInput, string>> = {
   loopWait: '--loop-wait',
   retryTimeout: '--retry-timeout',
   sync: '--sync',
+  failsafeMode: '--failsafe-mode',
   network: '--network',
   namePrefix: '--name-prefix',
   image: '--image',
@@ -63,7 +65,7 @@ export function parseCli(argv: readonly string[]): CliCommand {
   if (extra.length) throw new InvalidArgumentError('arguments', extra.join(' '), 'no further positional arguments');
   const json = values.json ?? false;
   if (command === 'down') {
-    const upOnly = ['nodes', 'etcd-nodes', 'ttl', 'loop-wait', 'retry-timeout', 'sync', 'sync-strict', 'network', 'name-prefix', 'image', 'show-secrets'] as const;
+    const upOnly = ['nodes', 'etcd-nodes', 'ttl', 'loop-wait', 'retry-timeout', 'sync', 'sync-strict', 'failsafe-mode', 'network', 'name-prefix', 'image', 'show-secrets'] as const;
     const given = upOnly.find((k) => values[k] !== undefined);
     if (given) throw new InvalidArgumentError(`--${given}`, values[given], 'an option of `up` only (down takes --json)');
     return { command: 'down', json };
@@ -78,6 +80,7 @@ export function parseCli(argv: readonly string[]): CliCommand {
   set('loopWait', numericArg(values['loop-wait']));
   set('retryTimeout', numericArg(values['retry-timeout']));
   set('sync', values['sync-strict'] ? 'strict' : values.sync ? true : undefined);
+  set('failsafeMode', values['failsafe-mode']);
   set('network', values.network);
   set('namePrefix', values['name-prefix']);
   set('image', values.image);
@@ -99,6 +102,7 @@ function parse(argv: readonly string[]) {
       'retry-timeout': { type: 'string' },
       sync: { type: 'boolean' },
       'sync-strict': { type: 'boolean' },
+      'failsafe-mode': { type: 'boolean' },
       network: { type: 'string' },
       'name-prefix': { type: 'string' },
       image: { type: 'string' },

@@ -49,7 +49,7 @@ async function summary(pg: PgHa, d: PgHaDescription, file: string, showSecrets: 
     ...d.nodes.map((n) => `  ${n.name}  ${roles.get(n.name) ?? 'unknown'}  postgres 127.0.0.1:${n.port}  patroni ${n.apiUrl}/cluster  container ${n.container}`),
     `etcd: ${d.etcd.join(', ')}`,
     `Image: ${d.settings.imageTag} (${d.settings.image}, PostgreSQL ${d.settings.postgresMajor})`,
-    `Patroni: ttl ${d.settings.ttl} s, loop_wait ${d.settings.loopWait} s, retry_timeout ${d.settings.retryTimeout} s, sync ${d.settings.syncStrict ? 'strict' : d.settings.sync ? 'on' : 'off'}`,
+    `Patroni: ttl ${d.settings.ttl} s, loop_wait ${d.settings.loopWait} s, retry_timeout ${d.settings.retryTimeout} s, sync ${d.settings.syncStrict ? 'strict' : d.settings.sync ? 'on' : 'off'}, failsafe_mode ${d.settings.failsafeMode ? 'on' : 'off'}`,
     '',
     showSecrets ? `State (with passwords): ${file}` : `Passwords are hidden: run 'up' with --show-secrets, or read them from ${file} (mode 600).`,
     "Remove it with: npx nx run pg-ha:down",

@@ -41,6 +41,7 @@ export function renderPatroniConfig(settings: PgHaSettings, topo: Topology, node
     '    maximum_lag_on_failover: 1048576',
     `    synchronous_mode: ${settings.sync}`,
     `    synchronous_mode_strict: ${settings.syncStrict}`,
+    `    failsafe_mode: ${settings.failsafeMode}`,
     '    postgresql:',
     '      use_pg_rewind: true',
     '      use_slots: true',

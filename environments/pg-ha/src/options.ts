@@ -18,6 +18,12 @@ export interface PgHaOptionsInput {
   readonly retryTimeout?: number;
   /** Synchronous replication: false (async, default), true, or 'strict' (writes block without a sync standby). */
   readonly sync?: boolean | 'strict';
+  /**
+   * Patroni `failsafe_mode` (default false): with the DCS unreachable, the leader keeps running
+   * as primary as long as every other member answers its REST API, instead of demoting itself.
+   * Patroni 3.0.0 and later (both images).
+   */
+  readonly failsafeMode?: boolean;
   /** An existing Docker network to join (so app-stack can compose it); default: a new one. */
   readonly network?: string;
   /** Prefix of container names, network aliases and the Patroni scope (default `pgha`). */
@@ -37,6 +43,8 @@ export interface PgHaSettings {
   readonly sync: boolean;
   /** Patroni `synchronous_mode_strict`: writes wait while there is no sync standby. */
   readonly syncStrict: boolean;
+  /** Patroni `failsafe_mode`: the leader stays primary through a DCS outage while it reaches every member. */
+  readonly failsafeMode: boolean;
   readonly network: string | undefined;
   readonly namePrefix: string;
   /** Which infra image (Debian release) the cluster runs on. */
@@ -75,6 +83,7 @@ export const EXPECTED: Readonly<Record<keyof PgHaOptionsInput, string>> = {
   loopWait: 'a whole number of seconds, at least 1',
   retryTimeout: 'a whole number of seconds, at least 1',
   sync: "true, false or 'strict'",
+  failsafeMode: 'true or false',
   network: 'the name of an existing Docker network (letters, digits, `_`, `.` or `-`)',
   namePrefix: 'lower-case letters, digits and `-`, starting with a letter, at most 20 characters',
   image: 'one of `bookworm` (Debian 12: PostgreSQL 15, Patroni 3.0.2) or `trixie` (Debian 13: PostgreSQL 17, Patroni 4.0)',
@@ -90,6 +99,7 @@ const schema = z.strictObject({
   loopWait: seconds.optional(),
   retryTimeout: seconds.optional(),
   sync: z.union([z.boolean(), z.literal('strict')]).default(DEFAULTS.sync),
+  failsafeMode: z.boolean().default(false),
   network: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/).max(128).optional(),
   namePrefix: z.string().regex(/^[a-z][a-z0-9-]{0,19}$/).refine((s) => !s.endsWith('-')).default(DEFAULTS.namePrefix),
   image: z.enum(IMAGE_NAMES).default(DEFAULTS.image),
@@ -149,6 +159,7 @@ export function parseOptions(input: unknown = {}, nameOf: (key: keyof PgHaOption
     retryTimeout: t.retryTimeout,
     sync: o.sync !== false,
     syncStrict: o.sync === 'strict',
+    failsafeMode: o.failsafeMode,
     network: o.network,
     namePrefix: o.namePrefix,
     image: o.image,

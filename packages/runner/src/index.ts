@@ -7,3 +7,4 @@ export * from './metrics.ts';
 export * from './workflow.ts';
 export * from './schedule.ts';
 export * from './writes.ts';
+export * from './roles.ts';

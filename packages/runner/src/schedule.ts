@@ -5,6 +5,7 @@
 import type { ChaosRun, ContainerHandle, Evidence, FindingEvent, Injected, Probe } from '@resilience/fixtures';
 import { isWaitTimeoutError, waitFor } from '@resilience/fixtures';
 import type { Measurement } from './metrics.ts';
+import type { RoleSource } from './roles.ts';
 
 /** A node of a system, as a fault target. */
 export interface NodeRef {
@@ -42,6 +43,13 @@ export interface System {
   beforeFault?(node: NodeRef, options: WaitOptions): Promise<void>;
   /** How long a promotion may take by the system's own settings, for the report. */
   readonly electionBound?: string;
+  /**
+   * Each node asked directly what it is (writable primary, replica, down), for role watching:
+   * swimlanes, the old primary's demotion and split brain. Called once per run of the schedule.
+   */
+  roles?(): readonly RoleSource[];
+  /** How long the old primary may keep accepting writes once cut off, by the system's settings. */
+  readonly demotionBound?: string;
   /** Evidence (logs, versions, known upstream issues) for a finding of `kind` about `nodes`. */
   explain?(kind: string, nodes: readonly string[], sinceEpochMs: number): Promise<{ readonly detail?: string; readonly evidence: readonly Evidence[] }>;
 }
@@ -135,8 +143,8 @@ export function hold(ms: number): Step {
   return { label: `hold ${ms} ms`, run: (sc) => sc.sleep(ms) };
 }
 
-/** How the runner applies a fault kind to a node. */
-export type FaultApplier = (run: ChaosRun, target: NodeRef, params: Readonly<Record<string, unknown>>, system: System | undefined) => Promise<Injected>;
+/** How the runner applies a fault kind to a node (`sc.env` is the environment handle, for faults that cut it up). */
+export type FaultApplier<E = unknown> = (run: ChaosRun, target: NodeRef, params: Readonly<Record<string, unknown>>, system: System | undefined, sc: StepContext<E>) => Promise<Injected>;
 
 export const FAULT_KINDS: Readonly<Record<string, FaultApplier>> = {
   kill: (run, t, p) => run.chaos.kill(t.container, typeof p['signal'] === 'string' ? { signal: p['signal'] } : {}),
@@ -155,15 +163,15 @@ export interface InjectOptions {
 }
 
 /** A fault kind of the workflow's own (anything the fault library or `chaos.announce` can apply). */
-export interface CustomFault {
+export interface CustomFault<E = unknown> {
   readonly name: string;
-  readonly apply: FaultApplier;
+  readonly apply: FaultApplier<E>;
 }
 
 /** Injects a fault of `kind` on the selected target; the start is stamped before the Docker call. */
-export function inject(fault: string | CustomFault, target: TargetSelector, options: InjectOptions): Step {
+export function inject<E>(fault: string | CustomFault<E>, target: TargetSelector<E>, options: InjectOptions): Step<E> {
   const kind = typeof fault === 'string' ? fault : fault.name;
-  const apply = typeof fault === 'string' ? FAULT_KINDS[fault] : fault.apply;
+  const apply = (typeof fault === 'string' ? FAULT_KINDS[fault] : fault.apply) as FaultApplier<E> | undefined;
   if (!apply) throw new Error(`unknown fault kind \`${kind}\` (known: ${Object.keys(FAULT_KINDS).join(', ')})`);
   return {
     label: `inject ${kind} on ${target.label} (scope ${options.scope})`,
@@ -175,7 +183,7 @@ export function inject(fault: string | CustomFault, target: TargetSelector, opti
       const epoch = Date.now();
       const injected = await sc.run.chaos.withTags(
         { scope: options.scope, iteration: sc.iteration, ...(sc.variant ? { variant: sc.variant } : {}) },
-        () => apply(sc.run, t, options.params ?? {}, sc.systems[options.scope]),
+        () => apply(sc.run, t, options.params ?? {}, sc.systems[options.scope], sc),
       );
       sc.faults.push({ injected, kind, scope: options.scope, iteration: sc.iteration, variant: sc.variant, target: t, at: injected.injectedAt, atEpochMs: epoch });
     },

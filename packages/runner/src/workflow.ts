@@ -9,14 +9,15 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ZodType } from 'zod';
 import {
-  ChaosRun, InvalidArgumentError, RunAnalyser, formatDuration, isResilienceError, measurementName, toSampleEvent,
-  type Engine, type FindingEvent, type JournalEvent, type Probe, type RunStatus, type RunSummary,
+  ChaosRun, Engine, InvalidArgumentError, RunAnalyser, formatDuration, isResilienceError, measurementName, toSampleEvent,
+  type FindingEvent, type JournalEvent, type Probe, type RoleEvent, type RunStatus, type RunSummary,
 } from '@resilience/fixtures';
 import { parseArgs } from './args.ts';
 import { ConsoleReporter, table } from './console.ts';
 import { ExitCode } from './exit-codes.ts';
 import { evaluate, formatThreshold, formatValue, parseHypothesis, type Hypothesis, type HypothesisOutcome } from './hypotheses.ts';
 import { MetricRegistry, baseName, metricLookup, type Measurement, type MetricSpec } from './metrics.ts';
+import { RoleWatcher, roleMeasurements } from './roles.ts';
 import { describePlan, type ScheduledFault, type Step, type StepContext, type System } from './schedule.ts';
 import { WriteCollector, writeCheckOutcome, type WriteVerifier } from './writes.ts';
 
@@ -80,6 +81,11 @@ export interface WorkflowDefinition<O, E = unknown> {
   readonly hypotheses: (options: O) => readonly HypothesisSpec[];
   /** Longest wait of a condition (default 60 s). */
   readonly timeoutMs?: (options: O) => number;
+  /**
+   * The images the options need, each with the flag and value that chose it: checked before
+   * anything starts, so a missing one is bad input (exit 2) that names the flag and how to build it.
+   */
+  readonly images?: (options: O) => readonly { readonly flag: string; readonly value: string; readonly tag: string }[];
 }
 
 /** Identity, for type inference: `export const failover = defineWorkflow({...})`. */
@@ -113,6 +119,10 @@ export interface RunWorkflowOptions {
 /** Metrics the runner's conditions measure. */
 const CONDITION_METRICS: readonly MetricSpec[] = [
   { name: 'election', unit: 'ms', description: 'fault start to the system naming a new primary' },
+  { name: 'demotion', unit: 'ms', description: 'fault start to the old primary no longer accepting writes (polled directly); not measured if it accepted writes until the heal' },
+  { name: 'splitBrain', unit: 'ms', description: 'time two or more nodes accepted writes at once (polled directly, every 100 ms)' },
+  { name: 'staleAcks', unit: 'count', aggregate: 'sum', description: 'writes of a probe acknowledged by the old primary after a new one was elected' },
+  { name: 'ackWindow', unit: 'ms', description: 'fault start to the last write of a probe the cut-off old primary acknowledged (0: none)' },
   { name: 'rejoin', unit: 'ms', description: 'heal to the old primary listed back in the cluster' },
   { name: 'redundancy', unit: 'ms', description: 'fault start to full redundancy again' },
 ];
@@ -242,13 +252,29 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
     return empty(ExitCode.passed, 'completed');
   }
 
+  // The images the options need exist (nothing is started otherwise).
+  let engine = options.engine;
+  const images = def.images?.(opts) ?? [];
+  if (images.length) {
+    try {
+      engine ??= await Engine.connect();
+      for (const img of images) {
+        const built = await engine.docker.getImage(img.tag).inspect().then(() => true, () => false);
+        if (!built) throw new InvalidArgumentError(img.flag, img.value, `an image that is built (${img.tag} is not; build it with \`npx nx run docker:images\`)`);
+      }
+    } catch (e) {
+      write(`${def.name}: ${errorText(e)}\nNothing was started.`);
+      return empty(ExitCode.badInput, 'aborted');
+    }
+  }
+
   // 2. The run: engine, ledger, watchdog, journal in the report folder, live analysis.
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
   const reportDir = resolve(options.reportsRoot ?? process.env['RESILIENCE_REPORTS_DIR'] ?? join(process.cwd(), 'dist', 'reports'), `${def.name}-${stamp}`);
   mkdirSync(reportDir, { recursive: true });
   let run: ChaosRun;
   try {
-    run = await ChaosRun.start({ ...options.run, ...(options.engine ? { engine: options.engine } : {}), workflow: def.name, journalDir: reportDir, handleSignals: false, meta: { hypotheses: mergeHypotheses(defaults, userHypotheses).map((h) => h.text), variants } });
+    run = await ChaosRun.start({ ...options.run, ...(engine ? { engine } : {}), workflow: def.name, journalDir: reportDir, handleSignals: false, meta: { hypotheses: mergeHypotheses(defaults, userHypotheses).map((h) => h.text), variants } });
   } catch (e) {
     write(`${def.name}: ${errorText(e)}`);
     return empty(isResilienceError(e) && e.exitCode === 2 ? ExitCode.badInput : ExitCode.failed, 'aborted');
@@ -313,6 +339,7 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
       con.line(`provisioning the environment${variant ? ` for variant ${variant}` : ''}`);
       const env = await def.environment(opts, { engine: run.engine, run, signal: abort.signal, now: () => run.now(), variant, note: (m) => con.line(m) });
       const probes: Probe[] = [];
+      const watchers: RoleWatcher[] = [];
       const closers: (() => void | Promise<void>)[] = [];
       try {
         if (env.settings) settings[variant ? `environment@${variant}` : 'environment'] = env.settings;
@@ -359,6 +386,15 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
           },
           withIteration: (i) => makeContext(i),
         });
+        // Every node of a system with role sources is asked directly what it is, every 100 ms.
+        const roleEvents: RoleEvent[] = [];
+        for (const [scope, sys] of Object.entries(systems)) {
+          const sources = sys.roles?.() ?? [];
+          if (sources.length === 0) continue;
+          const w = new RoleWatcher({ scope, sources, now: () => run.now(), variant, emit: (e) => { roleEvents.push(e); emit(e); } });
+          w.start();
+          watchers.push(w);
+        }
         const root = makeContext(1);
         let scheduleError: unknown;
         try {
@@ -371,7 +407,9 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
         // Write check: every acknowledged write is read back after recovery, also when the
         // schedule stopped early (a system that never recovered): what was lost matters most then.
         await Promise.allSettled(probes.map((p) => p.stop()));
+        await Promise.allSettled(watchers.splice(0).map((w) => w.stop()));
         if (scheduleError !== undefined) await healEverything();
+        await roleMeasurements({ systems, faults: mine, roles: roleEvents, collectors, endAt: run.now(), variant, measure, finding });
         for (const { traffic: t, collector } of collectors) {
           const spans = mine.filter((f) => t.scopes.includes(f.scope)).map((f) => ({ id: f.injected.id, scope: f.scope, iteration: f.iteration, at: f.at, promotedAt: f.promoted?.at, healedAt: f.healedAt }));
           let present: Iterable<string>;
@@ -391,6 +429,7 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
         if (scheduleError !== undefined) throw scheduleError;
       } finally {
         await Promise.allSettled(probes.map((p) => p.stop()));
+        await Promise.allSettled(watchers.splice(0).map((w) => w.stop()));
         for (const close of closers) await Promise.resolve().then(close).catch((e: unknown) => con.line(`closing traffic: ${errorText(e)}`));
         await healEverything();
         try {

@@ -39,6 +39,20 @@ export class WriteCollector {
     return this.#ledger.store.size;
   }
 
+  /** This probe's writes acknowledged by `node` at or after `from` and before `to`. */
+  acksBy(node: string, from: number, to = Infinity): NodeAcks {
+    let count = 0;
+    let first: number | null = null;
+    let last: number | null = null;
+    for (const a of this.#ledger.store.acks()) {
+      if (a.node !== node || a.at < from || a.at >= to) continue;
+      count++;
+      if (first === null || a.at < first) first = a.at;
+      if (last === null || a.at > last) last = a.at;
+    }
+    return { count, first, last };
+  }
+
   /** Compares with the ids present after recovery and places every lost write. */
   check(present: Iterable<string>, o: { readonly store: string; readonly intervalMs: number; readonly faults: readonly FaultSpan[]; readonly at: number; readonly scope?: string; readonly variant?: string }): WriteCheckEvent {
     const have = new Set<string>();
@@ -69,13 +83,38 @@ export class WriteCollector {
       };
     });
     return {
-      type: 'write-check', at: o.at, probe: this.probe, store: o.store,
+      type: 'write-check', at: o.at, probe: this.probe, store: o.store, lostSpans: lostSpans(lost),
       ...(o.scope ? { scope: o.scope } : {}), ...(o.variant ? { variant: o.variant } : {}),
       acked: this.#ledger.store.size, present: have.size, lost: lost.length, ghost,
       lostByNode, lostByWindow, perFault,
       examples: lost.slice(0, 20).map((w) => ({ id: w.id, at: round(w.at), node: w.node, window: w.window })),
     };
   }
+}
+
+/** Lost writes as runs per node: consecutive lost acknowledgements of one node less than 1 s apart. */
+export function lostSpans(lost: readonly { readonly at: number; readonly node: string }[]): { node: string; from: number; to: number; count: number }[] {
+  const open = new Map<string, { node: string; from: number; to: number; count: number }>();
+  const out: { node: string; from: number; to: number; count: number }[] = [];
+  for (const w of [...lost].sort((a, b) => a.at - b.at)) {
+    const s = open.get(w.node);
+    if (s && w.at - s.to < 1000) {
+      s.to = w.at;
+      s.count++;
+      continue;
+    }
+    if (s) out.push(s);
+    open.set(w.node, { node: w.node, from: w.at, to: w.at, count: 1 });
+  }
+  out.push(...open.values());
+  return out.sort((a, b) => a.from - b.from).map((s) => ({ ...s, from: round(s.from), to: round(s.to) }));
+}
+
+/** Acknowledgements of one node within [from, to): how many, and the first and last. */
+export interface NodeAcks {
+  readonly count: number;
+  readonly first: number | null;
+  readonly last: number | null;
 }
 
 function round(x: number): number {

@@ -9,16 +9,12 @@ import {
 import { FailoverOptions, USAGE, setups, type FailoverOptionsT } from './options.ts';
 import { patroniSystem, sentinelSystem } from './systems.ts';
 import { traffic } from './traffic.ts';
+import { pgVersions, redisVersion } from './versions.ts';
+import { INFRA_IMAGES } from '@resilience/fixtures';
 
-async function versions(stack: AppStack): Promise<{ postgres: string; patroni: string; redis: string; haproxy: string }> {
-  const out = async (c: { exec(cmd: string[]): Promise<{ stdout: string }> }, cmd: string[]) => (await c.exec(cmd)).stdout.trim();
-  const [postgres, patroni, redis, haproxy] = await Promise.all([
-    out(stack.pg.nodes[0]!.container, ['postgres', '--version']),
-    out(stack.pg.nodes[0]!.container, ['patroni', '--version']),
-    out(stack.redis.nodes[0]!.container, ['redis-server', '--version']),
-    out(stack.pg.haproxy, ['haproxy', '-v']),
-  ]);
-  return { postgres, patroni, redis: redis.split(' ').slice(0, 3).join(' '), haproxy: haproxy.split('\n')[0]?.trim() ?? haproxy };
+async function versions(stack: AppStack): Promise<Record<string, string>> {
+  const [pgv, redis] = await Promise.all([pgVersions(stack.pg), redisVersion(stack.redis)]);
+  return { ...pgv, redis };
 }
 
 export const failover = defineWorkflow<FailoverOptionsT, AppStack>({
@@ -27,6 +23,7 @@ export const failover = defineWorkflow<FailoverOptionsT, AppStack>({
   options: FailoverOptions,
   usage: USAGE,
   variants: (o) => (setups(o).length > 1 ? setups(o).map((s) => s.name) : []),
+  images: (o) => [...new Set(setups(o).map((s) => s.image))].map((image) => ({ flag: '--image', value: image, tag: INFRA_IMAGES[image] })),
   timeoutMs: (o) => o.timeout,
   environment: async (o, setup) => {
     const { mode, image } = setups(o).find((s) => s.name === (setup.variant ?? ''))!;
@@ -37,7 +34,7 @@ export const failover = defineWorkflow<FailoverOptionsT, AppStack>({
       const v = await versions(stack);
       return {
         handle: stack,
-        systems: { postgres: patroniSystem(stack.pg, v.patroni), redis: sentinelSystem(stack.redis, v.redis) },
+        systems: { postgres: patroniSystem(stack.pg, v.patroni ?? ''), redis: sentinelSystem(stack.redis, v.redis ?? '') },
         settings: { 'pg-ha': stack.pg.settings, 'redis-sentinel': stack.redis.settings, app: stack.settings, provisioning: stack.timings },
         versions: v,
         teardown: () => stack.teardown(),

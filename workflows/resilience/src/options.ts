@@ -2,15 +2,18 @@
 import { z } from 'zod';
 import { parseDuration } from '@resilience/runner';
 
-const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
-const duration = (flag: string, fallback: string) => z.union([z.string(), z.number()]).default(fallback).transform((v, ctx) => {
+export const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
+const toMs = (flag: string) => (v: string | number, ctx: z.RefinementCtx): number => {
   try {
     return parseDuration(flag, v);
   } catch {
     ctx.addIssue({ code: 'custom', message: 'a positive duration such as 500ms, 30s or 2m' });
     return z.NEVER;
   }
-});
+};
+export const duration = (flag: string, fallback: string) => z.union([z.string(), z.number()]).default(fallback).transform(toMs(flag));
+/** A duration flag without a default: undefined when not given. */
+export const optionalDuration = (flag: string) => z.union([z.string(), z.number()]).transform(toMs(flag)).optional();
 
 export const FailoverOptions = z.object({
   system: z.enum(['postgres', 'redis', 'both']).default('both'),
@@ -48,6 +51,11 @@ export const USAGE = `Usage: npx nx run resilience:failover [--system postgres|r
 export type AppMode = 'hardened' | 'naive';
 export type Image = 'bookworm' | 'trixie';
 
+/** The images `--image` asks for. */
+export function imageList(image: Image | 'both'): Image[] {
+  return image === 'both' ? ['bookworm', 'trixie'] : [image];
+}
+
 /** One setup of the matrix: the variant's name and what it runs. */
 export interface Setup {
   readonly name: string;
@@ -61,7 +69,7 @@ export interface Setup {
  */
 export function setups(o: Pick<FailoverOptionsT, 'appMode' | 'image'>): Setup[] {
   const modes: AppMode[] = o.appMode === 'both' ? ['hardened', 'naive'] : [o.appMode];
-  const images: Image[] = o.image === 'both' ? ['bookworm', 'trixie'] : [o.image];
+  const images = imageList(o.image);
   const out: Setup[] = [];
   for (const image of images) {
     for (const mode of modes) {

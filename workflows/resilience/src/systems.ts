@@ -4,6 +4,7 @@ import { waitFor, type ContainerHandle, type Evidence } from '@resilience/fixtur
 import type { NodeRef, System } from '@resilience/runner';
 import type { PgHa } from '@resilience/pg-ha';
 import type { RedisSentinel } from '@resilience/redis-sentinel';
+import { pgRoleSources, redisRoleSources } from './roles.ts';
 
 /** Log lines of a container since an epoch time, with Docker's timestamps. */
 async function logsSince(container: ContainerHandle, sinceEpochMs: number): Promise<string[]> {
@@ -55,6 +56,8 @@ export function patroniSystem(pg: PgHa, version: string): System {
       await node.container.nextLogLine(/no action\. *I am \(.*\),? the leader with the lock/, { timeoutMs: Math.min(o.timeoutMs, (pg.settings.loopWait + 5) * 1000), signal: o.signal }).catch(() => undefined);
     },
     electionBound: `ttl ${pg.settings.ttl} s + loop_wait ${pg.settings.loopWait} s`,
+    roles: () => pgRoleSources(pg),
+    demotionBound: `loop_wait ${pg.settings.loopWait} s + retry_timeout ${pg.settings.retryTimeout} s = ${pg.settings.loopWait + pg.settings.retryTimeout} s (the leader demotes itself when it cannot renew its lock${pg.settings.failsafeMode ? '; with failsafe_mode it stays primary while it reaches every member' : ''})`,
     explain: async (_kind, nodes, sinceEpochMs) => {
       const evidence: Evidence[] = [{ label: 'version', text: version }];
       const members = await pg.members().catch(() => []);
@@ -94,6 +97,10 @@ export function sentinelSystem(redis: RedisSentinel, version: string): System {
       await redis.waitHealthy(o);
     },
     electionBound: `down-after-milliseconds ${redis.settings.downAfterMs} ms + the Sentinel election`,
+    roles: () => redisRoleSources(redis),
+    demotionBound: redis.settings.minReplicasToWrite > 0
+      ? `min-replicas-max-lag ${redis.settings.minReplicasMaxLagSeconds} s + 1 s (a master refuses writes once fewer than ${redis.settings.minReplicasToWrite} replica(s) acknowledged within the lag)`
+      : 'none: without min-replicas-to-write a cut-off master accepts writes until the Sentinels turn it into a replica after the heal',
     explain: async (_kind, nodes, sinceEpochMs) => {
       const evidence: Evidence[] = [{ label: 'version', text: version }];
       for (const s of redis.sentinels.slice(0, 1)) {

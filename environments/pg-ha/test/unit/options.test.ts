@@ -68,7 +68,7 @@ test('defaults are the lab-fast Patroni timings with HAProxy checks every second
   const s = parseOptions();
   t.deepEqual(s, {
     nodes: 3, etcdNodes: 1, ttl: 10, loopWait: 2, retryTimeout: 4,
-    sync: false, syncStrict: false, network: undefined, namePrefix: 'pgha',
+    sync: false, syncStrict: false, failsafeMode: false, network: undefined, namePrefix: 'pgha',
     image: 'bookworm', imageTag: 'resilience/infra:0.1.0', postgresMajor: 15,
     haproxy: { interMs: 1000, fall: 2, rise: 1 },
   });

@@ -1,0 +1,228 @@
+// Role watching: every node of a system polled directly (not through its manager), at least
+// every 100 ms, and a `role` event written whenever what it is changes (writable primary,
+// primary refusing writes, replica, down). From those events: when the old primary stopped
+// accepting writes after a fault, and how long two nodes accepted writes at once.
+import type { FindingEvent, NodeRole, RoleEvent } from '@resilience/fixtures';
+import { firstNotWritable, formatDuration, roleSpans, totalLength, writableOverlaps, type Overlap } from '@resilience/fixtures';
+import { baseName, type Measurement } from './metrics.ts';
+import type { ScheduledFault, System } from './schedule.ts';
+import type { Traffic } from './workflow.ts';
+import type { WriteCollector } from './writes.ts';
+
+/** What one poll of a node saw. */
+export interface RoleReading {
+  readonly role: NodeRole;
+  readonly writable: boolean;
+  readonly detail?: string;
+}
+
+/** How to ask one node directly what it is. `poll` must give up when `signal` aborts. */
+export interface RoleSource {
+  readonly node: string;
+  poll(signal: AbortSignal): Promise<RoleReading>;
+  close?(): void | Promise<void>;
+}
+
+export interface RoleWatcherOptions {
+  readonly scope: string;
+  readonly sources: readonly RoleSource[];
+  /** Poll period per node (default 100 ms). */
+  readonly intervalMs?: number;
+  /** A poll without an answer by then reads as `down` (default 250 ms). */
+  readonly timeoutMs?: number;
+  readonly now: () => number;
+  readonly emit: (e: RoleEvent) => void;
+  readonly variant?: string | undefined;
+}
+
+/**
+ * Polls every source in its own loop (a node that hangs delays no other), each poll started
+ * `intervalMs` after the previous one started (or at once when it took longer). A change is
+ * stamped with the start of the poll that saw it.
+ */
+export class RoleWatcher {
+  readonly #o: Required<Omit<RoleWatcherOptions, 'variant'>> & { variant: string | undefined };
+  readonly #last = new Map<string, RoleReading>();
+  readonly #stop = new AbortController();
+  #loops: Promise<void>[] = [];
+
+  constructor(o: RoleWatcherOptions) {
+    this.#o = { intervalMs: 100, timeoutMs: 250, ...o, variant: o.variant };
+  }
+
+  start(): void {
+    this.#loops = this.#o.sources.map((s) => this.#loop(s));
+  }
+
+  /** The latest reading of a node. */
+  current(node: string): RoleReading | undefined {
+    return this.#last.get(node);
+  }
+
+  async stop(): Promise<void> {
+    this.#stop.abort();
+    await Promise.allSettled(this.#loops);
+    await Promise.allSettled(this.#o.sources.map((s) => Promise.resolve().then(() => s.close?.())));
+  }
+
+  async #loop(source: RoleSource): Promise<void> {
+    const { intervalMs, timeoutMs, now } = this.#o;
+    while (!this.#stop.signal.aborted) {
+      const started = now();
+      const r = await this.#pollOnce(source, timeoutMs);
+      if (this.#stop.signal.aborted) return;
+      const prev = this.#last.get(source.node);
+      if (!prev || prev.role !== r.role || prev.writable !== r.writable) {
+        this.#o.emit({
+          type: 'role', at: started, scope: this.#o.scope, node: source.node, role: r.role, writable: r.writable,
+          ...(r.detail ? { detail: r.detail.slice(0, 200) } : {}), ...(this.#o.variant ? { variant: this.#o.variant } : {}),
+        });
+      }
+      this.#last.set(source.node, r);
+      const wait = started + intervalMs - now();
+      if (wait > 0) await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, wait);
+        this.#stop.signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+      });
+    }
+  }
+
+  async #pollOnce(source: RoleSource, timeoutMs: number): Promise<RoleReading> {
+    const ac = new AbortController();
+    const onStop = () => ac.abort();
+    this.#stop.signal.addEventListener('abort', onStop, { once: true });
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<RoleReading>((resolve) => {
+      timer = setTimeout(() => {
+        ac.abort();
+        resolve({ role: 'down', writable: false, detail: `no answer within ${timeoutMs} ms` });
+      }, timeoutMs);
+    });
+    try {
+      return await Promise.race([
+        source.poll(ac.signal).catch((e: unknown) => ({ role: 'down' as const, writable: false, detail: e instanceof Error ? e.message : String(e) })),
+        timedOut,
+      ]);
+    } finally {
+      clearTimeout(timer);
+      this.#stop.signal.removeEventListener('abort', onStop);
+    }
+  }
+}
+
+/** A fault as role measurements see it. */
+export interface RoleFault {
+  readonly scope: string;
+  readonly iteration: number;
+  readonly target: string;
+  readonly kind: string;
+  readonly at: number;
+  readonly promotedAt?: number | undefined;
+  readonly healedAt?: number | undefined;
+  /** Where its share of the run ends: the next fault of the scope, or the end of the variant. */
+  readonly until: number;
+}
+
+export interface RoleOutcome {
+  /** Fault start to the old primary no longer accepting writes; null when it accepted writes until the heal. */
+  readonly demotionMs: number | null;
+  /** Two or more writable primaries at once, within the fault's share of the run. */
+  readonly overlaps: readonly Overlap[];
+  readonly splitBrainMs: number;
+  /** Whether the watcher saw the target at all during the fault. */
+  readonly observed: boolean;
+  /** When another node first accepted writes after the fault started (null: none did). */
+  readonly newPrimary: { readonly node: string; readonly at: number } | null;
+}
+
+/** What the role events say about one fault. */
+export function roleOutcome(roles: readonly RoleEvent[], f: RoleFault, variant: string | undefined, endAt: number): RoleOutcome {
+  const spans = roleSpans(roles, endAt);
+  const v = variant ?? null;
+  const observed = spans.some((s) => s.scope === f.scope && s.node === f.target && (s.variant ?? null) === v && s.to > f.at && s.from < f.until);
+  const end = f.healedAt ?? f.until;
+  const off = firstNotWritable(spans, { scope: f.scope, node: f.target, variant: v, from: f.at, to: end });
+  const overlaps = writableOverlaps(spans, { scope: f.scope, variant: v, from: f.at, to: f.until });
+  const other = spans.filter((s) => s.scope === f.scope && s.node !== f.target && (s.variant ?? null) === v && s.writable && s.to > f.at && s.from < f.until)
+    .map((s) => ({ node: s.node, at: Math.max(s.from, f.at) })).sort((a, b) => a.at - b.at)[0] ?? null;
+  return { demotionMs: off === null ? null : Math.max(0, off - f.at), overlaps, splitBrainMs: totalLength(overlaps), observed, newPrimary: other };
+}
+
+export interface RoleMeasurementInput {
+  readonly systems: Readonly<Record<string, System>>;
+  readonly faults: readonly ScheduledFault[];
+  readonly roles: readonly RoleEvent[];
+  readonly collectors: readonly { readonly traffic: Traffic; readonly collector: WriteCollector }[];
+  readonly endAt: number;
+  readonly variant: string | undefined;
+  measure(m: Measurement): void;
+  finding(f: Omit<FindingEvent, 'type' | 'id'>): void;
+}
+
+const ms = (x: number) => formatDuration(x);
+
+/**
+ * Per fault of a watched system: `demotion` and `splitBrain` of its scope, and per write probe
+ * on that scope `staleAcks` (acknowledged by the old primary after the election) and
+ * `ackWindow` (how long the cut-off old primary kept acknowledging). Two writable primaries
+ * are a critical `split-brain` finding with the overlaps and who acknowledged what in them.
+ */
+export async function roleMeasurements(i: RoleMeasurementInput): Promise<void> {
+  const v = i.variant ? { variant: i.variant } : {};
+  for (const [n, f] of i.faults.entries()) {
+    const sys = i.systems[f.scope];
+    const watched = sys?.roles !== undefined && i.roles.some((r) => r.scope === f.scope);
+    const next = i.faults.slice(n + 1).find((x) => x.scope === f.scope);
+    const until = next?.at ?? i.endAt;
+    const rf: RoleFault = { scope: f.scope, iteration: f.iteration, target: f.target.name, kind: f.kind, at: f.at, promotedAt: f.promoted?.at, healedAt: f.healedAt, until };
+    const base = { scope: f.scope, iteration: f.iteration, ...v };
+    const o = watched ? roleOutcome(i.roles, rf, i.variant, i.endAt) : null;
+    // Elected: as the system reported it (a promoted condition), else the first other node the role watcher saw accept writes.
+    const elected = f.promoted ?? o?.newPrimary ?? undefined;
+    if (o) {
+      const bound = sys?.demotionBound ? `. Bound: ${sys.demotionBound}` : '';
+      i.measure({
+        name: 'demotion', ...base, unit: 'ms', value: o.observed ? o.demotionMs : null,
+        description: !o.observed ? `${f.target.name} was not polled during the ${f.kind}` : o.demotionMs === null
+          ? `${f.target.name} accepted writes until the heal of the ${f.kind} (polled directly every 100 ms)${bound}`
+          : `${f.kind} start to ${f.target.name} no longer accepting writes (read-only, stopped or not answering; polled directly every 100 ms)${bound}`,
+      });
+      i.measure({
+        name: 'splitBrain', ...base, unit: 'ms', value: o.splitBrainMs,
+        description: `time two or more ${f.scope} nodes accepted writes at once, from the ${f.kind} to ${next ? 'the next fault' : 'the end'} (each node polled directly every 100 ms)`,
+      });
+      if (o.splitBrainMs > 0) {
+        const nodes = [...new Set(o.overlaps.flatMap((x) => x.nodes))];
+        const acked = i.collectors.filter((c) => c.traffic.scopes.includes(f.scope)).flatMap((c) => nodes.map((node) => {
+          const k = o.overlaps.reduce((a, x) => a + c.collector.acksBy(node, x.from, x.to).count, 0);
+          return `${baseName(c.traffic.probe.name)}: ${k} acknowledged by ${node}`;
+        }));
+        const explained = await sys?.explain?.('split-brain', nodes, f.atEpochMs).catch((e: unknown) => ({ detail: undefined, evidence: [{ label: 'evidence unavailable', text: String(e) }] }));
+        i.finding({
+          kind: 'split-brain', severity: 'critical', scope: f.scope, iteration: f.iteration, faultId: f.injected.id, ...v,
+          at: o.overlaps[0]!.from, until: o.overlaps.at(-1)!.to, nodes,
+          title: `${nodes.join(' and ')} accepted writes at the same time for ${ms(o.splitBrainMs)} after the ${f.kind} of ${f.target.name}`,
+          detail: `Two writable primaries (each node polled directly every 100 ms): ${o.overlaps.map((x) => `${x.nodes.join('+')} from ${ms(x.from)} to ${ms(x.to)}`).join('; ')}. Writes a client sent to the one that is later turned into a replica are lost.${explained?.detail ? ` ${explained.detail}` : ''}`,
+          evidence: [{ label: 'acknowledged during the overlap', text: acked.join('\n') || '(no write probe on this system)' }, ...(explained?.evidence ?? [])],
+          data: { overlaps: o.overlaps, splitBrainMs: o.splitBrainMs },
+        });
+      }
+    }
+    for (const { traffic: t, collector } of i.collectors) {
+      if (!t.scopes.includes(f.scope)) continue;
+      const probe = baseName(t.probe.name);
+      const stale = elected ? collector.acksBy(f.target.name, elected.at, until) : null;
+      i.measure({
+        name: 'staleAcks', scope: probe, iteration: f.iteration, ...v, unit: 'count', value: stale?.count ?? 0,
+        description: elected
+          ? `writes of ${probe} acknowledged by ${f.target.name} (the old primary) after ${elected.node} was ${f.promoted ? 'elected' : 'seen accepting writes'}${stale?.last != null ? `, the last ${ms(stale.last - elected.at)} after that` : ''}`
+          : `no other node became primary after the ${f.kind} of ${f.target.name}: no write can be stale`,
+      });
+      const during = collector.acksBy(f.target.name, f.at, f.healedAt ?? until);
+      i.measure({
+        name: 'ackWindow', scope: probe, iteration: f.iteration, ...v, unit: 'ms', value: during.last === null ? 0 : Math.max(0, during.last - f.at),
+        description: `${f.kind} start to the last write of ${probe} that ${f.target.name} acknowledged before the heal (${during.count} acknowledged by it in that time)`,
+      });
+    }
+  }
+}

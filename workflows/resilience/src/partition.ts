@@ -1,0 +1,184 @@
+// The partition workflow, declared on the runner: one scenario of network cuts (or a freeze)
+// against pg-ha or redis-sentinel under live writes, every node's role polled directly.
+// Measured: the old primary's demotion, the election, two writable primaries at once (split
+// brain), writes the old primary acknowledged after the election, how long a cut-off master
+// kept acknowledging, and the acknowledged writes lost, on one image or both side by side.
+import { provision as provisionPg, type PgHa } from '@resilience/pg-ha';
+import { provision as provisionRedis, type RedisSentinel } from '@resilience/redis-sentinel';
+import type { ContainerHandle } from '@resilience/fixtures';
+import {
+  clientsRecovered, defineWorkflow, fullRedundancy, heal, hold, inject, observe, primaryOf, promoted, rejoined, repeat, steady, until,
+  type CustomFault, type Declared, type HypothesisSpec, type Step,
+} from '@resilience/runner';
+import { PARTITION_USAGE, PartitionOptions, SCENARIOS, holdMs, partitionSetups, type PartitionOptionsT } from './partition-options.ts';
+import { pgVersions, redisVersions } from './versions.ts';
+import { patroniSystem, sentinelSystem } from './systems.ts';
+import { pgTraffic, redisTraffic } from './partition-traffic.ts';
+import { INFRA_IMAGES } from '@resilience/fixtures';
+
+/** The environment of one variant: pg-ha, or redis-sentinel with the node the cut-off client writes to. */
+export type PartitionEnv =
+  | { readonly system: 'postgres'; readonly pg: PgHa }
+  | { readonly system: 'redis'; readonly redis: RedisSentinel; readonly pin: { node: string } };
+
+const pgOf = (env: PartitionEnv): PgHa => {
+  if (env.system !== 'postgres') throw new Error('a PostgreSQL fault on a Redis environment');
+  return env.pg;
+};
+
+/** Everything of pg-ha but `leader`: etcd and the other PostgreSQL nodes. */
+const rest = (pg: PgHa, leader: string): ContainerHandle[] => [...pg.etcd, ...pg.nodes.filter((n) => n.name !== leader).map((n) => n.container)];
+
+const isolateLeader: CustomFault<PartitionEnv> = {
+  name: 'partition',
+  apply: (run, t, _p, _s, sc) => run.chaos.partition([[t.container], rest(pgOf(sc.env), t.name)]),
+};
+
+const dcsLost: CustomFault<PartitionEnv> = {
+  name: 'partition',
+  apply: (run, _t, _p, _s, sc) => {
+    const pg = pgOf(sc.env);
+    return run.chaos.partition([[...pg.etcd], pg.nodes.map((n) => n.container)]);
+  },
+};
+
+/** `in`: the leader can send but not receive; `out`: it can receive but not send. */
+const oneWay = (direction: 'in' | 'out'): CustomFault<PartitionEnv> => ({
+  name: `one-way-${direction}`,
+  apply: (run, t, _p, _s, sc) => {
+    const others = rest(pgOf(sc.env), t.name);
+    return run.chaos.partition(direction === 'in' ? [others, [t.container]] : [[t.container], others], { mode: 'one-way' });
+  },
+});
+
+/**
+ * Three sites, site i = PostgreSQL node i and etcd member i; site i drops what site i-1 sends:
+ * every site hears itself and one other, a different majority each (Jepsen's majorities ring).
+ */
+const majoritiesRing: CustomFault<PartitionEnv> = {
+  name: 'majorities-ring',
+  apply: (run, _t, _p, _s, sc) => {
+    const pg = pgOf(sc.env);
+    const sites = pg.nodes.map((n, i) => [n.container, pg.etcd[i]!]);
+    const drops = new Map<ContainerHandle, ContainerHandle[]>();
+    for (const [i, site] of sites.entries()) {
+      const before = sites[(i + sites.length - 1) % sites.length]!;
+      for (const c of site) drops.set(c, before);
+    }
+    return run.chaos.grudge(drops);
+  },
+};
+
+const isolateMaster: CustomFault<PartitionEnv> = {
+  name: 'partition',
+  apply: (run, t, _p, _s, sc) => {
+    if (sc.env.system !== 'redis') throw new Error('a Redis fault on a PostgreSQL environment');
+    const redis = sc.env.redis;
+    sc.env.pin.node = t.name;
+    return run.chaos.partition([[t.container], [...redis.nodes.filter((n) => n.name !== t.name).map((n) => n.container), ...redis.sentinels.map((s) => s.container)]]);
+  },
+};
+
+/** One cut of the leader: inject, the election, the clients back, hold, heal, rejoin, redundancy. */
+function failoverCut(fault: string | CustomFault<PartitionEnv>, scope: string, holdFor: number, after: number): Step<PartitionEnv>[] {
+  return [
+    inject(fault, primaryOf(scope), { scope }),
+    until(promoted(scope), clientsRecovered(scope)),
+    ...(holdFor > 0 ? [hold(holdFor)] : []),
+    heal(scope),
+    until(rejoined(scope), fullRedundancy(scope)),
+    observe(after),
+  ] as Step<PartitionEnv>[];
+}
+
+/** A cut that needs no election to end: held, healed, then full redundancy. */
+function heldCut(fault: CustomFault<PartitionEnv>, scope: string, holdFor: number, after: number): Step<PartitionEnv>[] {
+  return [
+    inject(fault, primaryOf(scope), { scope }),
+    hold(holdFor),
+    heal(scope),
+    until(fullRedundancy(scope)),
+    observe(after),
+  ] as Step<PartitionEnv>[];
+}
+
+export function partitionSchedule(o: PartitionOptionsT): Step<PartitionEnv>[] {
+  const h = holdMs(o);
+  const body: Step<PartitionEnv>[] = [steady(o.steady) as Step<PartitionEnv>];
+  switch (o.scenario) {
+    case 'leader-isolated': body.push(...failoverCut(isolateLeader, 'postgres', h, o.after)); break;
+    case 'dcs-lost': body.push(...heldCut(dcsLost, 'postgres', h, o.after)); break;
+    case 'one-way': body.push(...failoverCut(oneWay('in'), 'postgres', h, o.after), steady(o.steady) as Step<PartitionEnv>, ...failoverCut(oneWay('out'), 'postgres', h, o.after)); break;
+    case 'majorities-ring': body.push(...heldCut(majoritiesRing, 'postgres', h, o.after)); break;
+    case 'redis-master-isolated': body.push(...failoverCut(isolateMaster, 'redis', h, o.after)); break;
+    case 'pause-thaw': body.push(...failoverCut('pause', 'postgres', 0, o.after)); break;
+  }
+  return [repeat(o.iterations, body) as Step<PartitionEnv>];
+}
+
+export function partitionHypotheses(o: PartitionOptionsT): HypothesisSpec[] {
+  const system = SCENARIOS[o.scenario].system;
+  const out: HypothesisSpec[] = [
+    { text: `splitBrain(${system}) == 0`, description: `no two ${system === 'postgres' ? 'PostgreSQL' : 'Redis'} nodes accepted writes at the same time (each polled directly every 100 ms)` },
+    { text: 'rto <= 60s', description: 'client-visible recovery time of every probe after every cut' },
+  ];
+  if (o.redisMinReplicas !== undefined) {
+    out.push({ text: `ackWindow(redis-isolated) <= ${o.redisMinReplicas + 1}s`, description: `with min-replicas-max-lag ${o.redisMinReplicas}, the cut-off master stops acknowledging within ${o.redisMinReplicas} + 1 s` });
+  }
+  return out;
+}
+
+export const partition = defineWorkflow<PartitionOptionsT, PartitionEnv>({
+  name: 'partition',
+  description: 'cuts the network of pg-ha or redis-sentinel (or freezes the leader) under live writes and measures demotion, election, two writable primaries, stale and lost acknowledged writes, on one image or two',
+  options: PartitionOptions,
+  usage: PARTITION_USAGE,
+  variants: (o) => (partitionSetups(o).length > 1 ? partitionSetups(o).map((s) => s.name) : []),
+  images: (o) => [...new Set(partitionSetups(o).map((s) => s.image))].map((image) => ({ flag: '--image', value: image, tag: INFRA_IMAGES[image] })),
+  timeoutMs: (o) => o.timeout,
+  environment: async (o, setup): Promise<Declared<PartitionEnv>> => {
+    const s = partitionSetups(o).find((x) => x.name === (setup.variant ?? ''))!;
+    if (SCENARIOS[o.scenario].system === 'redis') {
+      setup.note(`provisioning redis-sentinel on ${s.image}${o.redisMinReplicas ? ` (min-replicas-to-write 1, min-replicas-max-lag ${o.redisMinReplicas})` : ''}`);
+      const redis = await provisionRedis({
+        engine: setup.engine, image: s.image, now: setup.now, signal: setup.signal,
+        ...(o.redisMinReplicas ? { minReplicasToWrite: 1, minReplicasMaxLagSeconds: o.redisMinReplicas } : {}),
+      });
+      try {
+        const v = await redisVersions(redis);
+        const pin = { node: (await redis.primary()).name };
+        return {
+          handle: { system: 'redis', redis, pin },
+          systems: { redis: sentinelSystem(redis, v.redis) },
+          settings: { 'redis-sentinel': redis.settings },
+          versions: v,
+          teardown: () => redis.teardown(),
+        };
+      } catch (e) {
+        await redis.teardown();
+        throw e;
+      }
+    }
+    const etcdNodes = o.scenario === 'majorities-ring' ? 3 : 1;
+    setup.note(`provisioning pg-ha on ${s.image} (${etcdNodes} etcd${s.failsafe ? ', failsafe_mode on' : ''}${o.sync ? ', synchronous' : ''})`);
+    const pg = await provisionPg({ engine: setup.engine, image: s.image, sync: o.sync, etcdNodes, failsafeMode: s.failsafe, now: setup.now, signal: setup.signal });
+    try {
+      const v = await pgVersions(pg);
+      return {
+        handle: { system: 'postgres', pg },
+        systems: { postgres: patroniSystem(pg, v.patroni) },
+        settings: { 'pg-ha': pg.settings },
+        versions: v,
+        teardown: () => pg.teardown(),
+      };
+    } catch (e) {
+      await pg.teardown();
+      throw e;
+    }
+  },
+  traffic: (env, o, t) => (env.system === 'postgres'
+    ? pgTraffic(env.pg, { intervalMs: o.interval, timeoutMs: 1000 }, t)
+    : redisTraffic(env.redis, env.pin, { intervalMs: o.interval, timeoutMs: 1000 }, t)),
+  schedule: partitionSchedule,
+  hypotheses: partitionHypotheses,
+});
