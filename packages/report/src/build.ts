@@ -15,6 +15,7 @@ import type { BuildReportOptions, HypothesisInput, MeasurementInput } from './op
 import { redact } from './redact.ts';
 import { SCHEMA_VERSION, reportSchema } from './schema.ts';
 import type { Hypothesis, Marker, Measurement, Report, ReportFault, ReportFinding, ReportLatency, ReportPhase, ReportProbe, ReportVerdict, ReportWriteCheck, Scalar } from './schema.ts';
+import { roleChartsOf } from './roles.ts';
 import { TimelineBuilder } from './timeline.ts';
 
 export const DEFAULT_REPORT_MAX_INTERVALS = 100;
@@ -85,6 +86,7 @@ export async function buildReport(options: BuildReportOptions): Promise<Report> 
   const source: ReportVerdict['source'] = o.hypotheses ? 'options' : summary.hypotheses ? 'journal' : 'none';
   const meta = summary.meta ?? {};
   const timelineData = buckets.finish();
+  const roles = roleChartsOf(summary.roles ?? [], { endAt: durationMs, faults, measurements, writeChecks });
 
   const report: Report = {
     schemaVersion: SCHEMA_VERSION,
@@ -116,9 +118,10 @@ export async function buildReport(options: BuildReportOptions): Promise<Report> 
     faultCount: summary.faultCount,
     probes,
     anyProbeOutage: { outageMs: r(summary.anyProbeOutage.outageMs), exact: summary.anyProbeOutage.exact },
-    variants: variantsOf(summary.variants, [probes, faults, measurements, findings, writeChecks, hypotheses]),
+    variants: variantsOf(summary.variants, [probes, faults, measurements, findings, writeChecks, hypotheses, roles]),
     findings,
     writeChecks,
+    ...(roles.length ? { roles } : {}),
     measurements,
     timeline: { ...timelineData, markers: markersOf(phases, faults) },
   };
@@ -234,6 +237,11 @@ function writeCheckOf(e: WriteCheckEvent): ReportWriteCheck {
         lastLostAckAt: finite(f.lastLostAckAt) ? r(f.lastLostAckAt) : null,
       };
     }),
+    ...(Array.isArray(e.lostSpans) ? {
+      lostSpans: e.lostSpans.filter(isRecord).filter((x) => finite(x.from) && finite(x.to)).map((x) => ({
+        node: typeof x.node === 'string' && x.node !== '' ? x.node : 'unknown', from: r(x.from as number), to: r(x.to as number), count: countOf(x.count),
+      })),
+    } : {}),
     examples: (Array.isArray(e.examples) ? e.examples : []).filter(isRecord).map((x) => ({
       id: String(x.id ?? ''),
       at: finite(x.at) ? r(x.at) : 0,

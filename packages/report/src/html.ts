@@ -11,6 +11,7 @@ import {
   worstRtoText, writeCheckDetailTables, writeCheckHeadline, writeChecksTable,
 } from './tables.ts';
 import type { Cell, Table } from './tables.ts';
+import { overlapsTable, roleChartId, roleChartTitle, roleMomentsText, rolesTable, splitBrainText, swimlaneKey, swimlaneSvg } from './swimlanes.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -58,6 +59,7 @@ ${variantsSection(report)}
 ${section('Hypotheses', hypothesesTables(report).map((t) => table(t, t.caption)).join('\n'))}
 ${lostWritesSection(report)}
 ${section('Timeline', charts(report))}
+${rolesSection(report)}
 ${section('Probes', table(probesTable(report)) + table(probePhasesTable(report), 'Per phase'))}
 ${section('Measurements', table(measurementsTable(report)))}
 ${section('Faults', table(faultsTable(report)))}
@@ -174,6 +176,21 @@ function charts(report: Report): string {
       : '';
     return `<div class="card"><div class="chart-head"><h3><code>${esc(p.probe)}</code></h3><div class="stats">${esc(stats)}</div></div>${key}<div class="chart" id="chart-${i}" data-probe="${esc(p.probe)}"></div></div>`;
   }).join('\n');
+}
+
+/** Node roles: one swimlane chart per variant and system with role events; no section without any. */
+function rolesSection(report: Report): string {
+  const charts = report.roles ?? [];
+  if (charts.length === 0) return '';
+  const cards = charts.map((c) => {
+    const split = c.overlaps.length > 0;
+    const moments = roleMomentsText(report, c).map((t) => `<li>${esc(t)}</li>`).join('');
+    return `<div class="card roles${split ? ' split' : ''}" id="${esc(roleChartId(c))}"><div class="chart-head"><h3><code>${esc(roleChartTitle(c))}</code></h3>`
+      + `<div class="stats${split ? ' bad' : ''}">${esc(splitBrainText(c))}</div></div>${swimlaneKey()}${swimlaneSvg(report, c)}`
+      + (moments ? `<ul class="rl-faults">${moments}</ul>` : '')
+      + `<div class="rl-tables">${smallTable(rolesTable(c))}${split ? smallTable(overlapsTable(c)) : ''}</div></div>`;
+  }).join('\n');
+  return `<section id="roles"><h2>Node roles</h2>${cards}</section>`;
 }
 
 function details(report: Report): string {

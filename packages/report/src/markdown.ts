@@ -5,6 +5,7 @@ import { OUTCOME_LABEL, formatAt, formatMs } from './format.ts';
 import type { Report, ReportFinding } from './schema.ts';
 import { faultsTable, hypothesesTables, measurementsTable, probesTable, variantsTable, writeCheckDetailTables, writeCheckHeadline, writeChecksTable } from './tables.ts';
 import type { Cell, Table } from './tables.ts';
+import { overlapsTable, roleChartTitle, roleMomentsText, rolesTable, splitBrainText } from './swimlanes.ts';
 
 const OUTCOME_ICON: Record<Report['verdict']['outcome'], string> = {
   passed: '✅',
@@ -53,6 +54,20 @@ export function renderMarkdown(report: Report): string {
       lines.push('', `#### ${inline(writeCheckHeadline(check))}`);
       for (const table of writeCheckDetailTables(report, check)) {
         lines.push('', `**${inline(table.title)}**${table.caption ? ` (${inline(table.caption)})` : ''}`, '', ...renderTable(table));
+      }
+    }
+  }
+  if (report.roles?.length) {
+    lines.push('', '### Node roles');
+    for (const c of report.roles) {
+      const split = c.overlaps.length > 0;
+      lines.push('', `#### ${inline(roleChartTitle(c))}: ${split ? '❌ ' : ''}${inline(splitBrainText(c))}`);
+      const moments = roleMomentsText(report, c);
+      if (moments.length) lines.push('', ...moments.map((m) => `- ${inline(m)}`));
+      lines.push('', ...renderTable(rolesTable(c)));
+      if (split) {
+        const overlaps = overlapsTable(c, 10);
+        lines.push('', `**${overlaps.title}**${overlaps.caption ? ` (${inline(overlaps.caption)})` : ''}`, '', ...renderTable(overlaps));
       }
     }
   }

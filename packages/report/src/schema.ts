@@ -159,12 +159,63 @@ export const writeCheckSchema = z.object({
     'after-heal': lostCount('Acknowledged after the fault was healed.'),
   }).describe('Lost writes by when they were acknowledged, relative to the fault they follow.'),
   perFault: z.array(writeCheckFaultSchema).describe('Each fault\'s share of the loss, with its RPO.'),
+  lostSpans: z.array(z.object({
+    node: z.string().describe('The node that acknowledged the lost writes (`unknown` when the probe could not tell).'),
+    from: ms('Acknowledgement time of the first lost write of the run (ms).'),
+    to: ms('Acknowledgement time of the last one (ms).'),
+    count: lostCount('Lost writes in the run.'),
+  })).describe('Every lost write, as runs per acknowledging node (lost acknowledgements of one node less than 1 s apart), as the runner wrote them; absent from older journals.').optional(),
   examples: z.array(z.object({
     id: z.string().describe('Id of the lost row or key.'),
     at: ms('When it was acknowledged (ms).'),
     node: z.string().describe('The node that acknowledged it.'),
     window: writeWindowSchema.nullable().describe('Its window, or null before any fault.'),
   })).describe('The first lost writes (at most 20).'),
+});
+
+export const nodeRoleSchema = z.enum(['primary', 'replica', 'down']);
+
+export const roleSpanSchema = z.object({
+  node: z.string().describe('The node (lane).'),
+  role: nodeRoleSchema.describe('What the node was, polled directly: primary, replica, or down (the poll failed).'),
+  writable: z.boolean().describe('Whether it accepted writes: a primary that refuses them (Redis `min-replicas-to-write` unmet) is primary and not writable.'),
+  from: ms('Its role event (ms from run start).'),
+  to: ms('The node\'s next role event, or the end of the run (ms).'),
+  detail: z.string().describe('Why, from the role event: `not in recovery`, `NOREPLICAS`, the error of a failed poll.').optional(),
+});
+
+export const roleOverlapSchema = z.object({
+  from: ms('Start of the split brain (ms).'),
+  to: ms('End of it (ms).'),
+  durationMs: ms('to − from (ms).'),
+  nodes: z.array(z.string()).describe('The nodes that were writable primaries in it.'),
+});
+
+export const roleMomentSchema = z.object({
+  kind: z.enum(['election', 'demotion']).describe('election: a new primary took writes; demotion: the old primary stopped taking them.'),
+  faultId: z.string().describe('The fault it follows (see faults[].id).'),
+  at: ms('fault.at + the measurement\'s value (ms from run start).'),
+  afterMs: ms('The `election` or `demotion` measurement of the fault\'s scope, iteration and variant: ms from the fault.'),
+});
+
+export const roleLostSchema = z.object({
+  probe: z.string().describe('The write probe whose check found them.'),
+  node: z.string().describe('The node that acknowledged them (its lane).'),
+  from: ms('Acknowledgement time of the first (ms).'),
+  to: ms('Acknowledgement time of the last (ms).'),
+  count: z.number().int().nonnegative().describe('Lost writes in the span.'),
+});
+
+export const roleChartSchema = z.object({
+  scope: z.string().describe('The system (`postgres`, `redis`).'),
+  variant: z.string().nullable().describe('The variant, or null.'),
+  nodes: z.array(z.string()).describe('One lane per node, by name: the nodes with role events, then any other that acknowledged lost writes.'),
+  spans: z.array(roleSpanSchema).describe('Each node\'s roles over time: the fixtures\' roleSpans over the journal\'s `role` events, to the end of the run.'),
+  overlaps: z.array(roleOverlapSchema).describe('Split brain: when two or more nodes were writable primaries at once, over the whole run (the fixtures\' writableOverlaps on spans).'),
+  splitBrainMs: ms('Total length of overlaps (ms; the fixtures\' totalLength); 0 without split brain.'),
+  faults: z.array(z.string()).describe('Ids of the faults of this scope (or of no scope) and variant, shaded on the chart (see faults[]).'),
+  moments: z.array(roleMomentSchema).describe('Elections and demotions after those faults, from the runner\'s measurements.'),
+  lostWrites: z.array(roleLostSchema).describe('The lost writes of this scope and variant, from the write checks\' lostSpans, on the lane of the node that acknowledged them.'),
 });
 
 export const faultSchema = z.object({
@@ -263,6 +314,7 @@ export const reportSchema = z.object({
   variants: z.array(z.string()).describe('Variants of the run in the order they ran (the app naive and hardened, two images...); empty for a run without variants.'),
   findings: z.array(findingSchema).describe('What the system under test did that users must see (acknowledged writes lost, a failover that did not hold...): the journal\'s `finding` events without `type`, in time order. Every report leads with them.'),
   writeChecks: z.array(writeCheckSchema).describe('Per write probe, its acknowledged writes read back after recovery: the journal\'s `write-check` events without `type`.'),
+  roles: z.array(roleChartSchema).describe('Node roles over time, one entry per variant and system with `role` events (none: empty or absent): the swimlanes of the HTML page.').optional(),
   measurements: z.array(measurementSchema).describe('Values measured by the workflow and the runner (leader election, lost writes, RTO p95...): the journal\'s `measurement` events and `measurement` notes, then any passed to buildReport.'),
   timeline: timelineSchema.describe('Chart data: per-bucket success rate and latency of each probe, and markers.'),
 });
@@ -281,6 +333,8 @@ export type ReportFinding = z.infer<typeof findingSchema>;
 export type ReportEvidence = z.infer<typeof evidenceSchema>;
 export type ReportWriteCheck = z.infer<typeof writeCheckSchema>;
 export type ReportWriteCheckFault = z.infer<typeof writeCheckFaultSchema>;
+export type ReportRoleChart = z.infer<typeof roleChartSchema>;
+export type ReportRoleSpan = z.infer<typeof roleSpanSchema>;
 export type Measurement = z.infer<typeof measurementSchema>;
 export type Marker = z.infer<typeof markerSchema>;
 export type Timeline = z.infer<typeof timelineSchema>;
