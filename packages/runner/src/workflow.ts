@@ -485,7 +485,9 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
       environment,
       exitCode,
     });
-    files = (await report.writeReport(built, reportDir, { png })) as unknown as Record<string, string>;
+    const written = (await report.writeReport(built, reportDir, { png })) as unknown as Record<string, unknown>;
+    files = Object.fromEntries(Object.entries(written).filter((e): e is [string, string] => typeof e[1] === 'string'));
+    for (const problem of (written['pageProblems'] as string[] | undefined) ?? []) write(`report.html: ${problem}`);
   } catch (e) {
     write(`report: ${errorText(e)}`);
   }

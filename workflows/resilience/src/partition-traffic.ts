@@ -31,8 +31,10 @@ async function readBack(redis: RedisSentinel): Promise<Set<string>> {
 /**
  * Writes to the node `pin.node` names, over a probe-grade direct connection per node (no
  * offline queue, nothing resent): the client on the master's side of a cut keeps writing to it.
+ * Like a Sentinel client, it asks the Sentinels for the master again only when the node answers
+ * READONLY (it was turned into a replica), so it writes to the old master until then.
  */
-function pinnedWriteProbe(redis: RedisSentinel, pin: { readonly node: string }, o: TrafficOptions, t: TrafficContext): { probe: Probe; close(): void } {
+function pinnedWriteProbe(redis: RedisSentinel, pin: { node: string }, o: TrafficOptions, t: TrafficContext): { probe: Probe; close(): void } {
   const clients = new Map<string, Redis>();
   const clientOf = (node: string) => {
     let c = clients.get(node);
@@ -45,12 +47,21 @@ function pinnedWriteProbe(redis: RedisSentinel, pin: { readonly node: string }, 
   };
   const name = t.name('redis-isolated');
   const tag = randomBytes(4).toString('hex');
+  let asking: Promise<void> | undefined;
   const probe = new Probe({
     name, op: 'redis.write', intervalMs: o.intervalMs, timeoutMs: o.timeoutMs, now: t.now,
     run: async (ctx) => {
       const node = pin.node;
       ctx.writeId = `${name}-${tag}-${ctx.seq}`;
-      const reply = await clientOf(node).set(`${DEFAULT_WRITE_PREFIX}${ctx.writeId}`, '1');
+      let reply: string | null;
+      try {
+        reply = await clientOf(node).set(`${DEFAULT_WRITE_PREFIX}${ctx.writeId}`, '1');
+      } catch (e) {
+        if (e instanceof Error && e.message.startsWith('READONLY') && !asking) {
+          asking = redis.primary().then((p) => { if (pin.node === node) pin.node = p.name; }, () => undefined).finally(() => { asking = undefined; });
+        }
+        throw e;
+      }
       if (reply !== 'OK') throw new OperationFailure(`unexpected SET reply ${String(reply)}`);
       ctx.node = node;
     },
@@ -58,7 +69,7 @@ function pinnedWriteProbe(redis: RedisSentinel, pin: { readonly node: string }, 
   return { probe, close: () => { for (const c of clients.values()) c.disconnect(); } };
 }
 
-export function redisTraffic(redis: RedisSentinel, pin: { readonly node: string }, o: TrafficOptions, t: TrafficContext): Traffic[] {
+export function redisTraffic(redis: RedisSentinel, pin: { node: string }, o: TrafficOptions, t: TrafficContext): Traffic[] {
   const writer = redis.probeClient();
   const pinned = pinnedWriteProbe(redis, pin, o, t);
   const verify = { store: 'keys on the Redis master', readBack: () => readBack(redis) };

@@ -2,7 +2,7 @@
 // start nothing, and Ctrl-C that heals, tears down and still writes a partial report.
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -66,6 +66,15 @@ const badOption = test.macro(async (t, args: string[], pattern: RegExp) => {
 test.serial('bad option value: exit 2 before anything starts', badOption, ['--pause', '-5s'], /--pause.*-5s/);
 test.serial('unknown option: exit 2', badOption, ['--paws', '1s'], /--paws/);
 test.serial('bad SLO: exit 2', badOption, ['--slo', 'uptime>=1'], /uptime>=1/);
+
+test.serial('an image that is not built: exit 2, the flag and how to build it named, no report folder, no container', async (t) => {
+  const r = await runScript(['--image-tag', 'resilience/not-built:0.0.0']);
+  t.is(r.exitCode, 2, r.stdout + r.stderr);
+  t.regex(r.stdout, /--image-tag.*resilience\/not-built:0\.0\.0.*npx nx run docker:images/);
+  t.regex(r.stdout, /Nothing was started/);
+  t.deepEqual(readdirSync(r.reports), []);
+  t.deepEqual(await containersOfProject(), []);
+});
 
 test.serial('Ctrl-C mid-fault heals, tears down and writes a partial report marked interrupted', async (t) => {
   const reports = mkdtempSync(join(tmpdir(), 'rz-reports-'));

@@ -9,6 +9,7 @@ const Options = z.object({
   pause: z.string().default('1s').transform((v) => parseDuration('--pause', v)),
   steady: z.string().default('1s').transform((v) => parseDuration('--steady', v)),
   kind: z.enum(['pause', 'kill']).default('pause'),
+  imageTag: z.string().optional(),
 }).strict();
 
 interface Env {
@@ -22,6 +23,8 @@ export const pauseWorkflow = defineWorkflow<z.infer<typeof Options>, Env>({
   options: Options,
   usage: '  --pause DURATION   how long the fault lasts (default 1s)\n  --steady DURATION  steady state before and after (default 1s)\n  --kind pause|kill  the fault (default pause)',
   hypotheses: () => ['availability(steady) >= 99%', 'rto <= 30s'],
+  // For the preflight test: an extra image the run needs.
+  images: (o) => (o.imageTag ? [{ flag: '--image-tag', value: o.imageTag, tag: o.imageTag }] : []),
   environment: async (_o, setup) => {
     const { container, port } = await startRedis(setup.engine, { name: 'redis', signal: setup.signal });
     return { handle: { container, port }, teardown: async () => undefined, versions: { redis: 'redis (fixtures)' } };

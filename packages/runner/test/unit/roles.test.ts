@@ -1,0 +1,77 @@
+// Role measurements against known ground truth: role events made by hand for runs with several
+// faults, so demotion, split brain and the new primary are known to the millisecond.
+import test from 'ava';
+import type { RoleEvent } from '@resilience/fixtures';
+import { roleSpans, writableOverlaps } from '@resilience/fixtures';
+import { RoleWatcher, roleOutcome, type RoleFault, type RoleReading } from '../../src/index.ts';
+
+const role = (at: number, node: string, r: RoleEvent['role'], writable = r === 'primary', variant?: string): RoleEvent => ({ type: 'role', at, scope: 'postgres', node, role: r, writable, ...(variant ? { variant } : {}) });
+
+// Two faults of pg1 then pg2. Fault 1 at 10 s: pg1 stays writable until 16 s (demotion 6 s), pg2
+// writable from 14 s (overlap 2 s). Fault 2 at 40 s on pg2: pg2 is frozen at once (down at
+// 40.1 s), pg3 writable at 52 s, pg2 thawed writable 55-55.5 s (overlap 0.5 s).
+const roles: RoleEvent[] = [
+  role(0, 'pg1', 'primary'), role(0, 'pg2', 'replica'), role(0, 'pg3', 'replica'),
+  role(14_000, 'pg2', 'primary'), role(16_000, 'pg1', 'down'), role(18_000, 'pg1', 'replica'),
+  role(40_100, 'pg2', 'down'), role(52_000, 'pg3', 'primary'), role(55_000, 'pg2', 'primary'), role(55_500, 'pg2', 'replica'),
+];
+const f1: RoleFault = { scope: 'postgres', iteration: 1, target: 'pg1', kind: 'partition', at: 10_000, promotedAt: 14_200, healedAt: 20_000, until: 40_000 };
+const f2: RoleFault = { scope: 'postgres', iteration: 2, target: 'pg2', kind: 'pause', at: 40_000, promotedAt: 52_100, healedAt: 55_000, until: 70_000 };
+
+test('demotion, split brain and the new primary of each of two faults', (t) => {
+  const a = roleOutcome(roles, f1, undefined, 70_000);
+  t.is(a.demotionMs, 6_000);
+  t.is(a.splitBrainMs, 2_000);
+  t.deepEqual(a.overlaps, [{ from: 14_000, to: 16_000, nodes: ['pg1', 'pg2'] }]);
+  t.deepEqual(a.newPrimary, { node: 'pg2', at: 14_000 });
+  const b = roleOutcome(roles, f2, undefined, 70_000);
+  t.is(b.demotionMs, 100);
+  t.is(b.splitBrainMs, 500);
+  t.deepEqual(b.overlaps, [{ from: 55_000, to: 55_500, nodes: ['pg2', 'pg3'] }]);
+  t.deepEqual(b.newPrimary, { node: 'pg3', at: 52_000 });
+});
+
+test('a fault counts only the overlaps in its own share of the run', (t) => {
+  const spans = roleSpans(roles, 70_000);
+  t.is(writableOverlaps(spans, { scope: 'postgres', from: 0, to: 70_000 }).length, 2);
+  t.is(roleOutcome(roles, { ...f1, until: 15_000 }, undefined, 70_000).splitBrainMs, 1_000);
+});
+
+test('a primary that stays writable through the fault has no demotion; other variants do not count', (t) => {
+  const r = [role(0, 'pg1', 'primary', true, 'a'), role(0, 'pg1', 'primary', true, 'b'), role(12_000, 'pg1', 'replica', false, 'b'), role(11_000, 'pg2', 'primary', true, 'b')];
+  const f: RoleFault = { scope: 'postgres', iteration: 1, target: 'pg1', kind: 'partition', at: 10_000, healedAt: 30_000, until: 40_000 };
+  const a = roleOutcome(r, f, 'a', 40_000);
+  t.is(a.demotionMs, null);
+  t.is(a.splitBrainMs, 0);
+  t.true(a.observed);
+  const b = roleOutcome(r, f, 'b', 40_000);
+  t.is(b.demotionMs, 2_000);
+  t.is(b.splitBrainMs, 1_000);
+  t.false(roleOutcome(r, { ...f, target: 'pg9' }, 'a', 40_000).observed);
+});
+
+test('the watcher writes a change once, reads a hung poll as down within its timeout, and stops', async (t) => {
+  let answer: RoleReading | 'hang' = { role: 'primary', writable: true };
+  const events: RoleEvent[] = [];
+  const t0 = performance.now();
+  const now = () => performance.now() - t0;
+  const w = new RoleWatcher({
+    scope: 'postgres', intervalMs: 20, timeoutMs: 60, now, emit: (e) => events.push(e),
+    sources: [{ node: 'pg1', poll: (signal) => (answer === 'hang' ? new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')))) : Promise.resolve(answer)) }],
+  });
+  w.start();
+  await new Promise((r) => setTimeout(r, 150));
+  const hungAt = now();
+  answer = 'hang';
+  await new Promise((r) => setTimeout(r, 250));
+  answer = { role: 'replica', writable: false };
+  await new Promise((r) => setTimeout(r, 200));
+  await w.stop();
+  t.deepEqual(events.map((e) => `${e.role}/${e.writable}`), ['primary/true', 'down/false', 'replica/false']);
+  const down = events[1]!;
+  t.true(down.at >= hungAt - 25 && down.at <= hungAt + 25, `the down poll started within one interval of the hang (${down.at} vs ${hungAt})`);
+  t.regex(down.detail ?? '', /no answer within 60 ms/);
+  const n = events.length;
+  await new Promise((r) => setTimeout(r, 60));
+  t.is(events.length, n, 'nothing after stop()');
+});
