@@ -6,6 +6,7 @@ import type { PgHaSettings } from './options.ts';
 import type { Topology } from './topology.ts';
 import { fetchCluster, type ClusterMember } from './patroni-api.ts';
 import { redact, type Credentials } from './secrets.ts';
+import { queryOnce } from './sql.ts';
 import { DEFAULT_IMAGE, PG_IMAGES, type ImageName } from './image.ts';
 
 /** One PostgreSQL node: fixed for the cluster's life (host ports survive restarts). */
@@ -61,8 +62,8 @@ export interface WaitHealthyOptions extends WaitOptions {
 
 export class NoLeaderError extends ResilienceError {
   readonly members: readonly ClusterMember[];
-  constructor(members: readonly ClusterMember[]) {
-    super(`The cluster has no running leader (${members.map((m) => `${m.name}: ${m.role}/${m.state}`).join(', ') || 'no members'})`);
+  constructor(members: readonly ClusterMember[], reason?: string) {
+    super(`The cluster has no running leader (${members.map((m) => `${m.name}: ${m.role}/${m.state}`).join(', ') || 'no members'})${reason ? `: ${reason}` : ''}`);
     this.members = members;
   }
 }
@@ -180,12 +181,41 @@ export class PgHa implements AsyncDisposable {
     return this.#join(raw);
   }
 
-  /** The running primary (Patroni's leader) now; NoLeaderError when there is none. */
+  /**
+   * The running primary (Patroni's leader, its PostgreSQL asked directly that it accepts
+   * writes) now; NoLeaderError when there is none.
+   */
   async primary(options: { signal?: AbortSignal } = {}): Promise<Member> {
     const members = await this.members(options);
     const primary = members.find((m) => m.role === 'leader' && m.state === 'running');
     if (!primary) throw new NoLeaderError(members);
+    const stale = await this.staleView([primary]);
+    if (stale) throw new NoLeaderError(members, stale);
     return primary;
+  }
+
+  /**
+   * Why Patroni's view of these members is not what their PostgreSQL says, asked directly
+   * (`pg_is_in_recovery()` on each node's own port), or undefined when it agrees: the leader
+   * accepts writes, every other member is in recovery. /cluster is read from the DCS, so
+   * while the DCS makes no progress (no etcd quorum) it can show a leader whose PostgreSQL is
+   * down or read-only.
+   */
+  async staleView(members: readonly Member[]): Promise<string | undefined> {
+    const answers = await Promise.all(members.map(async (m) => {
+      try {
+        const rows = await queryOnce<{ r: boolean }>(m.node.superuserUrl, 'select pg_is_in_recovery() as r', [], 1_000);
+        return { m, inRecovery: rows[0]?.r === true, error: undefined };
+      } catch (e) {
+        return { m, inRecovery: undefined, error: e instanceof Error ? e.message : String(e) };
+      }
+    }));
+    for (const a of answers) {
+      if (a.error !== undefined) return `${a.m.name} is ${a.m.role}/${a.m.state} in Patroni's /cluster but its PostgreSQL does not answer (${a.error})`;
+      if (a.m.role === 'leader' && a.inRecovery) return `${a.m.name} is the leader in Patroni's /cluster but its PostgreSQL is in recovery (read-only)`;
+      if (a.m.role !== 'leader' && !a.inRecovery) return `${a.m.name} is a ${a.m.role} in Patroni's /cluster but its PostgreSQL accepts writes`;
+    }
+    return undefined;
   }
 
   /** Every member that is not the primary (replicas and sync standbys), whatever their state. */
@@ -210,7 +240,10 @@ export class PgHa implements AsyncDisposable {
     for (const [ip, name] of found) if (ip) this.#addresses.set(ip, name);
   }
 
-  /** Resolves when there is one running primary and every other node is running, on its timeline, with no lag. */
+  /**
+   * Resolves when there is one running primary and every other node is running, on its
+   * timeline, with no lag, and each node's PostgreSQL, asked directly, agrees (see staleView).
+   */
   async waitHealthy(options: WaitHealthyOptions = {}): Promise<Member[]> {
     const timeoutMs = options.timeoutMs ?? 60_000;
     const signal = options.signal;
@@ -219,7 +252,7 @@ export class PgHa implements AsyncDisposable {
     try {
       members = await untilAborted(waitFor(async () => {
         const seen = await this.members({ ...(signal ? { signal } : {}) });
-        const reason = unhealthyReason(seen, this.settings, options.maxLagBytes ?? 0);
+        const reason = unhealthyReason(seen, this.settings, options.maxLagBytes ?? 0) ?? (await this.staleView(seen));
         if (reason) last = reason;
         return reason ? undefined : seen;
       }, { what: 'a healthy pg-ha cluster', timeoutMs, intervalMs: 100, ...(signal ? { signal } : {}) }), signal);
@@ -242,7 +275,9 @@ export class PgHa implements AsyncDisposable {
     const start = this.now();
     const primary = await untilAborted(waitFor(async () => {
       const members = await this.members({ timeoutMs: 500, ...(signal ? { signal } : {}) });
-      return members.find((m) => m.role === 'leader' && m.state === 'running' && m.name !== before);
+      const next = members.find((m) => m.role === 'leader' && m.state === 'running' && m.name !== before);
+      // Promoted once its PostgreSQL accepts writes, not when Patroni's DCS view says so.
+      return next && !(await this.staleView([next])) ? next : undefined;
     }, { what: `a primary other than ${before}`, timeoutMs: options.timeoutMs ?? 60_000, intervalMs: 100, ...(signal ? { signal } : {}) }), signal);
     const at = this.now();
     return { primary, previous: before, at, elapsedMs: at - start };

@@ -3,7 +3,7 @@
 // primary refusing writes, replica, down). From those events: when the old primary stopped
 // accepting writes after a fault, and how long two nodes accepted writes at once.
 import type { FindingEvent, NodeRole, RoleEvent } from '@resilience/fixtures';
-import { firstNotWritable, formatDuration, roleSpans, totalLength, writableOverlaps, type Overlap } from '@resilience/fixtures';
+import { firstNotWritable, formatDuration, roleSpans, totalLength, unwritableIntervals, writableOverlaps, type Overlap } from '@resilience/fixtures';
 import { baseName, type Measurement } from './metrics.ts';
 import type { ScheduledFault, System } from './schedule.ts';
 import type { Traffic } from './workflow.ts';
@@ -131,6 +131,8 @@ export interface RoleOutcome {
   readonly splitBrainMs: number;
   /** Whether the watcher saw the target at all during the fault. */
   readonly observed: boolean;
+  /** Time in the fault's share of the run when no node accepted writes. */
+  readonly noPrimaryMs: number;
   /** When another node first accepted writes after the fault started (null: none did). */
   readonly newPrimary: { readonly node: string; readonly at: number } | null;
 }
@@ -145,7 +147,8 @@ export function roleOutcome(roles: readonly RoleEvent[], f: RoleFault, variant: 
   const overlaps = writableOverlaps(spans, { scope: f.scope, variant: v, from: f.at, to: f.until });
   const other = spans.filter((s) => s.scope === f.scope && s.node !== f.target && (s.variant ?? null) === v && s.writable && s.to > f.at && s.from < f.until)
     .map((s) => ({ node: s.node, at: Math.max(s.from, f.at) })).sort((a, b) => a.at - b.at)[0] ?? null;
-  return { demotionMs: off === null ? null : Math.max(0, off - f.at), overlaps, splitBrainMs: totalLength(overlaps), observed, newPrimary: other };
+  const noPrimaryMs = totalLength(unwritableIntervals(spans, { scope: f.scope, variant: v, from: f.at, to: f.until }));
+  return { demotionMs: off === null ? null : Math.max(0, off - f.at), overlaps, splitBrainMs: totalLength(overlaps), observed, newPrimary: other, noPrimaryMs };
 }
 
 export interface RoleMeasurementInput {
@@ -191,6 +194,22 @@ export async function roleMeasurements(i: RoleMeasurementInput): Promise<void> {
         name: 'splitBrain', ...base, unit: 'ms', value: o.splitBrainMs,
         description: `time two or more ${f.scope} nodes accepted writes at once, from the ${f.kind} to ${next ? 'the next fault' : 'the end'} (each node polled directly every 100 ms)`,
       });
+      i.measure({
+        name: 'noPrimary', ...base, unit: 'ms', value: o.noPrimaryMs,
+        description: `time no ${f.scope} node accepted writes, from the ${f.kind} to ${next ? 'the next fault' : 'the end'} (each node polled directly every 100 ms)`,
+      });
+      const electionMs = sys?.electionBoundMs;
+      if (electionMs !== undefined && o.noPrimaryMs > electionMs + 2000) {
+        const explained = await sys?.explain?.('no-primary', [f.target.name], f.atEpochMs).catch((e: unknown) => ({ detail: undefined, evidence: [{ label: 'evidence unavailable', text: String(e) }] }));
+        i.finding({
+          kind: 'no-primary', severity: 'warning', scope: f.scope, iteration: f.iteration, faultId: f.injected.id, ...v,
+          at: f.at, until, nodes: [f.target.name],
+          title: `no ${sys?.title ?? f.scope} node accepted writes for ${ms(o.noPrimaryMs)} after the ${f.kind} of ${f.target.name}`,
+          detail: `Each node polled directly every 100 ms: none accepted writes for ${ms(o.noPrimaryMs)} between the ${f.kind} and ${next ? 'the next fault' : 'the end'}, more than the ${ms(electionMs)} an election may take (${sys?.electionBound ?? 'the system settings'}).${explained?.detail ? ` ${explained.detail}` : ''}`,
+          evidence: explained?.evidence ?? [],
+          data: { noPrimaryMs: o.noPrimaryMs, electionBoundMs: electionMs },
+        });
+      }
       if (o.splitBrainMs > 0) {
         const nodes = [...new Set(o.overlaps.flatMap((x) => x.nodes))];
         const acked = i.collectors.filter((c) => c.traffic.scopes.includes(f.scope)).flatMap((c) => nodes.map((node) => {

@@ -43,6 +43,8 @@ export interface System {
   beforeFault?(node: NodeRef, options: WaitOptions): Promise<void>;
   /** How long a promotion may take by the system's own settings, for the report. */
   readonly electionBound?: string;
+  /** The same in ms: no writable node for longer than this after a fault is a `no-primary` finding. */
+  readonly electionBoundMs?: number;
   /**
    * Each node asked directly what it is (writable primary, replica, down), for role watching:
    * swimlanes, the old primary's demotion and split brain. Called once per run of the schedule.

@@ -120,6 +120,7 @@ export interface RunWorkflowOptions {
 const CONDITION_METRICS: readonly MetricSpec[] = [
   { name: 'election', unit: 'ms', description: 'fault start to the system naming a new primary' },
   { name: 'demotion', unit: 'ms', description: 'fault start to the old primary no longer accepting writes (polled directly); not measured if it accepted writes until the heal' },
+  { name: 'noPrimary', unit: 'ms', description: 'time no node of a system accepted writes (polled directly, every 100 ms), per fault' },
   { name: 'splitBrain', unit: 'ms', description: 'time two or more nodes accepted writes at once (polled directly, every 100 ms)' },
   { name: 'staleAcks', unit: 'count', aggregate: 'sum', description: 'writes of a probe acknowledged by the old primary after a new one was elected' },
   { name: 'ackWindow', unit: 'ms', description: 'fault start to the last write of a probe the cut-off old primary acknowledged (0: none)' },

@@ -5,7 +5,7 @@
 // kept acknowledging, and the acknowledged writes lost, on one image or both side by side.
 import { provision as provisionPg, type PgHa } from '@resilience/pg-ha';
 import { provision as provisionRedis, type RedisSentinel } from '@resilience/redis-sentinel';
-import type { ContainerHandle } from '@resilience/fixtures';
+import type { ChaosRun, ContainerHandle } from '@resilience/fixtures';
 import {
   clientsRecovered, defineWorkflow, fullRedundancy, heal, hold, inject, observe, primaryOf, promoted, rejoined, repeat, steady, until,
   type CustomFault, type Declared, type HypothesisSpec, type Step,
@@ -20,6 +20,11 @@ import { INFRA_IMAGES } from '@resilience/fixtures';
 export type PartitionEnv =
   | { readonly system: 'postgres'; readonly pg: PgHa }
   | { readonly system: 'redis'; readonly redis: RedisSentinel; readonly pin: { node: string } };
+
+/** Starts the netns agents of every container a cut can hit, so each cut takes effect in milliseconds. */
+async function warm(run: ChaosRun, containers: readonly ContainerHandle[]): Promise<void> {
+  await Promise.all(containers.map((c) => run.chaos.prepareNetwork(c)));
+}
 
 const pgOf = (env: PartitionEnv): PgHa => {
   if (env.system !== 'postgres') throw new Error('a PostgreSQL fault on a Redis environment');
@@ -107,13 +112,13 @@ function masterCut(holdFor: number, after: number): Step<PartitionEnv>[] {
   ] as Step<PartitionEnv>[];
 }
 
-/** A cut that needs no election to end: held, healed, then full redundancy. */
+/** A cut that needs no election to end: held, healed, then the old leader back and full redundancy. */
 function heldCut(fault: CustomFault<PartitionEnv>, scope: string, holdFor: number, after: number): Step<PartitionEnv>[] {
   return [
     inject(fault, primaryOf(scope), { scope }),
     hold(holdFor),
     heal(scope),
-    until(fullRedundancy(scope)),
+    until(rejoined(scope), fullRedundancy(scope)),
     observe(after),
   ] as Step<PartitionEnv>[];
 }
@@ -164,6 +169,7 @@ export const partition = defineWorkflow<PartitionOptionsT, PartitionEnv>({
         ...(o.redisMinReplicas ? { minReplicasToWrite: 1, minReplicasMaxLagSeconds: o.redisMinReplicas } : {}),
       });
       try {
+        await warm(setup.run, [...redis.nodes, ...redis.sentinels].map((n) => n.container));
         const v = await redisVersions(redis);
         const pin = { node: (await redis.primary()).name };
         return {
@@ -171,7 +177,10 @@ export const partition = defineWorkflow<PartitionOptionsT, PartitionEnv>({
           systems: { redis: sentinelSystem(redis, v.redis) },
           settings: { 'redis-sentinel': redis.settings },
           versions: v,
-          teardown: () => redis.teardown(),
+          teardown: async () => {
+            await setup.run.chaos.releaseNetwork();
+            await redis.teardown();
+          },
         };
       } catch (e) {
         await redis.teardown();
@@ -182,13 +191,17 @@ export const partition = defineWorkflow<PartitionOptionsT, PartitionEnv>({
     setup.note(`provisioning pg-ha on ${s.image} (${etcdNodes} etcd${s.failsafe ? ', failsafe_mode on' : ''}${o.sync ? ', synchronous' : ''})`);
     const pg = await provisionPg({ engine: setup.engine, image: s.image, sync: o.sync, etcdNodes, failsafeMode: s.failsafe, now: setup.now, signal: setup.signal });
     try {
+      if (o.scenario !== 'pause-thaw') await warm(setup.run, pg.containers);
       const v = await pgVersions(pg);
       return {
         handle: { system: 'postgres', pg },
         systems: { postgres: patroniSystem(pg, v.patroni) },
         settings: { 'pg-ha': pg.settings },
         versions: v,
-        teardown: () => pg.teardown(),
+        teardown: async () => {
+          await setup.run.chaos.releaseNetwork();
+          await pg.teardown();
+        },
       };
     } catch (e) {
       await pg.teardown();

@@ -40,7 +40,8 @@ export function patroniSystem(pg: PgHa, version: string): System {
       return waitFor(async () => {
         const members = await pg.members({ signal: o.signal });
         const m = members.find((x) => x.name === node);
-        const ok = m && (m.state === 'streaming' || m.state === 'running') && members.filter((x) => x.role === 'leader').length === 1;
+        // Patroni's /cluster comes from the DCS and can be stale (no etcd quorum): the nodes are asked directly too.
+        const ok = m && (m.state === 'streaming' || m.state === 'running') && members.filter((x) => x.role === 'leader').length === 1 && !(await pg.staleView(members));
         if (!ok || since?.role !== m.role) since = ok ? { at: pg.now(), role: m.role } : undefined;
         if (!ok || !since || pg.now() - since.at < stableMs) return undefined;
         return { at: since.at, role: m.role === 'leader' ? 'primary' as const : 'replica' as const, detail: m.role === 'leader' ? `timeline ${m.timeline ?? '?'}` : 'pg_rewind if needed' };
@@ -56,6 +57,7 @@ export function patroniSystem(pg: PgHa, version: string): System {
       await node.container.nextLogLine(/no action\. *I am \(.*\),? the leader with the lock/, { timeoutMs: Math.min(o.timeoutMs, (pg.settings.loopWait + 5) * 1000), signal: o.signal }).catch(() => undefined);
     },
     electionBound: `ttl ${pg.settings.ttl} s + loop_wait ${pg.settings.loopWait} s`,
+    electionBoundMs: (pg.settings.ttl + pg.settings.loopWait) * 1000,
     roles: () => pgRoleSources(pg),
     demotionBound: `loop_wait ${pg.settings.loopWait} s + retry_timeout ${pg.settings.retryTimeout} s = ${pg.settings.loopWait + pg.settings.retryTimeout} s (the leader demotes itself when it cannot renew its lock${pg.settings.failsafeMode ? '; with failsafe_mode it stays primary while it reaches every member' : ''})`,
     explain: async (_kind, nodes, sinceEpochMs) => {
@@ -67,6 +69,12 @@ export function patroniSystem(pg: PgHa, version: string): System {
         if (!n) continue;
         const lines = (await logsSince(n.container, sinceEpochMs - 2000)).filter((l) => INTERESTING.test(l));
         evidence.push({ label: `${name} Patroni log (lock, role and start changes)`, text: lines.slice(-25).join('\n') || '(nothing matching)' });
+      }
+      // etcd's own view: raft elections that never end mean the DCS had no quorum (nothing can be written, no lease expires).
+      for (const e of pg.etcd) {
+        const raft = (await logsSince(e, sinceEpochMs - 2000)).filter((l) => /became candidate|elected leader|lost leader|became leader|became follower/i.test(l));
+        const candidacies = raft.filter((l) => /became candidate/i.test(l)).length;
+        if (raft.length) evidence.push({ label: `${e.name.replace(/^rz-[^-]+-[^-]+-/, '')} raft log (${candidacies} candidacies since the fault)`, text: raft.slice(-8).join('\n') });
       }
       const old = /\b3\.0\.[0-2]\b/.test(version);
       if (old) evidence.push(PATRONI_ETCD3_OVERWRITE);
@@ -97,6 +105,7 @@ export function sentinelSystem(redis: RedisSentinel, version: string): System {
       await redis.waitHealthy(o);
     },
     electionBound: `down-after-milliseconds ${redis.settings.downAfterMs} ms + the Sentinel election`,
+    electionBoundMs: redis.settings.downAfterMs + 5000,
     roles: () => redisRoleSources(redis),
     demotionBound: redis.settings.minReplicasToWrite > 0
       ? `min-replicas-max-lag ${redis.settings.minReplicasMaxLagSeconds} s + 1 s (a master refuses writes once fewer than ${redis.settings.minReplicasToWrite} replica(s) acknowledged within the lag)`

@@ -24,11 +24,13 @@ test('demotion, split brain and the new primary of each of two faults', (t) => {
   t.is(a.splitBrainMs, 2_000);
   t.deepEqual(a.overlaps, [{ from: 14_000, to: 16_000, nodes: ['pg1', 'pg2'] }]);
   t.deepEqual(a.newPrimary, { node: 'pg2', at: 14_000 });
+  t.is(a.noPrimaryMs, 0, 'pg1 until 16 s, pg2 from 14 s');
   const b = roleOutcome(roles, f2, undefined, 70_000);
   t.is(b.demotionMs, 100);
   t.is(b.splitBrainMs, 500);
   t.deepEqual(b.overlaps, [{ from: 55_000, to: 55_500, nodes: ['pg2', 'pg3'] }]);
   t.deepEqual(b.newPrimary, { node: 'pg3', at: 52_000 });
+  t.is(b.noPrimaryMs, 11_900, 'pg2 writable until it froze at 40.1 s, pg3 from 52 s');
 });
 
 test('a fault counts only the overlaps in its own share of the run', (t) => {
