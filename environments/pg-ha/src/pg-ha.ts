@@ -87,6 +87,8 @@ export interface PgHaParts {
   readonly timings: Record<string, number>;
   /** The run clock (ms); every time the handle returns comes from it. */
   readonly now: () => number;
+  /** Asks a node's PostgreSQL whether it is in recovery (default: `pg_is_in_recovery()` on its own port). */
+  readonly inRecovery?: (node: PgNode) => Promise<boolean>;
 }
 
 const HEALTHY_STATES = new Set(['running', 'streaming']);
@@ -140,6 +142,7 @@ export class PgHa implements AsyncDisposable {
   /** The run clock (ms) every returned time is on: provision's `now`, default performance.now(). */
   readonly now: () => number;
   readonly #createdNetwork: NetworkHandle | undefined;
+  readonly #inRecovery: (node: PgNode) => Promise<boolean>;
   /** Container address on `network` to node name; every address a node had stays known. */
   readonly #addresses = new Map<string, string>();
   #teardown: Promise<void> | undefined;
@@ -162,6 +165,7 @@ export class PgHa implements AsyncDisposable {
     this.internal = parts.internal;
     this.timings = parts.timings;
     this.now = parts.now;
+    this.#inRecovery = parts.inRecovery ?? (async (n) => (await queryOnce<{ r: boolean }>(n.superuserUrl, 'select pg_is_in_recovery() as r', [], 1_000))[0]?.r === true);
   }
 
   get runId(): string {
@@ -204,8 +208,7 @@ export class PgHa implements AsyncDisposable {
   async staleView(members: readonly Member[]): Promise<string | undefined> {
     const answers = await Promise.all(members.map(async (m) => {
       try {
-        const rows = await queryOnce<{ r: boolean }>(m.node.superuserUrl, 'select pg_is_in_recovery() as r', [], 1_000);
-        return { m, inRecovery: rows[0]?.r === true, error: undefined };
+        return { m, inRecovery: await this.#inRecovery(m.node), error: undefined };
       } catch (e) {
         return { m, inRecovery: undefined, error: e instanceof Error ? e.message : String(e) };
       }

@@ -13,6 +13,8 @@ interface FakePatroni {
   leader: string;
   /** Requests are left unanswered while true. */
   hang: boolean;
+  /** The node whose PostgreSQL really accepts writes, when it is not Patroni's leader (a stale /cluster). */
+  direct?: string | undefined;
 }
 
 async function fakePatroni(t: { teardown: (fn: () => Promise<void>) => void }): Promise<FakePatroni> {
@@ -37,7 +39,7 @@ async function fakePatroni(t: { teardown: (fn: () => Promise<void>) => void }): 
   return state;
 }
 
-function handle(api: string, now: () => number): PgHa {
+function handle(api: string, now: () => number, patroni?: FakePatroni): PgHa {
   const settings = parseOptions();
   const nodes = ['pg1', 'pg2', 'pg3'].map((name, i) => ({
     name, alias: `pgha-${name}`, port: 1, apiPort: 1, apiUrl: api, url: `postgresql://app:x@127.0.0.1:1/app`, superuserUrl: '',
@@ -47,6 +49,8 @@ function handle(api: string, now: () => number): PgHa {
     engine: { run: { runId: 'x' } }, settings, topology: topology(settings), network: 'rz-x-net', createdNetwork: undefined,
     nodes, etcd: [], haproxy: { name: 'haproxy' }, ports: { primary: 1, replicas: 2, stats: 3 },
     credentials: {}, primaryUrl: '', replicaUrl: '', superuserUrl: '', internal: { primaryUrl: '', replicaUrl: '' }, timings: {}, now,
+    // Each node's PostgreSQL agrees with the fake Patroni unless `direct` says otherwise.
+    inRecovery: async (n: { name: string }) => (patroni?.direct ?? patroni?.leader) !== n.name,
   } as unknown as PgHaParts);
 }
 
@@ -54,7 +58,7 @@ test('waitForPromotion returns the new primary with `at` on the given clock', as
   const patroni = await fakePatroni(t);
   let offset = 5_000_000;
   const clock = () => performance.now() + offset;
-  const pg = handle(patroni.url, clock);
+  const pg = handle(patroni.url, clock, patroni);
   t.is((await pg.primary()).name, 'pg1');
   const waiting = pg.waitForPromotion('pg1', { timeoutMs: 5_000 });
   await sleep(300);
@@ -67,6 +71,18 @@ test('waitForPromotion returns the new primary with `at` on the given clock', as
   t.true(promotion.elapsedMs >= 300 && promotion.elapsedMs < 600, `${promotion.elapsedMs} ms`);
   offset = 0;
   t.true(clock() < promotion.at, 'the time came from the given clock');
+});
+
+test('a stale /cluster (its leader read-only when asked directly) is no primary and no promotion', async (t) => {
+  const patroni = await fakePatroni(t);
+  const pg = handle(patroni.url, () => performance.now(), patroni);
+  patroni.direct = 'none';
+  const e = await t.throwsAsync(pg.primary());
+  t.regex(e.message, /pg1 is the leader in Patroni's \/cluster but its PostgreSQL is in recovery/);
+  patroni.leader = 'pg2';
+  await t.throwsAsync(pg.waitForPromotion('pg1', { timeoutMs: 400 }), { message: /a primary other than pg1/ });
+  patroni.direct = undefined;
+  t.is((await pg.waitForPromotion('pg1', { timeoutMs: 2_000 })).primary.name, 'pg2');
 });
 
 test('waitForPromotion and waitHealthy reject with the signal\'s reason within 200 ms, also while Patroni hangs', async (t) => {
