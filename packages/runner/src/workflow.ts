@@ -425,7 +425,13 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
           emit(check);
           const outcome = writeCheckOutcome(check, { probe: baseName(t.probe.name), store: t.verify!.store, ...(variant ? { variant } : {}), ...(t.scopes[0] ? { scope: t.scopes[0] } : {}) });
           for (const m of outcome.measurements) measure(m);
-          if (outcome.finding) finding(outcome.finding);
+          if (outcome.finding) {
+            // The system's own account of the loss (its replication mode, its logs).
+            const sys = t.scopes.map((sc) => systems[sc]).find((x) => x?.explain);
+            const first = mine.find((f) => t.scopes.includes(f.scope));
+            const why = await sys?.explain?.('lost-writes', outcome.finding.nodes ?? [], first?.atEpochMs ?? Date.now() - 120_000).catch(() => undefined);
+            finding({ ...outcome.finding, detail: `${outcome.finding.detail}${why?.detail ? ` ${why.detail}` : ''}`, evidence: [...outcome.finding.evidence, ...(why?.evidence ?? [])] });
+          }
         }
         if (scheduleError !== undefined) throw scheduleError;
       } finally {

@@ -60,7 +60,7 @@ export function patroniSystem(pg: PgHa, version: string): System {
     electionBoundMs: (pg.settings.ttl + pg.settings.loopWait) * 1000,
     roles: () => pgRoleSources(pg),
     demotionBound: `loop_wait ${pg.settings.loopWait} s + retry_timeout ${pg.settings.retryTimeout} s = ${pg.settings.loopWait + pg.settings.retryTimeout} s (the leader demotes itself when it cannot renew its lock${pg.settings.failsafeMode ? '; with failsafe_mode it stays primary while it reaches every member' : ''})`,
-    explain: async (_kind, nodes, sinceEpochMs) => {
+    explain: async (kind, nodes, sinceEpochMs) => {
       const evidence: Evidence[] = [{ label: 'version', text: version }];
       const members = await pg.members().catch(() => []);
       if (members.length) evidence.push({ label: "Patroni's /cluster now", text: members.map((m) => `${m.name}  ${m.role}  ${m.state}  timeline ${m.timeline ?? '?'}  lag ${m.lagBytes ?? '?'}`).join('\n') });
@@ -77,11 +77,12 @@ export function patroniSystem(pg: PgHa, version: string): System {
         if (raft.length) evidence.push({ label: `${e.name.replace(/^rz-[^-]+-[^-]+-/, '')} raft log (${candidacies} candidacies since the fault)`, text: raft.slice(-8).join('\n') });
       }
       const old = /\b3\.0\.[0-2]\b/.test(version);
-      if (old) evidence.push(PATRONI_ETCD3_OVERWRITE);
-      return {
-        evidence,
-        ...(old ? { detail: `${version} has a known etcd3 leader-key overwrite after a freeze (fixed in Patroni 3.0.3, PR #2689 / #2693); trixie's Patroni 4.0.x has the fix.` } : {}),
-      };
+      if (old && kind !== 'lost-writes') evidence.push(PATRONI_ETCD3_OVERWRITE);
+      const details = [
+        ...(kind === 'lost-writes' && !pg.settings.sync ? ['Replication is asynchronous (Patroni synchronous_mode off): a commit is acknowledged before any replica has it, so what a primary acknowledged in its last moments as primary (cut off, frozen or killed) is gone once another node is promoted; --sync makes a commit wait for a synchronous standby.'] : []),
+        ...(old && kind !== 'lost-writes' ? [`${version} has a known etcd3 leader-key overwrite after a freeze (fixed in Patroni 3.0.3, PR #2689 / #2693); trixie's Patroni 4.0.x has the fix.`] : []),
+      ];
+      return { evidence, ...(details.length ? { detail: details.join(' ') } : {}) };
     },
   };
 }
@@ -110,14 +111,20 @@ export function sentinelSystem(redis: RedisSentinel, version: string): System {
     demotionBound: redis.settings.minReplicasToWrite > 0
       ? `min-replicas-max-lag ${redis.settings.minReplicasMaxLagSeconds} s + 1 s (a master refuses writes once fewer than ${redis.settings.minReplicasToWrite} replica(s) acknowledged within the lag)`
       : 'none: without min-replicas-to-write a cut-off master accepts writes until the Sentinels turn it into a replica after the heal',
-    explain: async (_kind, nodes, sinceEpochMs) => {
+    explain: async (kind, nodes, sinceEpochMs) => {
       const evidence: Evidence[] = [{ label: 'version', text: version }];
       for (const s of redis.sentinels.slice(0, 1)) {
         const lines = (await logsSince(s.container, sinceEpochMs - 2000)).filter((l) => /switch-master|odown|sdown|failover|\+vote/i.test(l));
         evidence.push({ label: `${s.name} log`, text: lines.slice(-25).join('\n') || '(nothing matching)' });
       }
       void nodes;
-      return { evidence };
+      const min = redis.settings.minReplicasToWrite;
+      return {
+        evidence,
+        ...(kind === 'lost-writes' ? { detail: min > 0
+          ? `Redis replication is asynchronous; with min-replicas-to-write ${min} / min-replicas-max-lag ${redis.settings.minReplicasMaxLagSeconds} a master that lost its replicas still acknowledges writes until the lag is over ${redis.settings.minReplicasMaxLagSeconds} s, and those are lost when it is turned into a replica.`
+          : 'Redis replication is asynchronous and, without min-replicas-to-write, a master cut off from its replicas acknowledges writes until the Sentinels turn it into a replica after the heal: all of them are lost (Jepsen found the same in 2013).' } : {}),
+      };
     },
   };
 }
