@@ -7,7 +7,7 @@ import { firstNotWritable, formatDuration, roleSpans, totalLength, unwritableInt
 import { baseName, type Measurement } from './metrics.ts';
 import type { ScheduledFault, System } from './schedule.ts';
 import type { Traffic } from './workflow.ts';
-import type { WriteCollector } from './writes.ts';
+import type { FaultSpan, WriteCollector } from './writes.ts';
 
 /** What one poll of a node saw. */
 export interface RoleReading {
@@ -110,15 +110,10 @@ export class RoleWatcher {
   }
 }
 
-/** A fault as role measurements see it. */
-export interface RoleFault {
-  readonly scope: string;
-  readonly iteration: number;
+/** A fault as role measurements see it: its span, its target and where its share of the run ends. */
+export interface RoleFault extends Omit<FaultSpan, 'id'> {
   readonly target: string;
   readonly kind: string;
-  readonly at: number;
-  readonly promotedAt?: number | undefined;
-  readonly healedAt?: number | undefined;
   /** Where its share of the run ends: the next fault of the scope, or the end of the variant. */
   readonly until: number;
 }

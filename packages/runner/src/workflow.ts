@@ -88,6 +88,20 @@ export interface WorkflowDefinition<O, E = unknown> {
   readonly images?: (options: O) => readonly { readonly flag: string; readonly value: string; readonly tag: string }[];
 }
 
+/**
+ * An environment step's result from its provisioned handle: `describe` builds the rest
+ * (systems, settings, versions); when it throws, the handle is torn down before the error
+ * goes on, so a failed setup leaves nothing behind.
+ */
+export async function declareEnvironment<E>(handle: E, teardown: () => Promise<void>, describe: () => Promise<Omit<Declared<E>, 'handle' | 'teardown'>>): Promise<Declared<E>> {
+  try {
+    return { handle, ...(await describe()), teardown };
+  } catch (e) {
+    await teardown();
+    throw e;
+  }
+}
+
 /** Identity, for type inference: `export const failover = defineWorkflow({...})`. */
 export function defineWorkflow<O, E>(def: WorkflowDefinition<O, E>): WorkflowDefinition<O, E> {
   return def;

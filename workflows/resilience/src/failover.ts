@@ -4,7 +4,7 @@
 // acknowledging node and window, rejoin of the old primary and full redundancy.
 import { provision, type AppStack } from '@resilience/app-stack';
 import {
-  clientsRecovered, defineWorkflow, fullRedundancy, heal, inject, observe, primaryOf, promoted, rejoined, repeat, steady, until,
+  clientsRecovered, declareEnvironment, defineWorkflow, fullRedundancy, heal, inject, observe, primaryOf, promoted, rejoined, repeat, steady, until,
 } from '@resilience/runner';
 import { FailoverOptions, USAGE, setups, type FailoverOptionsT } from './options.ts';
 import { patroniSystem, sentinelSystem } from './systems.ts';
@@ -29,20 +29,15 @@ export const failover = defineWorkflow<FailoverOptionsT, AppStack>({
     const { mode, image } = setups(o).find((s) => s.name === (setup.variant ?? ''))!;
     setup.note(`provisioning app-stack (pg-ha, redis-sentinel on ${image}, app in ${mode} mode)`);
     const stack = await provision({ engine: setup.engine, mode, image, pg: { sync: o.sync }, signal: setup.signal, now: setup.now });
-    try {
+    return declareEnvironment(stack, () => stack.teardown(), async () => {
       setup.note(`app-stack healthy in ${(stack.timings['total']! / 1000).toFixed(1)} s`);
       const v = await versions(stack);
       return {
-        handle: stack,
         systems: { postgres: patroniSystem(stack.pg, v.patroni ?? ''), redis: sentinelSystem(stack.redis, v.redis ?? '') },
         settings: { 'pg-ha': stack.pg.settings, 'redis-sentinel': stack.redis.settings, app: stack.settings, provisioning: stack.timings },
         versions: v,
-        teardown: () => stack.teardown(),
       };
-    } catch (e) {
-      await stack.teardown();
-      throw e;
-    }
+    });
   },
   traffic: (stack, o, t) => traffic(stack, { intervalMs: o.interval, timeoutMs: 1000 }, t),
   schedule: (o) => {

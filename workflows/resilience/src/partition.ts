@@ -8,7 +8,7 @@ import { provision as provisionRedis, type RedisSentinel } from '@resilience/red
 import type { ChaosRun, ContainerHandle } from '@resilience/fixtures';
 import {
   clientsRecovered, defineWorkflow, fullRedundancy, heal, hold, inject, observe, primaryOf, promoted, rejoined, repeat, steady, until,
-  type CustomFault, type Declared, type HypothesisSpec, type Step,
+  declareEnvironment, type CustomFault, type Declared, type HypothesisSpec, type Step,
 } from '@resilience/runner';
 import { PARTITION_USAGE, PartitionOptions, SCENARIOS, holdMs, partitionSetups, type PartitionOptionsT } from './partition-options.ts';
 import { pgVersions, redisVersions } from './versions.ts';
@@ -25,6 +25,12 @@ export type PartitionEnv =
 async function warm(run: ChaosRun, containers: readonly ContainerHandle[]): Promise<void> {
   await Promise.all(containers.map((c) => run.chaos.prepareNetwork(c)));
 }
+
+/** A teardown that first removes the run's netns agents (their targets go with the environment). */
+const released = (run: ChaosRun, teardown: () => Promise<void>) => async () => {
+  await run.chaos.releaseNetwork();
+  await teardown();
+};
 
 const pgOf = (env: PartitionEnv): PgHa => {
   if (env.system !== 'postgres') throw new Error('a PostgreSQL fault on a Redis environment');
@@ -168,45 +174,22 @@ export const partition = defineWorkflow<PartitionOptionsT, PartitionEnv>({
         engine: setup.engine, image: s.image, now: setup.now, signal: setup.signal,
         ...(o.redisMinReplicas ? { minReplicasToWrite: 1, minReplicasMaxLagSeconds: o.redisMinReplicas } : {}),
       });
-      try {
+      const pin = { node: '' };
+      return declareEnvironment<PartitionEnv>({ system: 'redis', redis, pin }, released(setup.run, () => redis.teardown()), async () => {
         await warm(setup.run, [...redis.nodes, ...redis.sentinels].map((n) => n.container));
         const v = await redisVersions(redis);
-        const pin = { node: (await redis.primary()).name };
-        return {
-          handle: { system: 'redis', redis, pin },
-          systems: { redis: sentinelSystem(redis, v.redis) },
-          settings: { 'redis-sentinel': redis.settings },
-          versions: v,
-          teardown: async () => {
-            await setup.run.chaos.releaseNetwork();
-            await redis.teardown();
-          },
-        };
-      } catch (e) {
-        await redis.teardown();
-        throw e;
-      }
+        pin.node = (await redis.primary()).name;
+        return { systems: { redis: sentinelSystem(redis, v.redis) }, settings: { 'redis-sentinel': redis.settings }, versions: v };
+      });
     }
     const etcdNodes = o.scenario === 'majorities-ring' ? 3 : 1;
     setup.note(`provisioning pg-ha on ${s.image} (${etcdNodes} etcd${s.failsafe ? ', failsafe_mode on' : ''}${o.sync ? ', synchronous' : ''})`);
     const pg = await provisionPg({ engine: setup.engine, image: s.image, sync: o.sync, etcdNodes, failsafeMode: s.failsafe, now: setup.now, signal: setup.signal });
-    try {
+    return declareEnvironment<PartitionEnv>({ system: 'postgres', pg }, released(setup.run, () => pg.teardown()), async () => {
       if (o.scenario !== 'pause-thaw') await warm(setup.run, pg.containers);
       const v = await pgVersions(pg);
-      return {
-        handle: { system: 'postgres', pg },
-        systems: { postgres: patroniSystem(pg, v.patroni) },
-        settings: { 'pg-ha': pg.settings },
-        versions: v,
-        teardown: async () => {
-          await setup.run.chaos.releaseNetwork();
-          await pg.teardown();
-        },
-      };
-    } catch (e) {
-      await pg.teardown();
-      throw e;
-    }
+      return { systems: { postgres: patroniSystem(pg, v.patroni) }, settings: { 'pg-ha': pg.settings }, versions: v };
+    });
   },
   traffic: (env, o, t) => (env.system === 'postgres'
     ? pgTraffic(env.pg, { intervalMs: o.interval, timeoutMs: 1000 }, t)
