@@ -6,11 +6,10 @@ import { provision, type AppStack } from '@resilience/app-stack';
 import {
   clientsRecovered, declareEnvironment, defineWorkflow, fullRedundancy, heal, inject, observe, primaryOf, promoted, rejoined, repeat, steady, until,
 } from '@resilience/runner';
-import { FailoverOptions, USAGE, setups, type FailoverOptionsT } from './options.ts';
+import { FailoverOptions, USAGE, imagesNeeded, setups, type FailoverOptionsT } from './options.ts';
 import { patroniSystem, sentinelSystem } from './systems.ts';
 import { traffic } from './traffic.ts';
 import { pgVersions, redisVersion } from './versions.ts';
-import { INFRA_IMAGES } from '@resilience/fixtures';
 
 async function versions(stack: AppStack): Promise<Record<string, string>> {
   const [pgv, redis] = await Promise.all([pgVersions(stack.pg), redisVersion(stack.redis)]);
@@ -23,7 +22,7 @@ export const failover = defineWorkflow<FailoverOptionsT, AppStack>({
   options: FailoverOptions,
   usage: USAGE,
   variants: (o) => (setups(o).length > 1 ? setups(o).map((s) => s.name) : []),
-  images: (o) => [...new Set(setups(o).map((s) => s.image))].map((image) => ({ flag: '--image', value: image, tag: INFRA_IMAGES[image] })),
+  images: (o) => imagesNeeded(setups(o).map((s) => s.image)),
   timeoutMs: (o) => o.timeout,
   environment: async (o, setup) => {
     const { mode, image } = setups(o).find((s) => s.name === (setup.variant ?? ''))!;

@@ -1,6 +1,7 @@
 // The failover workflow's options, validated before anything starts (exit 2 on bad input).
 import { z } from 'zod';
 import { parseDuration } from '@resilience/runner';
+import { INFRA_IMAGES } from '@resilience/fixtures';
 
 export const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
 const toMs = (flag: string) => (v: string | number, ctx: z.RefinementCtx): number => {
@@ -50,6 +51,11 @@ export const USAGE = `Usage: npx nx run resilience:failover [--system postgres|r
 
 export type AppMode = 'hardened' | 'naive';
 export type Image = 'bookworm' | 'trixie';
+
+/** What the runner checks before it starts: each image the variants run on, by `--image` value. */
+export function imagesNeeded(images: readonly Image[]): { flag: string; value: string; tag: string }[] {
+  return [...new Set(images)].map((image) => ({ flag: '--image', value: image, tag: INFRA_IMAGES[image] }));
+}
 
 /** The images `--image` asks for. */
 export function imageList(image: Image | 'both'): Image[] {

@@ -12,9 +12,9 @@ import {
 } from '@resilience/runner';
 import { PARTITION_USAGE, PartitionOptions, SCENARIOS, holdMs, partitionSetups, type PartitionOptionsT } from './partition-options.ts';
 import { pgVersions, redisVersions } from './versions.ts';
+import { imagesNeeded } from './options.ts';
 import { patroniSystem, sentinelSystem } from './systems.ts';
 import { pgTraffic, redisTraffic } from './partition-traffic.ts';
-import { INFRA_IMAGES } from '@resilience/fixtures';
 
 /** The environment of one variant: pg-ha, or redis-sentinel with the node the cut-off client writes to. */
 export type PartitionEnv =
@@ -164,7 +164,7 @@ export const partition = defineWorkflow<PartitionOptionsT, PartitionEnv>({
   options: PartitionOptions,
   usage: PARTITION_USAGE,
   variants: (o) => (partitionSetups(o).length > 1 ? partitionSetups(o).map((s) => s.name) : []),
-  images: (o) => [...new Set(partitionSetups(o).map((s) => s.image))].map((image) => ({ flag: '--image', value: image, tag: INFRA_IMAGES[image] })),
+  images: (o) => imagesNeeded(partitionSetups(o).map((s) => s.image)),
   timeoutMs: (o) => o.timeout,
   environment: async (o, setup): Promise<Declared<PartitionEnv>> => {
     const s = partitionSetups(o).find((x) => x.name === (setup.variant ?? ''))!;
