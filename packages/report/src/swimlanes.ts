@@ -45,11 +45,19 @@ export function chartFaults(report: Report, c: ReportRoleChart): ReportFault[] {
   return report.faults.filter((f) => c.faults.includes(f.id));
 }
 
+/** A fault for a label: its kind and targets without the run's `rz-<run id>-` prefix, at most four named. */
+export function faultWhat(report: Report, fault: { readonly kind: string; readonly targets: readonly string[] }): string {
+  const prefix = `rz-${report.run.id}-`;
+  const names = fault.targets.map((t) => (t.startsWith(prefix) ? t.slice(prefix.length) : t));
+  const shown = names.length > 4 ? `${names.slice(0, 4).join(', ')} +${names.length - 4} more` : names.join(', ');
+  return `${fault.kind}${shown ? ` ${shown}` : ''}`;
+}
+
 /** Faults, elections and demotions of a chart in one line each: `partition pg1 t+10.00 s → t+25.00 s (15.00 s), election +2.10 s`. */
 export function roleMomentsText(report: Report, c: ReportRoleChart): string[] {
   return chartFaults(report, c).map((f) => {
     const moments = c.moments.filter((m) => m.faultId === f.id).map((m) => `${m.kind} +${formatDuration(m.afterMs)}`);
-    const what = `${f.kind}${f.targets.length ? ` ${f.targets.join(', ')}` : ''}`;
+    const what = faultWhat(report, f);
     return [`${what} ${formatSpan(f.at, f.healedAt)}${f.healedAt === null ? ', not healed' : ''}`, ...moments].join(', ');
   });
 }
@@ -203,7 +211,7 @@ export function swimlaneSvg(report: Report, c: ReportRoleChart): string {
   for (const fault of chartFaults(report, c)) {
     const x0 = x(fault.at);
     const x1 = x(fault.healedAt ?? endMs);
-    const what = `${fault.kind}${fault.targets.length ? ` ${fault.targets.join(', ')}` : ''}`;
+    const what = faultWhat(report, fault);
     parts.push(`<g class="rl-fault" data-fault="${esc(fault.id)}"><rect class="rl-band" x="${f(x0)}" y="${top}" width="${f(Math.max(1, x1 - x0))}" height="${bottom - top}"><title>${esc(`${what}: ${formatSpan(fault.at, fault.healedAt)}`)}</title></rect>`
       + `<line class="rl-fault-line" x1="${f(x0)}" y1="${top}" x2="${f(x0)}" y2="${bottom}"/>`
       + (fault.healedAt === null ? '' : `<line class="rl-heal" x1="${f(x1)}" y1="${top}" x2="${f(x1)}" y2="${bottom}"/>`)
