@@ -76,11 +76,12 @@ export function patroniSystem(pg: PgHa, version: string): System {
         const candidacies = raft.filter((l) => /became candidate/i.test(l)).length;
         if (raft.length) evidence.push({ label: `${e.name.replace(/^rz-[^-]+-[^-]+-/, '')} raft log (${candidacies} candidacies since the fault)`, text: raft.slice(-8).join('\n') });
       }
-      const old = /\b3\.0\.[0-2]\b/.test(version);
-      if (old && kind !== 'lost-writes') evidence.push(PATRONI_ETCD3_OVERWRITE);
+      // The leader-key overwrite is about a node that comes back from a freeze with a stale view.
+      const old = /\b3\.0\.[0-2]\b/.test(version) && ['failover-not-held', 'split-brain', 'not-recovered'].includes(kind);
+      if (old) evidence.push(PATRONI_ETCD3_OVERWRITE);
       const details = [
         ...(kind === 'lost-writes' && !pg.settings.sync ? ['Replication is asynchronous (Patroni synchronous_mode off): a commit is acknowledged before any replica has it, so what a primary acknowledged in its last moments as primary (cut off, frozen or killed) is gone once another node is promoted; --sync makes a commit wait for a synchronous standby.'] : []),
-        ...(old && kind !== 'lost-writes' ? [`${version} has a known etcd3 leader-key overwrite after a freeze (fixed in Patroni 3.0.3, PR #2689 / #2693); trixie's Patroni 4.0.x has the fix.`] : []),
+        ...(old ? [`${version} has a known etcd3 leader-key overwrite after a freeze (fixed in Patroni 3.0.3, PR #2689 / #2693); trixie's Patroni 4.0.x has the fix.`] : []),
       ];
       return { evidence, ...(details.length ? { detail: details.join(' ') } : {}) };
     },
