@@ -3,7 +3,7 @@
 // primary refusing writes, replica, down). From those events: when the old primary stopped
 // accepting writes after a fault, and how long two nodes accepted writes at once.
 import type { FindingEvent, NodeRole, RoleEvent } from '@resilience/fixtures';
-import { firstNotWritable, formatDuration, roleSpans, totalLength, unwritableIntervals, writableOverlaps, type Overlap } from '@resilience/fixtures';
+import { firstNotWritable, formatDuration, roleSpans, totalLength, unwritableIntervals, writableOverlaps, writableUntil, type Overlap } from '@resilience/fixtures';
 import { baseName, type Measurement } from './metrics.ts';
 import type { ScheduledFault, System } from './schedule.ts';
 import type { Traffic } from './workflow.ts';
@@ -30,24 +30,28 @@ export interface RoleWatcherOptions {
   readonly intervalMs?: number;
   /** A poll without an answer by then reads as `down` (default 250 ms). */
   readonly timeoutMs?: number;
+  /** Most polls of one node waiting for an answer at once (default 4). */
+  readonly maxInFlight?: number;
   readonly now: () => number;
   readonly emit: (e: RoleEvent) => void;
   readonly variant?: string | undefined;
 }
 
 /**
- * Polls every source in its own loop (a node that hangs delays no other), each poll started
- * `intervalMs` after the previous one started (or at once when it took longer). A change is
- * stamped with the start of the poll that saw it.
+ * Polls every source on its own clock: a poll starts every `intervalMs`, also while earlier
+ * ones still wait for an answer (at most `maxInFlight` per node), so a node that hangs, or
+ * just thawed, is still asked every 100 ms and delays no other. A poll's reading is applied
+ * only if no poll that started later was applied before it, and a change is stamped with the
+ * start of the poll that saw it.
  */
 export class RoleWatcher {
   readonly #o: Required<Omit<RoleWatcherOptions, 'variant'>> & { variant: string | undefined };
-  readonly #last = new Map<string, RoleReading>();
+  readonly #last = new Map<string, { reading: RoleReading; started: number }>();
   readonly #stop = new AbortController();
   #loops: Promise<void>[] = [];
 
   constructor(o: RoleWatcherOptions) {
-    this.#o = { intervalMs: 100, timeoutMs: 250, ...o, variant: o.variant };
+    this.#o = { intervalMs: 100, timeoutMs: 250, maxInFlight: 4, ...o, variant: o.variant };
   }
 
   start(): void {
@@ -56,7 +60,7 @@ export class RoleWatcher {
 
   /** The latest reading of a node. */
   current(node: string): RoleReading | undefined {
-    return this.#last.get(node);
+    return this.#last.get(node)?.reading;
   }
 
   async stop(): Promise<void> {
@@ -65,26 +69,38 @@ export class RoleWatcher {
     await Promise.allSettled(this.#o.sources.map((s) => Promise.resolve().then(() => s.close?.())));
   }
 
+  #apply(source: RoleSource, started: number, r: RoleReading): void {
+    if (this.#stop.signal.aborted) return;
+    const prev = this.#last.get(source.node);
+    if (prev && prev.started > started) return;
+    if (!prev || prev.reading.role !== r.role || prev.reading.writable !== r.writable) {
+      this.#o.emit({
+        type: 'role', at: started, scope: this.#o.scope, node: source.node, role: r.role, writable: r.writable,
+        ...(r.detail ? { detail: r.detail.slice(0, 200) } : {}), ...(this.#o.variant ? { variant: this.#o.variant } : {}),
+      });
+    }
+    this.#last.set(source.node, { reading: r, started });
+  }
+
   async #loop(source: RoleSource): Promise<void> {
-    const { intervalMs, timeoutMs, now } = this.#o;
+    const { intervalMs, timeoutMs, maxInFlight, now } = this.#o;
+    const inFlight = new Set<Promise<void>>();
+    let next = now();
     while (!this.#stop.signal.aborted) {
-      const started = now();
-      const r = await this.#pollOnce(source, timeoutMs);
-      if (this.#stop.signal.aborted) return;
-      const prev = this.#last.get(source.node);
-      if (!prev || prev.role !== r.role || prev.writable !== r.writable) {
-        this.#o.emit({
-          type: 'role', at: started, scope: this.#o.scope, node: source.node, role: r.role, writable: r.writable,
-          ...(r.detail ? { detail: r.detail.slice(0, 200) } : {}), ...(this.#o.variant ? { variant: this.#o.variant } : {}),
-        });
+      if (inFlight.size < maxInFlight) {
+        const started = now();
+        const p: Promise<void> = this.#pollOnce(source, timeoutMs).then((r) => this.#apply(source, started, r)).finally(() => inFlight.delete(p));
+        inFlight.add(p);
       }
-      this.#last.set(source.node, r);
-      const wait = started + intervalMs - now();
+      next += intervalMs;
+      const wait = next - now();
+      if (wait < 0) next = now();
       if (wait > 0) await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, wait);
         this.#stop.signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
       });
     }
+    await Promise.allSettled([...inFlight]);
   }
 
   async #pollOnce(source: RoleSource, timeoutMs: number): Promise<RoleReading> {
@@ -130,6 +146,8 @@ export interface RoleOutcome {
   readonly noPrimaryMs: number;
   /** When another node first accepted writes after the fault started (null: none did). */
   readonly newPrimary: { readonly node: string; readonly at: number } | null;
+  /** Until when a node (the elected one) stayed writable from `at`, from the role spans. */
+  writableUntil(node: string, at: number): number | null;
 }
 
 /** What the role events say about one fault. */
@@ -143,7 +161,10 @@ export function roleOutcome(roles: readonly RoleEvent[], f: RoleFault, variant: 
   const other = spans.filter((s) => s.scope === f.scope && s.node !== f.target && (s.variant ?? null) === v && s.writable && s.to > f.at && s.from < f.until)
     .map((s) => ({ node: s.node, at: Math.max(s.from, f.at) })).sort((a, b) => a.at - b.at)[0] ?? null;
   const noPrimaryMs = totalLength(unwritableIntervals(spans, { scope: f.scope, variant: v, from: f.at, to: f.until }));
-  return { demotionMs: off === null ? null : Math.max(0, off - f.at), overlaps, splitBrainMs: totalLength(overlaps), observed, newPrimary: other, noPrimaryMs };
+  return {
+    demotionMs: off === null ? null : Math.max(0, off - f.at), overlaps, splitBrainMs: totalLength(overlaps), observed, newPrimary: other, noPrimaryMs,
+    writableUntil: (node, at) => writableUntil(spans, { scope: f.scope, node, variant: v, at }),
+  };
 }
 
 export interface RoleMeasurementInput {
@@ -225,11 +246,13 @@ export async function roleMeasurements(i: RoleMeasurementInput): Promise<void> {
     for (const { traffic: t, collector } of i.collectors) {
       if (!t.scopes.includes(f.scope)) continue;
       const probe = baseName(t.probe.name);
-      const stale = elected ? collector.acksBy(f.target.name, elected.at, until) : null;
+      // Stale while the elected node was the primary: once it lost that role (the old primary took the lead back) the old one's acks are its own again.
+      const staleEnd = elected ? Math.min(until, o?.writableUntil(elected.node, elected.at) ?? until) : until;
+      const stale = elected ? collector.acksBy(f.target.name, elected.at, staleEnd) : null;
       i.measure({
         name: 'staleAcks', scope: probe, iteration: f.iteration, ...v, unit: 'count', value: stale?.count ?? 0,
         description: elected
-          ? `writes of ${probe} acknowledged by ${f.target.name} (the old primary) after ${elected.node} was ${f.promoted ? 'elected' : 'seen accepting writes'}${stale?.last != null ? `, the last ${ms(stale.last - elected.at)} after that` : ''}`
+          ? `writes of ${probe} acknowledged by ${f.target.name} (the old primary) after ${elected.node} was ${f.promoted ? 'elected' : 'seen accepting writes'}, while ${elected.node} still accepted writes${stale?.last != null ? `; the last ${ms(stale.last - elected.at)} after the election` : ''}`
           : `no other node became primary after the ${f.kind} of ${f.target.name}: no write can be stale`,
       });
       const during = collector.acksBy(f.target.name, f.at, f.healedAt ?? until);

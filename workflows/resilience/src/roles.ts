@@ -1,37 +1,47 @@
 // Each node asked directly what it is, for the runner's role watcher: PostgreSQL through its
 // own published port (`pg_is_in_recovery()`), Redis through its own (`ROLE`, and whether a
 // master with min-replicas-to-write has enough good replicas to accept writes). One
-// connection per node, dropped and made anew after any failure or timeout.
+// connection per node, more while one hangs, dropped and made anew after any failure or timeout.
 import type { RoleReading, RoleSource } from '@resilience/runner';
 import type { PgHa } from '@resilience/pg-ha';
 import type { RedisSentinel } from '@resilience/redis-sentinel';
 import type { Redis } from 'ioredis';
 import pg from 'pg';
 
-/** A role source over one lazily made connection, dropped when a poll fails or is aborted. */
+/**
+ * A role source over connections made as needed: a poll takes an idle connection or opens one
+ * (polls of one node may overlap while it hangs), gives it back after an answer, and drops it
+ * when the poll fails or is aborted.
+ */
 function source<C>(node: string, open: () => Promise<C>, drop: (c: C) => void, read: (c: C) => Promise<RoleReading>): RoleSource {
-  let current: Promise<C> | undefined;
-  const forget = () => {
-    const c = current;
-    current = undefined;
-    void c?.then(drop, () => undefined);
-  };
+  const idle: C[] = [];
+  const busy = new Set<Promise<C>>();
   return {
     node,
     poll: async (signal) => {
-      const onAbort = () => forget();
+      const c = idle.pop();
+      const taken = c === undefined ? open() : Promise.resolve(c);
+      busy.add(taken);
+      const onAbort = () => void taken.then(drop, () => undefined);
       signal.addEventListener('abort', onAbort, { once: true });
       try {
-        current ??= open();
-        return await read(await current);
+        const conn = await taken;
+        const r = await read(conn);
+        if (!signal.aborted && idle.length < 2) idle.push(conn);
+        else if (!signal.aborted) drop(conn);
+        return r;
       } catch (e) {
-        forget();
+        void taken.then(drop, () => undefined);
         throw e;
       } finally {
+        busy.delete(taken);
         signal.removeEventListener('abort', onAbort);
       }
     },
-    close: () => forget(),
+    close: () => {
+      for (const c of idle.splice(0)) drop(c);
+      for (const b of busy) void b.then(drop, () => undefined);
+    },
   };
 }
 

@@ -33,6 +33,15 @@ test('demotion, split brain and the new primary of each of two faults', (t) => {
   t.is(b.noPrimaryMs, 11_900, 'pg2 writable until it froze at 40.1 s, pg3 from 52 s');
 });
 
+test('the elected node is writable until it lost the role: where the old primary\'s acks stop being stale', (t) => {
+  const b = roleOutcome(roles, f2, undefined, 70_000);
+  t.is(b.writableUntil('pg3', 52_000), 70_000, 'pg3 stays primary to the end');
+  const a = roleOutcome(roles, f1, undefined, 70_000);
+  t.is(a.writableUntil('pg2', 14_000), 40_100, 'pg2 primary from 14 s until it froze at 40.1 s');
+  t.is(a.writableUntil('pg3', 14_000), 70_000);
+  t.is(a.writableUntil('pg1', 20_000), null, 'pg1 never accepted writes again');
+});
+
 test('a fault counts only the overlaps in its own share of the run', (t) => {
   const spans = roleSpans(roles, 70_000);
   t.is(writableOverlaps(spans, { scope: 'postgres', from: 0, to: 70_000 }).length, 2);
@@ -76,4 +85,24 @@ test('the watcher writes a change once, reads a hung poll as down within its tim
   const n = events.length;
   await new Promise((r) => setTimeout(r, 60));
   t.is(events.length, n, 'nothing after stop()');
+});
+
+test('a node that thaws is seen within one poll interval, while the polls sent during the freeze still hang', async (t) => {
+  const t0 = performance.now();
+  const now = () => performance.now() - t0;
+  let frozenUntil = Infinity;
+  const events: RoleEvent[] = [];
+  // Polls started while frozen never answer by themselves (the watcher's timeout ends them); later ones answer at once.
+  const poll = (signal: AbortSignal): Promise<RoleReading> => (now() < frozenUntil
+    ? new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))))
+    : Promise.resolve({ role: 'primary', writable: true }));
+  const w = new RoleWatcher({ scope: 'postgres', intervalMs: 100, timeoutMs: 250, now, emit: (e) => events.push(e), sources: [{ node: 'pg1', poll }] });
+  w.start();
+  await new Promise((r) => setTimeout(r, 430));
+  frozenUntil = now();
+  await new Promise((r) => setTimeout(r, 400));
+  await w.stop();
+  t.deepEqual(events.map((e) => e.role), ['down', 'primary']);
+  const seen = events[1]!.at - frozenUntil;
+  t.true(seen >= 0 && seen <= 110, `thaw seen ${seen.toFixed(0)} ms after it happened (interval 100 ms, timeout 250 ms)`);
 });
