@@ -215,13 +215,14 @@ export async function roleMeasurements(i: RoleMeasurementInput): Promise<void> {
         description: `time no ${f.scope} node accepted writes, from the ${f.kind} to ${next ? 'the next fault' : 'the end'} (each node polled directly every 100 ms)`,
       });
       const electionMs = sys?.electionBoundMs;
-      if (electionMs !== undefined && o.noPrimaryMs > electionMs + 2000) {
+      // Twice what an election may take: a failover that runs a little long is not a finding, a system that cannot elect is.
+      if (electionMs !== undefined && o.noPrimaryMs > 2 * electionMs) {
         const explained = await sys?.explain?.('no-primary', [f.target.name], f.atEpochMs).catch((e: unknown) => ({ detail: undefined, evidence: [{ label: 'evidence unavailable', text: String(e) }] }));
         i.finding({
           kind: 'no-primary', severity: 'warning', scope: f.scope, iteration: f.iteration, faultId: f.injected.id, ...v,
           at: f.at, until, nodes: [f.target.name],
           title: `no ${sys?.title ?? f.scope} node accepted writes for ${ms(o.noPrimaryMs)} after the ${f.kind} of ${f.target.name}`,
-          detail: `Each node polled directly every 100 ms: none accepted writes for ${ms(o.noPrimaryMs)} between the ${f.kind} and ${next ? 'the next fault' : 'the end'}, more than the ${ms(electionMs)} an election may take (${sys?.electionBound ?? 'the system settings'}).${explained?.detail ? ` ${explained.detail}` : ''}`,
+          detail: `Each node polled directly every 100 ms: none accepted writes for ${ms(o.noPrimaryMs)} between the ${f.kind} and ${next ? 'the next fault' : 'the end'}, more than twice the ${ms(electionMs)} an election may take (${sys?.electionBound ?? 'the system settings'}).${explained?.detail ? ` ${explained.detail}` : ''}`,
           evidence: explained?.evidence ?? [],
           data: { noPrimaryMs: o.noPrimaryMs, electionBoundMs: electionMs },
         });

@@ -497,8 +497,10 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
 
   // 5. Reports (one pass over the journal) and the console summary, findings first.
   let files: Record<string, string> = {};
+  let ordered: readonly FindingEvent[] = summary.findings;
   try {
     const report = await import('@resilience/report');
+    ordered = report.sortFindings(summary.findings);
     const built = await report.buildReport({
       journalPath: join(reportDir, 'journal.ndjson'),
       hypotheses: outcomes.map((o) => ({ name: o.text, description: o.description ?? '', ok: o.ok, observed: o.observed, threshold: o.threshold, unit: o.unit, ...(o.variant ? { variant: o.variant } : {}) })),
@@ -518,9 +520,10 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
   }
 
   write('');
-  if (findings.length) {
-    write(`FINDINGS (${findings.length})`);
-    for (const f of findings) {
+  // In the order every report shows them: most severe first, then by time.
+  if (ordered.length) {
+    write(`FINDINGS (${ordered.length})`);
+    for (const f of ordered) {
       write(`  [${f.severity}] ${f.title}${f.variant ? ` [${f.variant}]` : ''} (at ${formatDuration(f.at)}${f.iteration ? `, iteration ${f.iteration}` : ''})`);
       write(`    ${f.detail}`);
       for (const ev of f.evidence.slice(0, 3)) write(`    - ${ev.label}: ${ev.text.split('\n')[0]}`);

@@ -124,7 +124,7 @@ test.serial('regression: a pause that Patroni 3.0.2 turns into a failover that d
   t.true(notHeld[0]!.evidence.some((e) => /Patroni log/.test(e.label)));
   const lost = report.findings.filter((f) => f.kind === 'lost-writes');
   t.true(lost.length >= 1);
-  t.is(report.findings[0]!.severity, 'critical');
+  t.true(report.findings.some((f) => f.severity === 'critical'));
   const sql = report.writeChecks.find((c) => c.probe === 'sql-write')!;
   t.true(sql.lost > 0);
   // The writes lost were acknowledged by the node promoted while the old leader was frozen, between election and heal.
