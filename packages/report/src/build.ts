@@ -141,7 +141,8 @@ function noteMeasurementOf(event: JournalEvent): TimedMeasurement | null {
 function eventMeasurementOf(m: MeasurementEvent): TimedMeasurement {
   return {
     name: typeof m.name === 'string' && m.name !== '' ? m.name : '(unnamed)',
-    value: m.value,
+    // Durations rounded like every other time in the report, so a probe's RTO and the faultRto it makes up read the same.
+    value: m.unit === 'ms' && typeof m.value === 'number' ? r(m.value) : m.value,
     unit: typeof m.unit === 'string' ? m.unit : null,
     description: typeof m.description === 'string' ? m.description : '',
     scope: optionalText(m.scope) ?? null,

@@ -229,16 +229,25 @@ export async function roleMeasurements(i: RoleMeasurementInput): Promise<void> {
       }
       if (o.splitBrainMs > 0) {
         const nodes = [...new Set(o.overlaps.flatMap((x) => x.nodes))];
-        const acked = i.collectors.filter((c) => c.traffic.scopes.includes(f.scope)).flatMap((c) => nodes.map((node) => {
+        const writers = i.collectors.filter((c) => c.traffic.scopes.includes(f.scope));
+        const ackedBy = new Map<string, number>();
+        const acked = writers.flatMap((c) => nodes.map((node) => {
           const k = o.overlaps.reduce((a, x) => a + c.collector.acksBy(node, x.from, x.to).count, 0);
+          ackedBy.set(node, (ackedBy.get(node) ?? 0) + k);
           return `${baseName(c.traffic.probe.name)}: ${k} acknowledged by ${node}`;
         }));
+        // Critical when clients really wrote to two primaries (their histories diverge); when only
+        // one of them acknowledged writes, the other was writable but unused: a warning.
+        const wroteTo = [...ackedBy].filter(([, k]) => k > 0).map(([n]) => n);
+        const diverged = wroteTo.length >= 2;
         const explained = await sys?.explain?.('split-brain', nodes, f.atEpochMs).catch((e: unknown) => ({ detail: undefined, evidence: [{ label: 'evidence unavailable', text: String(e) }] }));
         i.finding({
-          kind: 'split-brain', severity: 'critical', scope: f.scope, iteration: f.iteration, faultId: f.injected.id, ...v,
+          kind: 'split-brain', severity: diverged ? 'critical' : 'warning', scope: f.scope, iteration: f.iteration, faultId: f.injected.id, ...v,
           at: o.overlaps[0]!.from, until: o.overlaps.at(-1)!.to, nodes,
           title: `${nodes.join(' and ')} accepted writes at the same time for ${ms(o.splitBrainMs)} after the ${f.kind} of ${f.target.name}`,
-          detail: `Two writable primaries (each node polled directly every 100 ms): ${o.overlaps.map((x) => `${x.nodes.join('+')} from ${ms(x.from)} to ${ms(x.to)}`).join('; ')}. Writes a client sent to the one that is later turned into a replica are lost.${explained?.detail ? ` ${explained.detail}` : ''}`,
+          detail: `Two writable primaries (each node polled directly every 100 ms): ${o.overlaps.map((x) => `${x.nodes.join('+')} from ${ms(x.from)} to ${ms(x.to)}`).join('; ')}. ${diverged
+            ? `The clients wrote to ${wroteTo.join(' and ')} in that time: what the one later turned into a replica acknowledged is lost.`
+            : `The clients wrote to ${wroteTo[0] ?? 'neither'} only${writers.length ? '' : ' (no write probe on this system)'}; a client connected to the other would have written to a primary that is later turned into a replica.`}${explained?.detail ? ` ${explained.detail}` : ''}`,
           evidence: [{ label: 'acknowledged during the overlap', text: acked.join('\n') || '(no write probe on this system)' }, ...(explained?.evidence ?? [])],
           data: { overlaps: o.overlaps, splitBrainMs: o.splitBrainMs },
         });

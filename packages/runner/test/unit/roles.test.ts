@@ -67,7 +67,7 @@ test('the watcher writes a change once, reads a hung poll as down within its tim
   const t0 = performance.now();
   const now = () => performance.now() - t0;
   const w = new RoleWatcher({
-    scope: 'postgres', intervalMs: 20, timeoutMs: 60, now, emit: (e) => events.push(e),
+    scope: 'postgres', intervalMs: 50, timeoutMs: 100, now, emit: (e) => events.push(e),
     sources: [{ node: 'pg1', poll: (signal) => (answer === 'hang' ? new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')))) : Promise.resolve(answer)) }],
   });
   w.start();
@@ -80,10 +80,11 @@ test('the watcher writes a change once, reads a hung poll as down within its tim
   await w.stop();
   t.deepEqual(events.map((e) => `${e.role}/${e.writable}`), ['primary/true', 'down/false', 'replica/false']);
   const down = events[1]!;
-  t.true(down.at >= hungAt - 25 && down.at <= hungAt + 25, `the down poll started within one interval of the hang (${down.at} vs ${hungAt})`);
-  t.regex(down.detail ?? '', /no answer within 60 ms/);
+  // The first poll started after the hang (within one 50 ms interval, plus timer jitter on a busy machine).
+  t.true(down.at >= hungAt - 1 && down.at <= hungAt + 50 + 40, `the down poll started within one interval of the hang (${down.at} vs ${hungAt})`);
+  t.regex(down.detail ?? '', /no answer within 100 ms/);
   const n = events.length;
-  await new Promise((r) => setTimeout(r, 60));
+  await new Promise((r) => setTimeout(r, 150));
   t.is(events.length, n, 'nothing after stop()');
 });
 
@@ -104,5 +105,5 @@ test('a node that thaws is seen within one poll interval, while the polls sent d
   await w.stop();
   t.deepEqual(events.map((e) => e.role), ['down', 'primary']);
   const seen = events[1]!.at - frozenUntil;
-  t.true(seen >= 0 && seen <= 110, `thaw seen ${seen.toFixed(0)} ms after it happened (interval 100 ms, timeout 250 ms)`);
+  t.true(seen >= -1 && seen <= 100 + 40, `thaw seen ${seen.toFixed(0)} ms after it happened (interval 100 ms, timeout 250 ms)`);
 });
