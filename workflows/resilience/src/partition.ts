@@ -8,7 +8,7 @@ import { provision as provisionRedis, type RedisSentinel } from '@resilience/red
 import type { ChaosRun, ContainerHandle } from '@resilience/fixtures';
 import {
   clientsRecovered, defineWorkflow, fullRedundancy, heal, hold, inject, observe, primaryOf, promoted, rejoined, repeat, steady, until,
-  declareEnvironment, type CustomFault, type Declared, type HypothesisSpec, type Step,
+  declareEnvironment, type Condition, type CustomFault, type Declared, type HypothesisSpec, type Step,
 } from '@resilience/runner';
 import { PARTITION_USAGE, PartitionOptions, SCENARIOS, holdMs, partitionSetups, type PartitionOptionsT } from './partition-options.ts';
 import { pgVersions, redisVersions } from './versions.ts';
@@ -90,55 +90,48 @@ const isolateMaster: CustomFault<PartitionEnv> = {
   },
 };
 
-/** One cut of the leader: inject, the election, the clients back, hold, heal, rejoin, redundancy. */
-function failoverCut(fault: string | CustomFault<PartitionEnv>, scope: string, holdFor: number, after: number): Step<PartitionEnv>[] {
-  return [
-    inject(fault, primaryOf(scope), { scope }),
-    until(promoted(scope), clientsRecovered(scope)),
-    ...(holdFor > 0 ? [hold(holdFor)] : []),
-    heal(scope),
-    until(rejoined(scope), fullRedundancy(scope)),
-    observe(after),
-  ] as Step<PartitionEnv>[];
+/** Which conditions a cut waits for before the hold and before the end, besides the rejoin and full redundancy. */
+interface CutWaits {
+  readonly beforeHold: readonly Condition[];
+  readonly afterHeal: readonly Condition[];
 }
 
 /**
- * The Redis master cut off: the election, hold, heal; only then are the clients waited for, as
- * the client on the master's side cannot succeed before the heal (with min-replicas-to-write
- * its master refuses writes, and it asks for the new master only when the old one says READONLY).
+ * One cut of the primary: inject, wait (`beforeHold`), hold, heal, wait (`afterHeal`, then
+ * the old primary back and full redundancy), observe.
  */
-function masterCut(holdFor: number, after: number): Step<PartitionEnv>[] {
+function cut(fault: string | CustomFault<PartitionEnv>, scope: string, waits: CutWaits, holdFor: number, after: number): Step<PartitionEnv>[] {
   return [
-    inject(isolateMaster, primaryOf('redis'), { scope: 'redis' }),
-    until(promoted('redis')),
-    hold(holdFor),
-    heal('redis'),
-    until(clientsRecovered('redis'), rejoined('redis'), fullRedundancy('redis')),
+    inject(fault, primaryOf(scope), { scope }),
+    ...(waits.beforeHold.length ? [until(...waits.beforeHold)] : []),
+    ...(holdFor > 0 ? [hold(holdFor)] : []),
+    heal(scope),
+    until(...waits.afterHeal, rejoined(scope), fullRedundancy(scope)),
     observe(after),
   ] as Step<PartitionEnv>[];
 }
 
-/** A cut that needs no election to end: held, healed, then the old leader back and full redundancy. */
-function heldCut(fault: CustomFault<PartitionEnv>, scope: string, holdFor: number, after: number): Step<PartitionEnv>[] {
-  return [
-    inject(fault, primaryOf(scope), { scope }),
-    hold(holdFor),
-    heal(scope),
-    until(rejoined(scope), fullRedundancy(scope)),
-    observe(after),
-  ] as Step<PartitionEnv>[];
-}
+/** A cut that ends in a failover: the election and the clients back before the hold. */
+const failover = (scope: string): CutWaits => ({ beforeHold: [promoted(scope), clientsRecovered(scope)], afterHeal: [] });
+/**
+ * The Redis master cut off: the election before the hold; the clients only after the heal, as
+ * the client on the master's side cannot succeed before it (with min-replicas-to-write its
+ * master refuses writes, and it asks for the new master only when the old one says READONLY).
+ */
+const masterFailover: CutWaits = { beforeHold: [promoted('redis')], afterHeal: [clientsRecovered('redis')] };
+/** A cut that needs no election to end: held, healed, then the old leader back. */
+const held: CutWaits = { beforeHold: [], afterHeal: [] };
 
 export function partitionSchedule(o: PartitionOptionsT): Step<PartitionEnv>[] {
   const h = holdMs(o);
   const body: Step<PartitionEnv>[] = [steady(o.steady) as Step<PartitionEnv>];
   switch (o.scenario) {
-    case 'leader-isolated': body.push(...failoverCut(isolateLeader, 'postgres', h, o.after)); break;
-    case 'dcs-lost': body.push(...heldCut(dcsLost, 'postgres', h, o.after)); break;
-    case 'one-way': body.push(...failoverCut(oneWay('in'), 'postgres', h, o.after), steady(o.steady) as Step<PartitionEnv>, ...failoverCut(oneWay('out'), 'postgres', h, o.after)); break;
-    case 'majorities-ring': body.push(...heldCut(majoritiesRing, 'postgres', h, o.after)); break;
-    case 'redis-master-isolated': body.push(...masterCut(h, o.after)); break;
-    case 'pause-thaw': body.push(...failoverCut('pause', 'postgres', 0, o.after)); break;
+    case 'leader-isolated': body.push(...cut(isolateLeader, 'postgres', failover('postgres'), h, o.after)); break;
+    case 'dcs-lost': body.push(...cut(dcsLost, 'postgres', held, h, o.after)); break;
+    case 'one-way': body.push(...cut(oneWay('in'), 'postgres', failover('postgres'), h, o.after), steady(o.steady) as Step<PartitionEnv>, ...cut(oneWay('out'), 'postgres', failover('postgres'), h, o.after)); break;
+    case 'majorities-ring': body.push(...cut(majoritiesRing, 'postgres', held, h, o.after)); break;
+    case 'redis-master-isolated': body.push(...cut(isolateMaster, 'redis', masterFailover, h, o.after)); break;
+    case 'pause-thaw': body.push(...cut('pause', 'postgres', failover('postgres'), 0, o.after)); break;
   }
   return [repeat(o.iterations, body) as Step<PartitionEnv>];
 }
