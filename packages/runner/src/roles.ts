@@ -3,9 +3,9 @@
 // primary refusing writes, replica, down). From those events: when the old primary stopped
 // accepting writes after a fault, and how long two nodes accepted writes at once.
 import type { FindingEvent, NodeRole, RoleEvent } from '@resilience/fixtures';
-import { firstNotWritable, formatDuration, roleSpans, totalLength, unwritableIntervals, writableOverlaps, writableUntil, type Overlap } from '@resilience/fixtures';
+import { firstNotWritable, formatDuration, roleSpans, totalLength, unwritableIntervals, writableOverlaps, writableUntil, type Overlap, type RoleSpan } from '@resilience/fixtures';
 import { baseName, type Measurement } from './metrics.ts';
-import type { ScheduledFault, System } from './schedule.ts';
+import { explainFinding, type ScheduledFault, type System } from './schedule.ts';
 import type { Traffic } from './workflow.ts';
 import type { FaultSpan, WriteCollector } from './writes.ts';
 
@@ -150,9 +150,8 @@ export interface RoleOutcome {
   writableUntil(node: string, at: number): number | null;
 }
 
-/** What the role events say about one fault. */
-export function roleOutcome(roles: readonly RoleEvent[], f: RoleFault, variant: string | undefined, endAt: number): RoleOutcome {
-  const spans = roleSpans(roles, endAt);
+/** What the role spans (`roleSpans` of the run's role events) say about one fault. */
+export function roleOutcome(spans: readonly RoleSpan[], f: RoleFault, variant: string | undefined): RoleOutcome {
   const v = variant ?? null;
   const observed = spans.some((s) => s.scope === f.scope && s.node === f.target && (s.variant ?? null) === v && s.to > f.at && s.from < f.until);
   const end = f.healedAt ?? f.until;
@@ -188,6 +187,7 @@ const ms = (x: number) => formatDuration(x);
  */
 export async function roleMeasurements(i: RoleMeasurementInput): Promise<void> {
   const v = i.variant ? { variant: i.variant } : {};
+  const spans = roleSpans(i.roles, i.endAt);
   for (const [n, f] of i.faults.entries()) {
     const sys = i.systems[f.scope];
     const watched = sys?.roles !== undefined && i.roles.some((r) => r.scope === f.scope);
@@ -195,7 +195,7 @@ export async function roleMeasurements(i: RoleMeasurementInput): Promise<void> {
     const until = next?.at ?? i.endAt;
     const rf: RoleFault = { scope: f.scope, iteration: f.iteration, target: f.target.name, kind: f.kind, at: f.at, promotedAt: f.promoted?.at, healedAt: f.healedAt, until };
     const base = { scope: f.scope, iteration: f.iteration, ...v };
-    const o = watched ? roleOutcome(i.roles, rf, i.variant, i.endAt) : null;
+    const o = watched ? roleOutcome(spans, rf, i.variant) : null;
     // Elected: as the system reported it (a promoted condition), else the first other node the role watcher saw accept writes.
     const elected = f.promoted ?? o?.newPrimary ?? undefined;
     if (o) {
@@ -217,7 +217,7 @@ export async function roleMeasurements(i: RoleMeasurementInput): Promise<void> {
       const electionMs = sys?.electionBoundMs;
       // Twice what an election may take: a failover that runs a little long is not a finding, a system that cannot elect is.
       if (electionMs !== undefined && o.noPrimaryMs > 2 * electionMs) {
-        const explained = await sys?.explain?.('no-primary', [f.target.name], f.atEpochMs).catch((e: unknown) => ({ detail: undefined, evidence: [{ label: 'evidence unavailable', text: String(e) }] }));
+        const explained = await explainFinding(sys, 'no-primary', [f.target.name], f.atEpochMs);
         i.finding({
           kind: 'no-primary', severity: 'warning', scope: f.scope, iteration: f.iteration, faultId: f.injected.id, ...v,
           at: f.at, until, nodes: [f.target.name],
@@ -240,7 +240,7 @@ export async function roleMeasurements(i: RoleMeasurementInput): Promise<void> {
         // one of them acknowledged writes, the other was writable but unused: a warning.
         const wroteTo = [...ackedBy].filter(([, k]) => k > 0).map(([n]) => n);
         const diverged = wroteTo.length >= 2;
-        const explained = await sys?.explain?.('split-brain', nodes, f.atEpochMs).catch((e: unknown) => ({ detail: undefined, evidence: [{ label: 'evidence unavailable', text: String(e) }] }));
+        const explained = await explainFinding(sys, 'split-brain', nodes, f.atEpochMs);
         i.finding({
           kind: 'split-brain', severity: diverged ? 'critical' : 'warning', scope: f.scope, iteration: f.iteration, faultId: f.injected.id, ...v,
           at: o.overlaps[0]!.from, until: o.overlaps.at(-1)!.to, nodes,

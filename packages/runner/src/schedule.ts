@@ -239,7 +239,7 @@ export function repeat<E, O>(times: number, steps: readonly Step<E, O>[]): Step<
 }
 
 /** The system's evidence for a finding; a failure to gather it is itself shown as the evidence. */
-async function explain(sys: System | undefined, kind: string, nodes: readonly string[], sinceEpochMs: number): Promise<{ readonly detail?: string; readonly evidence: readonly Evidence[] } | undefined> {
+export async function explainFinding(sys: System | undefined, kind: string, nodes: readonly string[], sinceEpochMs: number): Promise<{ readonly detail?: string; readonly evidence: readonly Evidence[] } | undefined> {
   try {
     return await sys?.explain?.(kind, nodes, sinceEpochMs);
   } catch (e) {
@@ -259,7 +259,7 @@ async function orFinding<T>(sc: StepContext, scope: string, what: string, wait: 
     if (!isWaitTimeoutError(e) || sc.signal.aborted) throw e;
     const f = sc.faults.findLast((x) => x.scope === scope);
     const sys = sc.systems[scope];
-    const explained = await explain(sys, 'not-recovered', [], f?.atEpochMs ?? Date.now() - 120_000);
+    const explained = await explainFinding(sys, 'not-recovered', [], f?.atEpochMs ?? Date.now() - 120_000);
     sc.finding({
       kind: 'not-recovered', severity: 'critical', scope, at: sc.now(),
       ...(f ? { iteration: f.iteration, faultId: f.injected.id, nodes: [f.target.name] } : {}),
@@ -320,7 +320,7 @@ export function rejoined(scope: string): Condition {
         description: `heal of ${f.target.name} to ${sys.title} listing it back, as ${r.role === 'primary' ? 'the primary (it took the lead back)' : 'a replica'}${r.detail ? ` (${r.detail})` : ''}`,
       });
       if (r.role === 'primary' && f.promoted) {
-        const explained = await explain(sys, 'failover-not-held', [f.target.name, f.promoted.node], f.atEpochMs);
+        const explained = await explainFinding(sys, 'failover-not-held', [f.target.name, f.promoted.node], f.atEpochMs);
         sc.finding({
           kind: 'failover-not-held', severity: 'critical', scope, iteration: f.iteration, faultId: f.injected.id,
           at: r.at, nodes: [f.target.name, f.promoted.node],

@@ -18,7 +18,7 @@ import { ExitCode } from './exit-codes.ts';
 import { evaluate, formatThreshold, formatValue, parseHypothesis, type Hypothesis, type HypothesisOutcome } from './hypotheses.ts';
 import { MetricRegistry, baseName, metricLookup, type Measurement, type MetricSpec } from './metrics.ts';
 import { RoleWatcher, roleMeasurements } from './roles.ts';
-import { describePlan, type ScheduledFault, type Step, type StepContext, type System } from './schedule.ts';
+import { describePlan, explainFinding, type ScheduledFault, type Step, type StepContext, type System } from './schedule.ts';
 import { WriteCollector, writeCheckOutcome, type WriteVerifier } from './writes.ts';
 
 /** What the environment step gets. */
@@ -443,7 +443,7 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
             // The system's own account of the loss (its replication mode, its logs).
             const sys = t.scopes.map((sc) => systems[sc]).find((x) => x?.explain);
             const first = mine.find((f) => t.scopes.includes(f.scope));
-            const why = await sys?.explain?.('lost-writes', outcome.finding.nodes ?? [], first?.atEpochMs ?? Date.now() - 120_000).catch(() => undefined);
+            const why = await explainFinding(sys, 'lost-writes', outcome.finding.nodes ?? [], first?.atEpochMs ?? Date.now() - 120_000);
             finding({ ...outcome.finding, detail: `${outcome.finding.detail}${why?.detail ? ` ${why.detail}` : ''}`, evidence: [...outcome.finding.evidence, ...(why?.evidence ?? [])] });
           }
         }

@@ -19,13 +19,13 @@ const f1: RoleFault = { scope: 'postgres', iteration: 1, target: 'pg1', kind: 'p
 const f2: RoleFault = { scope: 'postgres', iteration: 2, target: 'pg2', kind: 'pause', at: 40_000, promotedAt: 52_100, healedAt: 55_000, until: 70_000 };
 
 test('demotion, split brain and the new primary of each of two faults', (t) => {
-  const a = roleOutcome(roles, f1, undefined, 70_000);
+  const a = roleOutcome(roleSpans(roles, 70_000), f1, undefined);
   t.is(a.demotionMs, 6_000);
   t.is(a.splitBrainMs, 2_000);
   t.deepEqual(a.overlaps, [{ from: 14_000, to: 16_000, nodes: ['pg1', 'pg2'] }]);
   t.deepEqual(a.newPrimary, { node: 'pg2', at: 14_000 });
   t.is(a.noPrimaryMs, 0, 'pg1 until 16 s, pg2 from 14 s');
-  const b = roleOutcome(roles, f2, undefined, 70_000);
+  const b = roleOutcome(roleSpans(roles, 70_000), f2, undefined);
   t.is(b.demotionMs, 100);
   t.is(b.splitBrainMs, 500);
   t.deepEqual(b.overlaps, [{ from: 55_000, to: 55_500, nodes: ['pg2', 'pg3'] }]);
@@ -34,9 +34,9 @@ test('demotion, split brain and the new primary of each of two faults', (t) => {
 });
 
 test('the elected node is writable until it lost the role: where the old primary\'s acks stop being stale', (t) => {
-  const b = roleOutcome(roles, f2, undefined, 70_000);
+  const b = roleOutcome(roleSpans(roles, 70_000), f2, undefined);
   t.is(b.writableUntil('pg3', 52_000), 70_000, 'pg3 stays primary to the end');
-  const a = roleOutcome(roles, f1, undefined, 70_000);
+  const a = roleOutcome(roleSpans(roles, 70_000), f1, undefined);
   t.is(a.writableUntil('pg2', 14_000), 40_100, 'pg2 primary from 14 s until it froze at 40.1 s');
   t.is(a.writableUntil('pg3', 14_000), 70_000);
   t.is(a.writableUntil('pg1', 20_000), null, 'pg1 never accepted writes again');
@@ -45,20 +45,20 @@ test('the elected node is writable until it lost the role: where the old primary
 test('a fault counts only the overlaps in its own share of the run', (t) => {
   const spans = roleSpans(roles, 70_000);
   t.is(writableOverlaps(spans, { scope: 'postgres', from: 0, to: 70_000 }).length, 2);
-  t.is(roleOutcome(roles, { ...f1, until: 15_000 }, undefined, 70_000).splitBrainMs, 1_000);
+  t.is(roleOutcome(roleSpans(roles, 70_000), { ...f1, until: 15_000 }, undefined).splitBrainMs, 1_000);
 });
 
 test('a primary that stays writable through the fault has no demotion; other variants do not count', (t) => {
   const r = [role(0, 'pg1', 'primary', true, 'a'), role(0, 'pg1', 'primary', true, 'b'), role(12_000, 'pg1', 'replica', false, 'b'), role(11_000, 'pg2', 'primary', true, 'b')];
   const f: RoleFault = { scope: 'postgres', iteration: 1, target: 'pg1', kind: 'partition', at: 10_000, healedAt: 30_000, until: 40_000 };
-  const a = roleOutcome(r, f, 'a', 40_000);
+  const a = roleOutcome(roleSpans(r, 40_000), f, 'a');
   t.is(a.demotionMs, null);
   t.is(a.splitBrainMs, 0);
   t.true(a.observed);
-  const b = roleOutcome(r, f, 'b', 40_000);
+  const b = roleOutcome(roleSpans(r, 40_000), f, 'b');
   t.is(b.demotionMs, 2_000);
   t.is(b.splitBrainMs, 1_000);
-  t.false(roleOutcome(r, { ...f, target: 'pg9' }, 'a', 40_000).observed);
+  t.false(roleOutcome(roleSpans(r, 40_000), { ...f, target: 'pg9' }, 'a').observed);
 });
 
 test('the watcher writes a change once, reads a hung poll as down within its timeout, and stops', async (t) => {
