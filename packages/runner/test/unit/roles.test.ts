@@ -1,9 +1,9 @@
 // Role measurements against known ground truth: role events made by hand for runs with several
 // faults, so demotion, split brain and the new primary are known to the millisecond.
 import test from 'ava';
-import type { RoleEvent } from '@resilience/fixtures';
+import type { FindingEvent, RoleEvent, SampleEvent } from '@resilience/fixtures';
 import { roleSpans, writableOverlaps } from '@resilience/fixtures';
-import { RoleWatcher, roleOutcome, type RoleFault, type RoleReading } from '../../src/index.ts';
+import { RoleWatcher, WriteCollector, roleMeasurements, roleOutcome, type Measurement, type RoleFault, type RoleReading, type ScheduledFault, type System, type Traffic } from '../../src/index.ts';
 
 const role = (at: number, node: string, r: RoleEvent['role'], writable = r === 'primary', variant?: string): RoleEvent => ({ type: 'role', at, scope: 'postgres', node, role: r, writable, ...(variant ? { variant } : {}) });
 
@@ -106,4 +106,48 @@ test('a node that thaws is seen within one poll interval, while the polls sent d
   t.deepEqual(events.map((e) => e.role), ['down', 'primary']);
   const seen = events[1]!.at - frozenUntil;
   t.true(seen >= -1 && seen <= 100 + 40, `thaw seen ${seen.toFixed(0)} ms after it happened (interval 100 ms, timeout 250 ms)`);
+});
+
+test('two faults measured end to end: demotion, split brain, no primary and stale acknowledgements, with findings by severity', async (t) => {
+  // The same two faults; sql-write acknowledged by pg1 every 100 ms until it demoted (16 s), by
+  // pg2 from 14.5 s until it froze (40 s), by pg3 from 52.5 s: clients wrote to pg1 and pg2 in the
+  // first overlap, to pg3 only in the second.
+  const collector = new WriteCollector('sql-write');
+  let seq = 0;
+  const ack = (at: number, node: string) => {
+    const e: SampleEvent = { type: 'sample', probe: 'sql-write', op: 'sql.write', intended: at - 2, completed: at, ok: true, writeId: `sql-write-t-${seq++}`, node };
+    collector.push(e);
+  };
+  for (let at = 100; at < 16_000; at += 100) ack(at, 'pg1');
+  for (let at = 14_500; at < 40_000; at += 100) ack(at, 'pg2');
+  for (let at = 52_500; at < 70_000; at += 100) ack(at, 'pg3');
+  const fault = (f: RoleFault, id: string, promoted: string): ScheduledFault => ({
+    injected: { id } as ScheduledFault['injected'], kind: f.kind, scope: f.scope, iteration: f.iteration, variant: undefined,
+    target: { name: f.target, container: {} as ScheduledFault['target']['container'] }, at: f.at, atEpochMs: 0,
+    promoted: { node: promoted, at: f.promotedAt! }, healedAt: f.healedAt,
+  });
+  const system = { roles: () => [], electionBoundMs: 5_000, electionBound: 'ttl 4 s + loop_wait 1 s', title: 'PostgreSQL', explain: async () => ({ evidence: [{ label: 'log', text: 'lines' }] }) } as unknown as System;
+  const measured: Measurement[] = [];
+  const findings: Omit<FindingEvent, 'type' | 'id'>[] = [];
+  await roleMeasurements({
+    systems: { postgres: system }, faults: [fault(f1, 'f1', 'pg2'), fault(f2, 'f2', 'pg3')], roles,
+    collectors: [{ traffic: { probe: { name: 'sql-write' }, scopes: ['postgres'] } as unknown as Traffic, collector }],
+    endAt: 70_000, variant: undefined, measure: (m) => measured.push(m), finding: (f) => findings.push(f),
+  });
+  const value = (name: string, iteration: number) => measured.find((m) => m.name === name && m.iteration === iteration)?.value;
+  t.is(value('demotion', 1), 6_000);
+  t.is(value('splitBrain', 1), 2_000);
+  t.is(value('noPrimary', 1), 0);
+  // pg1's acks from the election (14.2 s, inclusive) while pg2 still accepted writes: 14.2 ... 15.9 s.
+  t.is(value('staleAcks', 1), 18);
+  t.is(value('ackWindow', 1), 5_900);
+  t.is(value('demotion', 2), 100);
+  t.is(value('splitBrain', 2), 500);
+  t.is(value('noPrimary', 2), 11_900);
+  t.is(value('staleAcks', 2), 0, 'pg2 acknowledged nothing after it froze');
+  t.is(value('ackWindow', 2), 0);
+  const kinds = findings.map((f) => `${f.kind}#${f.iteration}:${f.severity}`);
+  t.deepEqual(kinds, ['split-brain#1:critical', 'no-primary#2:warning', 'split-brain#2:warning']);
+  t.true(findings[0]!.evidence.some((e) => /sql-write: \d+ acknowledged by pg1/.test(e.text) && /acknowledged by pg2/.test(e.text)));
+  t.true(findings[0]!.evidence.some((e) => e.label === 'log'), "the system's evidence is attached");
 });
