@@ -65,7 +65,7 @@ test.serial('bad options exit 2 before anything starts', async (t) => {
 });
 
 test.serial('a failover of both the Patroni primary and the Redis primary: numbers within what the HA settings allow; an impossible SLO gives exit 1', async (t) => {
-  t0log = (s) => t.log(s.split('\n').filter((l) => /PASS|FAIL|election|rejoin|lostWrites|faultRto|FINDING/.test(l)).join('\n'));
+  t0log = (s) => t.log(s.split('\n').filter((l) => /ABORTED|aborted:|PASS|FAIL|election|rejoin|lostWrites|faultRto|FINDING/.test(l)).join('\n'));
   const { r, dir, report } = await failover(['--steady', '3s', '--after', '2s', '--slo', 'rto<=1ms']);
   t.is(r.exitCode, 1, r.stdout + r.stderr);
   t.regex(r.stdout, /rto<=1ms\s+[\d.]+ s\s+<= 1 ms\s+FAIL/);
@@ -104,7 +104,7 @@ test.serial('a failover of both the Patroni primary and the Redis primary: numbe
 // streamed is gone, and the run rightly fails). Synchronous mode is the guarantee: a commit is
 // acknowledged only once the synchronous standby has it, and only that standby is promoted.
 test.serial('a kill of the Patroni primary with synchronous replication passes: no acknowledged write lost', async (t) => {
-  t0log = (s) => t.log(s.split('\n').filter((l) => /PASS|FAIL|FINDING|PASSED|FAILED/.test(l)).join('\n'));
+  t0log = (s) => t.log(s.split('\n').filter((l) => /ABORTED|aborted:|PASS|FAIL|FINDING|PASSED|FAILED/.test(l)).join('\n'));
   const { r, report } = await failover(['--system', 'postgres', '--sync', '--steady', '3s', '--after', '2s', '--no-png']);
   t.is(r.exitCode, 0, r.stdout);
   t.true(report.verdict.passed);
@@ -113,7 +113,7 @@ test.serial('a kill of the Patroni primary with synchronous replication passes: 
 });
 
 test.serial('regression: a pause that Patroni 3.0.2 turns into a failover that does not hold fails the run, with the lost writes explained', async (t) => {
-  t0log = (s) => t.log(s.split('\n').filter((l) => /PASS|FAIL|FINDING|rejoin|PASSED|FAILED/.test(l)).join('\n'));
+  t0log = (s) => t.log(s.split('\n').filter((l) => /ABORTED|aborted:|PASS|FAIL|FINDING|rejoin|PASSED|FAILED/.test(l)).join('\n'));
   // On the bookworm image the thawed old leader overwrites the new leader's key in about 5 of 6
   // thaws (patroni PR #2689, fixed in 3.0.3); the fault is lined up with Patroni's heartbeat and
   // repeated, so at least one of the iterations takes the lead back.
@@ -145,7 +145,7 @@ test.serial('regression: a pause that Patroni 3.0.2 turns into a failover that d
 });
 
 test.serial('the same pause on trixie (Patroni 4.0, which has the fix): the failover holds', async (t) => {
-  t0log = (s) => t.log(s.split('\n').filter((l) => /PASS|FAIL|FINDING|rejoin|election|PASSED|FAILED/.test(l)).join('\n'));
+  t0log = (s) => t.log(s.split('\n').filter((l) => /ABORTED|aborted:|PASS|FAIL|FINDING|rejoin|election|PASSED|FAILED/.test(l)).join('\n'));
   const { report } = await failover(['--image', 'trixie', '--system', 'postgres', '--fault', 'pause', '--iterations', '2', '--steady', '3s', '--after', '2s', '--no-png']);
   const patroni = String((report as unknown as { environment: Record<string, string> }).environment['patroni'] ?? '');
   t.regex(patroni, /\b4\.\d+\.\d+/);
