@@ -35,10 +35,31 @@ const child = spawn(process.execPath, [ava, '--tap', ...modeArgs, `test/${kind}/
 
 const counts = { pass: 0, fail: 0, skip: 0, todo: 0 };
 let tail = '';
+// Each failed test's title and the first lines of its TAP diagnostics (the assertion, values,
+// the test file's line), so the closing summary names what failed even when only the end of
+// the log survives.
+const failures: { title: string; detail: string }[] = [];
+let current: { title: string; detail: string } | undefined;
+let partial = '';
+const onLine = (line: string): void => {
+  const failed = /^not ok \d+ - (.*)$/.exec(line);
+  if (failed) {
+    current = { title: failed[1]!, detail: '' };
+    failures.push(current);
+    return;
+  }
+  if (!current) return;
+  if (/^ {2}\.\.\.$/.test(line) || /^(ok|not ok) \d+/.test(line)) { current = undefined; return; }
+  if (/^ {2}(---|\s)/.test(line) && current.detail.length < 1500) current.detail += `${line}\n`;
+};
 child.stdout.on('data', (chunk: Buffer) => {
   process.stdout.write(chunk);
-  tail = (tail + chunk.toString('utf8')).slice(-4096);
-  for (const m of chunk.toString('utf8').matchAll(/^# (pass|fail|skip|todo) (\d+)$/gm)) {
+  const text = chunk.toString('utf8');
+  tail = (tail + text).slice(-4096);
+  const lines = (partial + text).split('\n');
+  partial = lines.pop() ?? '';
+  for (const line of lines) onLine(line);
+  for (const m of text.matchAll(/^# (pass|fail|skip|todo) (\d+)$/gm)) {
     counts[m[1] as keyof typeof counts] = Number(m[2]);
   }
 });
@@ -55,6 +76,7 @@ child.on('close', (code, signal) => {
     skipped: counts.skip + counts.todo,
     exitCode: code,
     signal,
+    failures: failures.map((f) => ({ title: f.title, detail: f.detail.slice(0, 1500) })),
   };
   writeFileSync(resultsFile, JSON.stringify(result) + '\n');
   if (crashed) console.error(`${projectName}: ava exited with ${code ?? signal} and no failed test reported:\n${tail}`);

@@ -3,7 +3,10 @@
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
-interface Result { project: string; kind: string; passed: number; failed: number; skipped: number }
+interface Result {
+  project: string; kind: string; passed: number; failed: number; skipped: number;
+  failures?: { title: string; detail: string }[];
+}
 const dir = resolve(import.meta.dirname, '..', 'dist', 'test-results');
 const results: Result[] = existsSync(dir)
   ? readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as Result)
@@ -14,6 +17,15 @@ console.log('\nproject              suite         passed  failed  skipped');
 for (const r of results) {
   passed += r.passed; failed += r.failed; skipped += r.skipped;
   console.log(`${r.project.padEnd(20)} ${r.kind.padEnd(12)} ${String(r.passed).padStart(7)} ${String(r.failed).padStart(7)} ${String(r.skipped).padStart(8)}`);
+}
+const failures = results.flatMap((r) => (r.failures ?? []).map((f) => ({ ...r, ...f })));
+if (failures.length > 0) {
+  // Repeated here, at the end of the log, because CI logs are often read from their tail.
+  console.log('\nfailed tests:');
+  for (const f of failures) {
+    console.log(`\n${f.project} (${f.kind}) › ${f.title}`);
+    if (f.detail) console.log(f.detail.trimEnd());
+  }
 }
 console.log('');
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);

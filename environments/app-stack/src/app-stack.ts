@@ -2,7 +2,7 @@
 // port published on 127.0.0.1. pg-ha and redis-sentinel come up in parallel, then the app.
 import { performance } from 'node:perf_hooks';
 import { Engine, Images, Labels, requireImage, type NetworkHandle } from '@resilience/fixtures';
-import { provision as provisionPg, redact, type PgHa, type PgHaDescription } from '@resilience/pg-ha';
+import { provision as provisionPg, redact, type ArchiveConfig, type PgHa, type PgHaDescription } from '@resilience/pg-ha';
 import { provision as provisionRedis, type RedisSentinel, type RedisSentinelDescription } from '@resilience/redis-sentinel';
 import { parseStackOptions, type AppSettings, type AppStackOptionsInput } from './options.ts';
 import { ENVIRONMENT, ENVIRONMENT_LABEL, startApps, type AppInstance } from './app.ts';
@@ -18,6 +18,8 @@ export interface AppStackProvisionOptions extends AppStackOptionsInput {
   readonly signal?: AbortSignal;
   /** The run's clock (ms), passed to pg-ha and redis-sentinel: every time their handles return is on it. Default performance.now(). */
   readonly now?: () => number;
+  /** pg-ha's `archive`: WAL archived with pgBackRest to a repository host (a DR drill's). */
+  readonly pgArchive?: ArchiveConfig;
 }
 
 /** What to show a person; passwords redacted unless asked. */
@@ -140,7 +142,7 @@ export async function provision(options: AppStackProvisionOptions = {}): Promise
     const partStart = now();
     const since = (): number => Math.round(now() - partStart);
     const [pgResult, redisResult] = await Promise.allSettled([
-      provisionPg({ ...options.pg, ...(options.sync !== undefined ? { sync: options.sync } : {}), ...(options.image !== undefined ? { image: options.image } : {}), engine, network: network.name, keep, timeoutMs, now, ...(signal ? { signal } : {}) })
+      provisionPg({ ...options.pg, ...(options.sync !== undefined ? { sync: options.sync } : {}), ...(options.image !== undefined ? { image: options.image } : {}), engine, network: network.name, keep, timeoutMs, now, ...(signal ? { signal } : {}), ...(options.pgArchive ? { archive: options.pgArchive } : {}) })
         .then((x) => ((timings['pg-ha'] = since()), x)),
       provisionRedis({ ...options.redis, ...(options.image !== undefined ? { image: options.image } : {}), engine, network: network.name, labels: { ...options.redis?.labels, ...keepLabels }, now, ...(signal ? { signal } : {}) })
         .then((x) => ((timings['redis-sentinel'] = since()), x)),

@@ -2,3 +2,4 @@
 export * from './options.ts';
 export * from './app.ts';
 export * from './app-stack.ts';
+export * from './probes.ts';

@@ -59,6 +59,7 @@ const EXPECTED: Readonly<Record<string, string>> = {
   now: 'a function returning the run clock in ms',
   sync: "true, false or 'strict' (Patroni synchronous replication, as `pg.sync`)",
   image: 'one of `bookworm` (Debian 12: PostgreSQL 15, Patroni 3.0.2, Redis 7.0) or `trixie` (Debian 13: PostgreSQL 17, Patroni 4.0, Redis 8.0)',
+  pgArchive: "an object of pg-ha's `archive` (pgBackRest repository host and TLS)",
 };
 
 const plainObject = z.record(z.string(), z.unknown());
@@ -75,6 +76,8 @@ const schema = z.strictObject({
   now: z.custom<() => number>((v) => typeof v === 'function').optional(),
   sync: z.union([z.boolean(), z.literal('strict')]).optional(),
   image: z.enum(IMAGE_NAMES).optional(),
+  // pg-ha's `archive` (pgBackRest); checked by pg-ha's provision.
+  pgArchive: plainObject.optional(),
 });
 
 /**

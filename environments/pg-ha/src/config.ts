@@ -5,6 +5,7 @@ import type { PgHaSettings } from './options.ts';
 import { PORTS, type NodeName, type Topology } from './topology.ts';
 import { APP_DATABASE } from './secrets.ts';
 import { PG_IMAGES } from './image.ts';
+import { RESTORE_SCRIPT, archiveParameters, type ArchiveConfig, type RestoreBootstrap } from './backup.ts';
 
 /** Where each file lives inside the containers. */
 export const PATHS = {
@@ -19,8 +20,20 @@ export const PATHS = {
 
 const q = (s: string): string => JSON.stringify(s); // a JSON string is a YAML string
 
+/** What a node adds for pgBackRest: WAL archiving to the repository host, and a restore as the way a new cluster bootstraps. */
+export interface BackupExtras {
+  readonly archive?: ArchiveConfig | undefined;
+  readonly restore?: RestoreBootstrap | undefined;
+}
+
 /** Patroni's configuration for one node. Writes go to the container's writable layer, so a killed and restarted node keeps its data. */
-export function renderPatroniConfig(settings: PgHaSettings, topo: Topology, node: NodeName): string {
+export function renderPatroniConfig(settings: PgHaSettings, topo: Topology, node: NodeName, extras: BackupExtras = {}): string {
+  const archive = extras.archive ? Object.entries(archiveParameters(extras.archive)).map(([k, v]) => `        ${k}: ${q(v)}`) : [];
+  // A new cluster from a backup: pgBackRest restores and writes the recovery settings; Patroni
+  // keeps them, starts PostgreSQL and waits for the end of recovery (promotion at the target).
+  const restore = extras.restore
+    ? ['  method: pgbackrest', '  pgbackrest:', `    command: ${q(RESTORE_SCRIPT)}`, '    keep_existing_recovery_conf: true', '    no_params: true']
+    : [];
   const etcdHosts = topo.etcd.map((e) => `${e.alias}:${PORTS.etcdClient}`).join(',');
   return [
     `scope: ${q(topo.scope)}`,
@@ -57,6 +70,8 @@ export function renderPatroniConfig(settings: PgHaSettings, topo: Topology, node
     // A replica retries streaming after 1 s, not 5 s: a new replica whose slot the leader has
     // not made yet, or a replica after failover, follows its leader sooner.
     '        wal_retrieve_retry_interval: "1s"',
+    ...archive,
+    ...restore,
     '  initdb:',
     '    - encoding: UTF8',
     '    - locale: C.UTF-8',
@@ -91,19 +106,30 @@ export function renderPatroniConfig(settings: PgHaSettings, topo: Topology, node
 
 /**
  * Run by Patroni once, on the node that initialises the cluster, with a superuser connection
- * string as its argument; creates the app user (password from the environment) and database.
+ * string as its argument; creates the app user (password from the environment) and database,
+ * or, in a cluster restored from a backup that has them, sets the password. It also removes
+ * the recovery settings a restore wrote to postgresql.auto.conf: replicas copy that file, and a
+ * replica with a recovery target would stop following at it and promote itself.
  */
 export function renderPostBootstrap(): string {
   return [
     '#!/bin/sh',
     'set -eu',
     'psql -X -q -v ON_ERROR_STOP=1 "$1" <<SQL',
-    `CREATE ROLE app LOGIN PASSWORD '$PGHA_APP_PASSWORD';`,
-    `CREATE DATABASE ${APP_DATABASE} OWNER app;`,
+    'DO \\$\\$ BEGIN',
+    `  IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'app') THEN ALTER ROLE app LOGIN PASSWORD '$PGHA_APP_PASSWORD';`,
+    `  ELSE CREATE ROLE app LOGIN PASSWORD '$PGHA_APP_PASSWORD'; END IF;`,
+    'END \\$\\$;',
+    `SELECT 'CREATE DATABASE ${APP_DATABASE} OWNER app' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '${APP_DATABASE}') \\gexec`,
+    ...RECOVERY_SETTINGS.map((k) => `ALTER SYSTEM RESET ${k};`),
+    'SELECT pg_reload_conf();',
     'SQL',
     '',
   ].join('\n');
 }
+
+/** The recovery settings pgBackRest's restore writes (and post-bootstrap resets). */
+export const RECOVERY_SETTINGS = ['restore_command', 'recovery_target_time', 'recovery_target_action', 'recovery_target', 'recovery_target_lsn', 'recovery_target_xid', 'recovery_target_name', 'recovery_target_inclusive', 'recovery_target_timeline'] as const;
 
 /** HAProxy: one port to the primary, one to the replicas, each routed by Patroni's REST health checks. */
 export function renderHaproxyConfig(settings: PgHaSettings, topo: Topology): string {
@@ -182,12 +208,13 @@ export function etcdCommand(topo: Topology, member: NodeName, token: string): st
  * The shell command a container runs to write its files from environment variables and exec
  * the server, so a restarted container (same command, same environment) comes back the same.
  */
-export function writeAndExec(files: readonly { readonly path: string; readonly envVar: string; readonly mode?: string }[], exec: readonly string[]): string[] {
-  const lines = ['set -e', 'umask 077'];
+export function writeAndExec(files: readonly { readonly path: string; readonly envVar: string; readonly mode?: string }[], exec: readonly string[], before: readonly string[] = [], background: readonly string[] = []): string[] {
+  const lines = ['set -e', 'umask 077', ...before];
   for (const f of files) {
     lines.push(`printf '%s\\n' "$${f.envVar}" > ${f.path}`);
     if (f.mode) lines.push(`chmod ${f.mode} ${f.path}`);
   }
+  for (const b of background) lines.push(`${b} &`);
   lines.push(`exec ${exec.join(' ')}`);
   return ['bash', '-c', lines.join('\n')];
 }

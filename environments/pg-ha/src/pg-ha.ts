@@ -8,6 +8,7 @@ import { fetchCluster, type ClusterMember } from './patroni-api.ts';
 import { redact, type Credentials } from './secrets.ts';
 import { queryOnce } from './sql.ts';
 import { DEFAULT_IMAGE, PG_IMAGES, type ImageName } from './image.ts';
+import type { ArchiveConfig } from './backup.ts';
 
 /** One PostgreSQL node: fixed for the cluster's life (host ports survive restarts). */
 export interface PgNode {
@@ -89,6 +90,8 @@ export interface PgHaParts {
   readonly now: () => number;
   /** Asks a node's PostgreSQL whether it is in recovery (default: `pg_is_in_recovery()` on its own port). */
   readonly inRecovery?: (node: PgNode) => Promise<boolean>;
+  /** Set when the nodes archive WAL with pgBackRest. */
+  readonly archive?: ArchiveConfig;
 }
 
 const HEALTHY_STATES = new Set(['running', 'streaming']);
@@ -141,6 +144,9 @@ export class PgHa implements AsyncDisposable {
   readonly timings: Readonly<Record<string, number>>;
   /** The run clock (ms) every returned time is on: provision's `now`, default performance.now(). */
   readonly now: () => number;
+  /** pgBackRest archiving of the nodes, when provisioned with it (holds the TLS key: never show it). */
+  readonly archive: ArchiveConfig | undefined;
+  readonly #parts: PgHaParts;
   readonly #createdNetwork: NetworkHandle | undefined;
   readonly #inRecovery: (node: PgNode) => Promise<boolean>;
   /** Container address on `network` to node name; every address a node had stays known. */
@@ -148,6 +154,8 @@ export class PgHa implements AsyncDisposable {
   #teardown: Promise<void> | undefined;
 
   constructor(parts: PgHaParts) {
+    this.#parts = parts;
+    this.archive = parts.archive;
     this.engine = parts.engine;
     this.settings = parts.settings;
     this.topology = parts.topology;
@@ -170,6 +178,12 @@ export class PgHa implements AsyncDisposable {
 
   get runId(): string {
     return this.engine.run.runId;
+  }
+
+  /** The same cluster (etcd, HAProxy, network, credentials) with other PostgreSQL nodes, e.g. restored ones; its teardown removes them too. */
+  withNodes(nodes: readonly PgNode[]): PgHa {
+    if (nodes.length !== this.nodes.length) throw new InvalidArgumentError('nodes', nodes.length, `${this.nodes.length} nodes, one per member of the topology`);
+    return new PgHa({ ...this.#parts, nodes });
   }
 
   /** The node with this Patroni member name. */

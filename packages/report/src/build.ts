@@ -4,18 +4,19 @@ import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { InvalidArgumentError } from '@resilience/fixtures/errors';
 import { WRITE_WINDOWS } from '@resilience/fixtures/events';
-import type { FindingEvent, HypothesisResult, JournalEvent, MeasurementEvent, NoteEvent, WriteCheckEvent, WriteWindow } from '@resilience/fixtures/events';
+import type { EvidenceEvent, FindingEvent, HypothesisResult, JournalEvent, MeasurementEvent, NoteEvent, WriteCheckEvent, WriteWindow } from '@resilience/fixtures/events';
 import { readJournal } from '@resilience/fixtures/journal';
 import { DEFAULT_SUSTAIN_MS, RunAnalyser, UNPHASED } from '@resilience/fixtures/analysis';
 import type { LatencySummary, ProbeSummary, RunSummary } from '@resilience/fixtures/analysis';
-import { measurementName } from './format.ts';
+import { faultHealLabel, faultKindLabel, measurementName } from './format.ts';
 import pkg from '../package.json' with { type: 'json' };
 import { buildOptionsSchema, measurementInputSchema, parseWith } from './options.ts';
 import type { BuildReportOptions, HypothesisInput, MeasurementInput } from './options.ts';
 import { redact } from './redact.ts';
 import { SCHEMA_VERSION, reportSchema } from './schema.ts';
-import type { Hypothesis, Marker, Measurement, Report, ReportFault, ReportFinding, ReportLatency, ReportPhase, ReportProbe, ReportVerdict, ReportWriteCheck, Scalar } from './schema.ts';
+import type { Hypothesis, Marker, Measurement, Report, ReportFault, ReportFinding, ReportLatency, ReportPhase, ReportProbe, ReportRunEvidence, ReportVerdict, ReportWriteCheck, Scalar } from './schema.ts';
 import { roleChartsOf } from './roles.ts';
+import { ResourceBuilder } from './resources.ts';
 import { TimelineBuilder } from './timeline.ts';
 
 export const DEFAULT_REPORT_MAX_INTERVALS = 100;
@@ -24,7 +25,7 @@ export const DEFAULT_REPORT_MAX_INTERVALS = 100;
 export const MEASUREMENT_NOTE = 'measurement';
 
 /**
- * Reads the journal once (readJournal → RunAnalyser and TimelineBuilder) and returns the
+ * Reads the journal once (readJournal → RunAnalyser, TimelineBuilder and ResourceBuilder) and returns the
  * report, redacted and checked against reportSchema. A journal without run-end is reported as
  * `interrupted`; a torn last line is skipped. Throws InvalidArgumentError for bad options, a
  * missing file, a journal without run-start, or a corrupt line before the last.
@@ -43,6 +44,7 @@ export async function buildReport(options: BuildReportOptions): Promise<Report> 
     ...(o.bucketMs === undefined ? {} : { bucketMs: o.bucketMs }),
     ...(o.maxBuckets === undefined ? {} : { maxBuckets: o.maxBuckets }),
   });
+  const resourceBuckets = new ResourceBuilder();
   const noteMeasurements: TimedMeasurement[] = [];
   let torn = false;
   let events = 0;
@@ -50,6 +52,7 @@ export async function buildReport(options: BuildReportOptions): Promise<Report> 
     events += 1;
     analyser.push(event);
     buckets.push(event);
+    if (event.type === 'resource') resourceBuckets.push(event);
     const m = noteMeasurementOf(event);
     if (m) noteMeasurements.push(m);
   }
@@ -81,11 +84,13 @@ export async function buildReport(options: BuildReportOptions): Promise<Report> 
     : (summary.hypotheses ?? []).map((h) => hypothesisOf(h as HypothesisResult & Partial<HypothesisInput>));
   const findings = summary.findings.map(findingOf);
   const writeChecks = summary.writeChecks.map(writeCheckOf);
+  const evidence = summary.evidence.map(evidenceOf);
   const measurements = mergeMeasurements([...summary.measurements.map(eventMeasurementOf), ...noteMeasurements], o.measurements ?? []);
   const probes = Object.values(summary.probes).map((p) => probeOf(p, phases));
   const source: ReportVerdict['source'] = o.hypotheses ? 'options' : summary.hypotheses ? 'journal' : 'none';
   const meta = summary.meta ?? {};
   const timelineData = buckets.finish();
+  const resources = resourceBuckets.finish();
   const roles = roleChartsOf(summary.roles ?? [], { endAt: durationMs, faults, measurements, writeChecks });
 
   const report: Report = {
@@ -118,12 +123,14 @@ export async function buildReport(options: BuildReportOptions): Promise<Report> 
     faultCount: summary.faultCount,
     probes,
     anyProbeOutage: { outageMs: r(summary.anyProbeOutage.outageMs), exact: summary.anyProbeOutage.exact },
-    variants: variantsOf(summary.variants, [probes, faults, measurements, findings, writeChecks, hypotheses, roles]),
+    variants: variantsOf(summary.variants, [probes, faults, measurements, findings, writeChecks, hypotheses, roles, evidence]),
     findings,
     writeChecks,
     ...(roles.length ? { roles } : {}),
+    ...(evidence.length ? { evidence } : {}),
     measurements,
     timeline: { ...timelineData, markers: markersOf(phases, faults) },
+    ...(resources ? { resources } : {}),
   };
   return reportSchema.parse(redact(report));
 }
@@ -252,6 +259,21 @@ function writeCheckOf(e: WriteCheckEvent): ReportWriteCheck {
   };
 }
 
+/** An evidence event as report.json carries it: its name, variant and tables (its data goes to evidence.json), checked. */
+function evidenceOf(e: EvidenceEvent): ReportRunEvidence {
+  const variant = optionalText(e.variant);
+  const text = (value: unknown): string => (typeof value === 'string' ? value : String(scalar(value) ?? ''));
+  return {
+    name: e.name,
+    ...(variant === undefined ? {} : { variant }),
+    tables: (Array.isArray(e.tables) ? e.tables : []).filter(isRecord).map((t) => ({
+      title: text(t.title),
+      header: (Array.isArray(t.header) ? t.header : []).map(text),
+      rows: (Array.isArray(t.rows) ? t.rows : []).filter(Array.isArray).map((row: unknown[]) => row.map(text)),
+    })),
+  };
+}
+
 /** The run's variants in the order they ran, then any other named by a probe, fault, measurement... */
 function variantsOf(declared: readonly string[], lists: readonly (readonly { readonly variant?: string | null | undefined }[])[]): string[] {
   const out = declared.filter((v) => typeof v === 'string' && v !== '');
@@ -358,9 +380,9 @@ function probeOf(p: ProbeSummary, phases: readonly ReportPhase[]): ReportProbe {
 function markersOf(phases: readonly ReportPhase[], faults: readonly ReportFault[]): Marker[] {
   const markers: Marker[] = phases.map((p) => ({ kind: 'phase', at: p.from, label: p.name }));
   for (const f of faults) {
-    const what = `${f.kind}${f.targets.length ? ` ${f.targets.join(', ')}` : ''}`;
+    const what = `${faultKindLabel(f.kind)}${f.targets.length ? ` ${f.targets.join(', ')}` : ''}`;
     markers.push({ kind: 'fault', at: f.at, label: what });
-    if (f.healedAt !== null) markers.push({ kind: 'heal', at: f.healedAt, label: f.healError ? `heal failed: ${f.kind}` : `healed ${f.kind}` });
+    if (f.healedAt !== null) markers.push({ kind: 'heal', at: f.healedAt, label: faultHealLabel(f) });
   }
   return markers.sort((a, b) => a.at - b.at);
 }

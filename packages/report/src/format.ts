@@ -2,6 +2,7 @@
 // formatMetric / formatDuration (what the console prints too), so a value reads the same everywhere.
 import { formatDuration, formatMetric, measurementName } from '@resilience/fixtures/analysis';
 import type { MetricUnit } from '@resilience/fixtures/events';
+import type { FaultKind } from '@resilience/fixtures/faults';
 import type { Report, Scalar } from './schema.ts';
 
 export const NONE = '—';
@@ -78,6 +79,29 @@ function formatNumber(x: number): string {
 }
 
 export { measurementName };
+
+/** Fault kinds the report names in other words than the kind itself. */
+const FAULT_KIND_WORDS: Readonly<Partial<Record<FaultKind, { readonly label: string; readonly healed: string }>>> = {
+  // Applied by a workflow through chaos.announce (every database container destroyed): nothing
+  // undoes it, so its heal only marks its end (a restore brings the system back, not the heal).
+  disaster: { label: 'disaster (irreversible)', healed: 'end of disaster' },
+};
+
+/** A fault kind as the report names it: `pause`, `disaster (irreversible)`. */
+export function faultKindLabel(kind: string): string {
+  return wordsOf(kind)?.label ?? kind;
+}
+
+/** The label of a fault's heal: `healed pause`, `heal failed: pause`, `end of disaster`. */
+export function faultHealLabel(fault: { readonly kind: string; readonly healError: string | null }): string {
+  if (fault.healError) return `heal failed: ${faultKindLabel(fault.kind)}`;
+  return wordsOf(fault.kind)?.healed ?? `healed ${fault.kind}`;
+}
+
+function wordsOf(kind: string): { readonly label: string; readonly healed: string } | undefined {
+  // hasOwn: a kind from the journal such as `constructor` is no key of the table.
+  return Object.hasOwn(FAULT_KIND_WORDS, kind) ? FAULT_KIND_WORDS[kind as FaultKind] : undefined;
+}
 
 export const OUTCOME_LABEL: Record<Report['verdict']['outcome'], string> = {
   passed: 'PASSED',

@@ -7,10 +7,11 @@ import { NONE, OUTCOME_LABEL, formatAt, formatCount, formatLatency, formatMs, fo
 import { partialText } from './markdown.ts';
 import type { Report, ReportFinding } from './schema.ts';
 import {
-  faultsTable, hypothesesTables, measurementsTable, phasesTable, probePhasesTable, probesTable, variantsTable,
+  evidenceTables, evidenceTitle, faultsTable, hypothesesTables, measurementsTable, phasesTable, probePhasesTable, probesTable, variantsTable,
   worstRtoText, writeCheckDetailTables, writeCheckHeadline, writeChecksTable,
 } from './tables.ts';
 import type { Cell, Table } from './tables.ts';
+import { resourcesHtml } from './resource-charts.ts';
 import { overlapsTable, roleChartId, roleChartTitle, roleMomentsText, rolesTable, splitBrainText, swimlaneKey, swimlaneSvg } from './swimlanes.ts';
 
 const require = createRequire(import.meta.url);
@@ -58,7 +59,9 @@ ${tiles(report)}
 ${variantsSection(report)}
 ${section('Hypotheses', hypothesesTables(report).map((t) => table(t, t.caption)).join('\n'))}
 ${lostWritesSection(report)}
+${evidenceSection(report)}
 ${section('Timeline', charts(report))}
+${resourcesHtml(report)}
 ${rolesSection(report)}
 ${section('Probes', table(probesTable(report)) + table(probePhasesTable(report), 'Per phase'))}
 ${section('Measurements', table(measurementsTable(report)))}
@@ -156,6 +159,18 @@ function lostWritesSection(report: Report): string {
     return `<div class="card write-check${c.lost > 0 ? ' lost' : ''}"><h3 class="table-title">${esc(writeCheckHeadline(c))}</h3><div class="write-detail">${tables}</div></div>`;
   }).join('\n');
   return section('Lost writes', table(writeChecksTable(report)) + details);
+}
+
+/** The workflow's evidence: one card per name (and variant) with its tables; no section without any. */
+function evidenceSection(report: Report): string {
+  const evidence = report.evidence ?? [];
+  if (evidence.length === 0) return '';
+  const cards = evidence.map((e) => {
+    const tables = evidenceTables(e);
+    const body = tables.length ? tables.map((t) => smallTable(t)).join('') : '<p class="empty">No table: the data is in evidence.json.</p>';
+    return `<div class="card"><h3 class="table-title">${esc(evidenceTitle(e))}</h3><div class="ev-tables">${body}</div></div>`;
+  }).join('\n');
+  return `<section id="evidence"><h2>Evidence</h2>${cards}</section>`;
 }
 
 /** A table inside a card (no card of its own), with its title and caption. */

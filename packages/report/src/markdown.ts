@@ -3,8 +3,9 @@
 import { findingCounts, findingFacts, SEVERITY_LABEL, sortFindings } from './findings.ts';
 import { OUTCOME_LABEL, formatAt, formatMs } from './format.ts';
 import type { Report, ReportFinding } from './schema.ts';
-import { faultsTable, hypothesesTables, measurementsTable, probesTable, variantsTable, writeCheckDetailTables, writeCheckHeadline, writeChecksTable } from './tables.ts';
+import { evidenceTables, evidenceTitle, faultsTable, hypothesesTables, measurementsTable, probesTable, variantsTable, writeCheckDetailTables, writeCheckHeadline, writeChecksTable } from './tables.ts';
 import type { Cell, Table } from './tables.ts';
+import { resourcesTable } from './resource-charts.ts';
 import { overlapsTable, roleChartTitle, roleMomentsText, rolesTable, splitBrainText } from './swimlanes.ts';
 
 const OUTCOME_ICON: Record<Report['verdict']['outcome'], string> = {
@@ -57,6 +58,15 @@ export function renderMarkdown(report: Report): string {
       }
     }
   }
+  if (report.evidence?.length) {
+    lines.push('', '### Evidence');
+    for (const e of report.evidence) {
+      lines.push('', `#### ${inline(evidenceTitle(e))}`);
+      const tables = evidenceTables(e);
+      if (tables.length === 0) lines.push('', '_No table: the data is in evidence.json._');
+      for (const table of tables) lines.push('', `**${inline(table.title)}**`, '', ...renderTable(table));
+    }
+  }
   if (report.roles?.length) {
     lines.push('', '### Node roles');
     for (const c of report.roles) {
@@ -70,6 +80,10 @@ export function renderMarkdown(report: Report): string {
         lines.push('', `**${overlaps.title}**${overlaps.caption ? ` (${inline(overlaps.caption)})` : ''}`, '', ...renderTable(overlaps));
       }
     }
+  }
+  if (report.resources?.series.length) {
+    const table = resourcesTable(report);
+    lines.push('', `### ${table.title}`, '', ...renderTable(table));
   }
   for (const table of [probesTable(report), measurementsTable(report), faultsTable(report)]) {
     lines.push('', `### ${table.title}`, '', ...renderTable(table));

@@ -173,6 +173,18 @@ export const writeCheckSchema = z.object({
   })).describe('The first lost writes (at most 20).'),
 });
 
+export const evidenceTableSchema = z.object({
+  title: z.string().describe('What the table shows, e.g. `backups in the repository`.'),
+  header: z.array(z.string()).describe('Column labels.'),
+  rows: z.array(z.array(z.string())).describe('Rows of cells, as text (one per column).'),
+});
+
+export const runEvidenceSchema = z.object({
+  name: z.string().min(1).describe('The evidence\'s name, unique per variant (`backups`, `restore`); evidence.json keys its data by it (`name@variant` for a variant\'s).'),
+  variant: z.string().describe('The variant it was gathered on.').optional(),
+  tables: z.array(evidenceTableSchema).describe('Its tables for people, in the order the workflow gave them; the data itself is in evidence.json.'),
+});
+
 export const nodeRoleSchema = z.enum(['primary', 'replica', 'down']);
 
 export const roleSpanSchema = z.object({
@@ -283,6 +295,27 @@ export const timelineSchema = z.object({
   markers: z.array(markerSchema).describe('Phase starts, faults and heals, for the charts.'),
 });
 
+export const resourceUnitSchema = z.enum(['bytes', 'percent', 'count', 'ms']);
+
+export const resourceSeriesSchema = z.object({
+  container: z.string().describe('Container as the journal names it (`pgha-pg1`, `app`, `runner`).'),
+  metric: z.string().describe('Reading: memoryBytes, cpuPercent, pids, fds, connections, or a key of the event\'s values (`heapUsedBytes`, `eventLoopDelayP99Ms`, `keys`...).'),
+  unit: resourceUnitSchema.describe('From the metric\'s name: `…Bytes` bytes, `…Percent` (cpuPercent) percent (100 = one core), `…Ms` ms, anything else count.'),
+  t: z.array(z.number()).describe('Start of each non-empty bucket (ms from run start), in time order; bucket i is [t[i], t[i] + bucketMs). Buckets without a reading are left out.'),
+  count: z.array(z.number().int().positive()).describe('Readings per bucket, parallel to t.'),
+  mean: z.array(z.number()).describe('Mean of the readings per bucket, parallel to t (a whole number from 1 000 up, else to three decimals).'),
+  min: z.array(z.number()).describe('Smallest reading per bucket, parallel to t.'),
+  max: z.array(z.number()).describe('Largest reading per bucket, parallel to t.'),
+  first: z.number().describe('The earliest reading of the run.'),
+  last: z.number().describe('The latest reading of the run.'),
+  peak: z.number().describe('The largest reading of the run.'),
+});
+
+export const resourcesSchema = z.object({
+  bucketMs: z.number().positive().describe('Bucket width (ms), the same for every series: 1 s, doubled until every series fits in 240 buckets.'),
+  series: z.array(resourceSeriesSchema).describe('One per container and metric, containers in the order of their first reading, then metrics in the order they first appeared.'),
+});
+
 export const reportSchema = z.object({
   schemaVersion: z.literal(SCHEMA_VERSION).describe('Version of this schema; a change that removes or retypes a field increments it.'),
   generatedAt: z.string().describe('Wall-clock ISO time the report was built.'),
@@ -315,8 +348,10 @@ export const reportSchema = z.object({
   findings: z.array(findingSchema).describe('What the system under test did that users must see (acknowledged writes lost, a failover that did not hold...): the journal\'s `finding` events without `type`, in time order. Every report leads with them.'),
   writeChecks: z.array(writeCheckSchema).describe('Per write probe, its acknowledged writes read back after recovery: the journal\'s `write-check` events without `type`.'),
   roles: z.array(roleChartSchema).describe('Node roles over time, one entry per variant and system with `role` events (none: empty or absent): the swimlanes of the HTML page.').optional(),
+  evidence: z.array(runEvidenceSchema).describe('What the workflow gathered to prove what happened (a drill\'s backups, restore steps, rows found after the restore): the journal\'s `evidence` events, one per name and variant (the last of them), in the order of those events (none: absent).').optional(),
   measurements: z.array(measurementSchema).describe('Values measured by the workflow and the runner (leader election, lost writes, RTO p95...): the journal\'s `measurement` events and `measurement` notes, then any passed to buildReport.'),
   timeline: timelineSchema.describe('Chart data: per-bucket success rate and latency of each probe, and markers.'),
+  resources: resourcesSchema.describe('Resource readings of the containers (and the runner) over time, from the journal\'s `resource` events, bucketed for the charts: count, mean, min and max per bucket (none: absent).').optional(),
 });
 
 export type Report = z.infer<typeof reportSchema>;
@@ -331,6 +366,8 @@ export type Hypothesis = z.infer<typeof hypothesisSchema>;
 export type ReportWorstRecovery = z.infer<typeof worstRecoverySchema>;
 export type ReportFinding = z.infer<typeof findingSchema>;
 export type ReportEvidence = z.infer<typeof evidenceSchema>;
+export type ReportRunEvidence = z.infer<typeof runEvidenceSchema>;
+export type ReportEvidenceTable = z.infer<typeof evidenceTableSchema>;
 export type ReportWriteCheck = z.infer<typeof writeCheckSchema>;
 export type ReportWriteCheckFault = z.infer<typeof writeCheckFaultSchema>;
 export type ReportRoleChart = z.infer<typeof roleChartSchema>;
@@ -340,6 +377,9 @@ export type Marker = z.infer<typeof markerSchema>;
 export type Timeline = z.infer<typeof timelineSchema>;
 export type TimelineProbe = z.infer<typeof timelineProbeSchema>;
 export type Scalar = z.infer<typeof scalarSchema>;
+export type ReportResources = z.infer<typeof resourcesSchema>;
+export type ResourceSeries = z.infer<typeof resourceSeriesSchema>;
+export type ResourceUnit = z.infer<typeof resourceUnitSchema>;
 
 /** The JSON Schema (draft 2020-12) of report.json, generated from reportSchema. */
 export function reportJsonSchema(): Record<string, unknown> {

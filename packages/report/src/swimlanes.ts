@@ -3,7 +3,7 @@
 // charts; and the same charts as tables for summary.md. Spans narrower than a pixel are merged,
 // so a 24 h run with a flapping node draws at most a few thousand rectangles.
 import { formatDuration } from '@resilience/fixtures/analysis';
-import { NONE, formatAt, formatCount, formatMs, formatSpan } from './format.ts';
+import { NONE, faultHealLabel, faultKindLabel, formatAt, formatCount, formatMs, formatSpan } from './format.ts';
 import type { Report, ReportFault, ReportRoleChart, ReportRoleSpan } from './schema.ts';
 import type { Cell, Table } from './tables.ts';
 
@@ -50,7 +50,7 @@ export function faultWhat(report: Report, fault: { readonly kind: string; readon
   const prefix = `rz-${report.run.id}-`;
   const names = fault.targets.map((t) => (t.startsWith(prefix) ? t.slice(prefix.length) : t));
   const shown = names.length > 4 ? `${names.slice(0, 4).join(', ')} +${names.length - 4} more` : names.join(', ');
-  return `${fault.kind}${shown ? ` ${shown}` : ''}`;
+  return `${faultKindLabel(fault.kind)}${shown ? ` ${shown}` : ''}`;
 }
 
 /** Faults, elections and demotions of a chart in one line each: `partition pg1 t+10.00 s → t+25.00 s (15.00 s), election +2.10 s`. */
@@ -217,7 +217,7 @@ export function swimlaneSvg(report: Report, c: ReportRoleChart): string {
       + (fault.healedAt === null ? '' : `<line class="rl-heal" x1="${f(x1)}" y1="${top}" x2="${f(x1)}" y2="${bottom}"/>`)
       + '</g>');
     labels.push({ x: x0, text: `⚡ ${what}`, cls: 'rl-label-fault' });
-    if (fault.healedAt !== null) labels.push({ x: x1, text: fault.healError ? `heal failed: ${fault.kind}` : `healed ${fault.kind}`, cls: 'rl-label-heal' });
+    if (fault.healedAt !== null) labels.push({ x: x1, text: faultHealLabel(fault), cls: 'rl-label-heal' });
   }
 
   // Lanes: one per node, spans coloured by role.

@@ -1,8 +1,8 @@
 // The report's tables as plain data, so summary.md and report.html show the same rows and
 // each renderer only decides how a cell looks.
-import { NONE, formatAt, formatCount, formatLatency, formatMs, formatRatio, formatValue, measurementName } from './format.ts';
+import { NONE, faultKindLabel, formatAt, formatCount, formatLatency, formatMs, formatRatio, formatValue, measurementName } from './format.ts';
 import { formatMetric } from '@resilience/fixtures/analysis';
-import type { Report, ReportProbe, ReportWriteCheck } from './schema.ts';
+import type { Report, ReportProbe, ReportRunEvidence, ReportWriteCheck } from './schema.ts';
 
 export type Tone = 'ok' | 'bad' | 'warn' | 'muted';
 
@@ -146,7 +146,7 @@ export function faultsTable(report: Report): Table {
         return r ? [`${p.name}: ${rtoText(r)}`] : [];
       });
       return [
-        cell(f.kind, { code: true }),
+        cell(faultKindLabel(f.kind), { code: true }),
         cell(f.targets.join(', ') || NONE),
         ...(scoped ? [cell(faultScopeText(f) || NONE)] : []),
         cell(formatAt(f.at) + (f.callMs !== null && f.callMs >= 1 ? ` (call ${formatMs(f.callMs)})` : '')),
@@ -276,7 +276,7 @@ export function writeCheckDetailTables(report: Report, check: ReportWriteCheck, 
       ],
       rows: check.perFault.map((f) => {
         const fault = report.faults.find((x) => x.id === f.faultId);
-        const what = fault ? `${f.faultId} (${fault.kind}${fault.targets.length ? ` ${fault.targets.join(', ')}` : ''})` : f.faultId;
+        const what = fault ? `${f.faultId} (${faultKindLabel(fault.kind)}${fault.targets.length ? ` ${fault.targets.join(', ')}` : ''})` : f.faultId;
         return [
           cell(what, { code: true }),
           cell(`${f.scope ?? ''}${typeof f.iteration === 'number' ? ` #${f.iteration}` : ''}`.trim() || NONE),
@@ -312,6 +312,23 @@ export function writeCheckHeadline(check: ReportWriteCheck): string {
   const ghost = check.ghost > 0 ? `, ${formatCount(check.ghost)} ghost write${check.ghost === 1 ? '' : 's'}` : '';
   const variant = check.variant && !check.probe.endsWith(`@${check.variant}`) ? ` [${check.variant}]` : '';
   return `${check.probe}${variant}: ${formatCount(check.lost)} of ${formatCount(check.acked)} acknowledged writes lost${ghost}${check.store ? ` (${check.store})` : ''}`;
+}
+
+/** `restore`, `restore [hardened]`. */
+export function evidenceTitle(e: ReportRunEvidence): string {
+  return e.variant ? `${e.name} [${e.variant}]` : e.name;
+}
+
+/** The tables of one evidence, as the workflow gave them (title, header, rows of text). */
+export function evidenceTables(e: ReportRunEvidence): Table[] {
+  const id = slug(`${e.name}-${e.variant ?? ''}`);
+  return e.tables.map((t, i) => ({
+    id: `evidence-${id}-${i + 1}`,
+    title: t.title,
+    columns: t.header.map((label) => ({ label })),
+    rows: t.rows.map((row) => row.map((text) => cell(text))),
+    empty: 'No rows.',
+  }));
 }
 
 /** RTO of one fault with the reason when there is none: "2.01 s", "0 (no visible outage)", "not recovered". */

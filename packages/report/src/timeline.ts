@@ -32,6 +32,13 @@ interface Bucket {
   readonly latency: QuantileSketch;
 }
 
+/** A probe's buckets by index, and the one used last (consecutive samples mostly share it). */
+interface ProbeBuckets {
+  buckets: Map<number, Bucket>;
+  lastIndex: number;
+  last: Bucket | null;
+}
+
 /**
  * Streaming bucketer: push() journal events in any order, then finish(). A sample counts in
  * the bucket containing its intended start; it is good by the analyser's rule (ok, and within
@@ -45,7 +52,7 @@ export class TimelineBuilder {
   #bucketMs: number;
   readonly #maxBuckets: number;
   readonly #good: GoodOptions;
-  #probes = new Map<string, Map<number, Bucket>>();
+  #probes = new Map<string, ProbeBuckets>();
   #maxIndex = -1;
 
   constructor(options: TimelineOptions = {}) {
@@ -73,7 +80,7 @@ export class TimelineBuilder {
     const n = this.#maxIndex + 1;
     const t = Array.from({ length: n }, (_, i) => round(i * this.#bucketMs));
     const probes: TimelineProbe[] = [];
-    for (const [probe, buckets] of this.#probes) {
+    for (const [probe, { buckets }] of this.#probes) {
       const row: TimelineProbe = { probe, attempts: [], failures: [], successRate: [], p50Ms: [], p99Ms: [] };
       for (let i = 0; i < n; i++) {
         const b = buckets.get(i);
@@ -118,11 +125,14 @@ export class TimelineBuilder {
       this.#coarsen();
       index = Math.floor(Math.max(0, at) / this.#bucketMs);
     }
-    let buckets = this.#probes.get(probe);
-    if (!buckets) this.#probes.set(probe, (buckets = new Map()));
-    let bucket = buckets.get(index);
-    if (!bucket) buckets.set(index, (bucket = { attempts: 0, failures: 0, latency: new QuantileSketch() }));
+    let p = this.#probes.get(probe);
+    if (!p) this.#probes.set(probe, (p = { buckets: new Map(), lastIndex: -1, last: null }));
+    if (p.lastIndex === index && p.last) return p.last;
+    let bucket = p.buckets.get(index);
+    if (!bucket) p.buckets.set(index, (bucket = { attempts: 0, failures: 0, latency: new QuantileSketch() }));
     if (index > this.#maxIndex) this.#maxIndex = index;
+    p.lastIndex = index;
+    p.last = bucket;
     return bucket;
   }
 
@@ -130,9 +140,9 @@ export class TimelineBuilder {
   #coarsen(): void {
     this.#bucketMs *= 2;
     this.#maxIndex = this.#maxIndex < 0 ? -1 : this.#maxIndex >> 1;
-    for (const [probe, buckets] of this.#probes) {
+    for (const p of this.#probes.values()) {
       const merged = new Map<number, Bucket>();
-      for (const [i, b] of buckets) {
+      for (const [i, b] of p.buckets) {
         const target = merged.get(i >> 1);
         if (!target) {
           merged.set(i >> 1, b);
@@ -142,7 +152,9 @@ export class TimelineBuilder {
           target.latency.merge(b.latency);
         }
       }
-      this.#probes.set(probe, merged);
+      p.buckets = merged;
+      p.lastIndex = -1;
+      p.last = null;
     }
   }
 }

@@ -46,6 +46,7 @@ export interface ConsoleOptions {
 function clock(ms: number): string {
   const s = Math.max(0, ms) / 1000;
   const m = Math.floor(s / 60);
+  if (m >= 60) return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}:${String(Math.floor(s % 60)).padStart(2, '0')}`;
   return `${String(m).padStart(2, '0')}:${(s % 60).toFixed(1).padStart(4, '0')}`;
 }
 
@@ -60,6 +61,9 @@ export class ConsoleReporter {
   #statusShown = false;
   #ticks = 0;
   readonly #recent = new Map<string, RecentSamples>();
+  #faultsHealed = 0;
+  #findings = 0;
+  #expectedEndMs: number | undefined;
 
   constructor(now: () => number, options: ConsoleOptions = {}) {
     this.#now = now;
@@ -80,13 +84,17 @@ export class ConsoleReporter {
       } else if (e.type === 'fault-injected') {
         this.line(`fault ${e.kind} injected on ${e.targets.join(', ')} (${e.id})`);
       } else if (e.type === 'fault-healed') {
+        this.#faultsHealed += 1;
         this.line(`fault ${e.id} healed${e.error ? `, with errors: ${e.error}` : ''}`);
       } else if (e.type === 'measurement') {
         this.line(`measured ${measurementName(e)}: ${formatMetric(e.value, e.unit)}`);
       } else if (e.type === 'finding') {
+        this.#findings += 1;
         this.line(`FINDING [${e.severity}] ${e.title}`);
       } else if (e.type === 'note') {
         this.line(e.message);
+      } else if (e.type === 'evidence') {
+        this.line(`evidence ${e.name}${e.variant ? ` [${e.variant}]` : ''} recorded${e.tables.length ? ` (${e.tables.map((x) => x.title).join(', ')})` : ''}`);
       }
     });
   }
@@ -96,6 +104,11 @@ export class ConsoleReporter {
     clearInterval(this.#timer);
     this.#timer = setInterval(() => this.#tick(), this.#tty ? 250 : 1000);
     this.#timer.unref();
+  }
+
+  /** When the run is expected to end (run clock): the status line shows the time left. */
+  expectEnd(atMs: number): void {
+    this.#expectedEndMs = atMs;
   }
 
   /** A line above the status line (terminal) or a timestamped line (plain). */
@@ -116,7 +129,9 @@ export class ConsoleReporter {
       const w = this.#recent.get(p.name)?.window(now) ?? { attempts: 0, availability: null, p99: null };
       return `${p.name} ${w.availability === null ? '-' : `${(w.availability * 100).toFixed(1)}%`}${w.p99 === null ? '' : ` p99 ${w.p99.toFixed(0)}ms`}`;
     });
-    return `[${clock(now)}] ${this.#phase.padEnd(9)} | last 5 s: ${parts.join(' | ')}`;
+    const eta = this.#expectedEndMs === undefined ? '' : ` | ETA ${clock(Math.max(0, this.#expectedEndMs - now))}`;
+    const so = ` | faults healed ${this.#faultsHealed} | findings ${this.#findings}`;
+    return `[${clock(now)}] ${this.#phase.padEnd(9)}${eta}${so} | last 5 s: ${parts.join(' | ')}`;
   }
 
   #tick(): void {

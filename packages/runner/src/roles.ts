@@ -2,6 +2,8 @@
 // every 100 ms, and a `role` event written whenever what it is changes (writable primary,
 // primary refusing writes, replica, down). From those events: when the old primary stopped
 // accepting writes after a fault, and how long two nodes accepted writes at once.
+import { getEventListeners } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { FindingEvent, NodeRole, RoleEvent } from '@resilience/fixtures';
 import { firstNotWritable, formatDuration, roleSpans, totalLength, unwritableIntervals, writableOverlaps, writableUntil, type Overlap, type RoleSpan } from '@resilience/fixtures';
 import { baseName, type Measurement } from './metrics.ts';
@@ -58,6 +60,11 @@ export class RoleWatcher {
     this.#loops = this.#o.sources.map((s) => this.#loop(s));
   }
 
+  /** Listeners waiting on the watcher's stop (its waits and polls in flight): bounded by the sources × (maxInFlight + 1). For tests and diagnostics. */
+  get stopListeners(): number {
+    return getEventListeners(this.#stop.signal, 'abort').length;
+  }
+
   /** The latest reading of a node. */
   current(node: string): RoleReading | undefined {
     return this.#last.get(node)?.reading;
@@ -89,29 +96,33 @@ export class RoleWatcher {
     while (!this.#stop.signal.aborted) {
       if (inFlight.size < maxInFlight) {
         const started = now();
-        const p: Promise<void> = this.#pollOnce(source, timeoutMs).then((r) => this.#apply(source, started, r)).finally(() => inFlight.delete(p));
+        const p: Promise<void> = this.#pollOnce(source, timeoutMs).then((r) => { if (r) this.#apply(source, started, r); }).finally(() => inFlight.delete(p));
         inFlight.add(p);
       }
       next += intervalMs;
       const wait = next - now();
       if (wait < 0) next = now();
-      if (wait > 0) await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, wait);
-        this.#stop.signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
-      });
+      // Node's abortable sleep removes its listener when it ends: a hand-made wait that left one
+      // on the stop signal per node every 100 ms piled up 36 000 in ten minutes, each add
+      // scanning them all, until the runner spent a whole core on it and its probes timed out.
+      if (wait > 0) await sleep(wait, undefined, { signal: this.#stop.signal }).catch(() => undefined);
     }
     await Promise.allSettled([...inFlight]);
   }
 
-  async #pollOnce(source: RoleSource, timeoutMs: number): Promise<RoleReading> {
+  async #pollOnce(source: RoleSource, timeoutMs: number): Promise<RoleReading | null> {
     const ac = new AbortController();
     const onStop = () => ac.abort();
     this.#stop.signal.addEventListener('abort', onStop, { once: true });
     let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<RoleReading>((resolve) => {
+    const started = performance.now();
+    const timedOut = new Promise<RoleReading | null>((resolve) => {
       timer = setTimeout(() => {
         ac.abort();
-        resolve({ role: 'down', writable: false, detail: `no answer within ${timeoutMs} ms` });
+        // A timer that fired a whole timeout late says the runner was starved, not that the
+        // node did not answer (its answer may sit unread in the socket): no reading.
+        const late = performance.now() - started - timeoutMs;
+        resolve(late > timeoutMs ? null : { role: 'down', writable: false, detail: `no answer within ${timeoutMs} ms` });
       }, timeoutMs);
     });
     try {
@@ -190,7 +201,10 @@ export async function roleMeasurements(i: RoleMeasurementInput): Promise<void> {
   const spans = roleSpans(i.roles, i.endAt);
   for (const [n, f] of i.faults.entries()) {
     const sys = i.systems[f.scope];
-    const watched = sys?.roles !== undefined && i.roles.some((r) => r.scope === f.scope);
+    // A scope the environment declares no system for (a DR drill's destroyed cluster) has no
+    // primary to be stale about or to demote: nothing to measure here.
+    if (sys === undefined) continue;
+    const watched = sys.roles !== undefined && i.roles.some((r) => r.scope === f.scope);
     const next = i.faults.slice(n + 1).find((x) => x.scope === f.scope);
     const until = next?.at ?? i.endAt;
     const rf: RoleFault = { scope: f.scope, iteration: f.iteration, target: f.target.name, kind: f.kind, at: f.at, promotedAt: f.promoted?.at, healedAt: f.healedAt, until };
@@ -199,7 +213,7 @@ export async function roleMeasurements(i: RoleMeasurementInput): Promise<void> {
     // Elected: as the system reported it (a promoted condition), else the first other node the role watcher saw accept writes.
     const elected = f.promoted ?? o?.newPrimary ?? undefined;
     if (o) {
-      const bound = sys?.demotionBound ? `. Bound: ${sys.demotionBound}` : '';
+      const bound = sys.demotionBound ? `. Bound: ${sys.demotionBound}` : '';
       i.measure({
         name: 'demotion', ...base, unit: 'ms', value: o.observed ? o.demotionMs : null,
         description: !o.observed ? `${f.target.name} was not polled during the ${f.kind}` : o.demotionMs === null
@@ -214,7 +228,7 @@ export async function roleMeasurements(i: RoleMeasurementInput): Promise<void> {
         name: 'noPrimary', ...base, unit: 'ms', value: o.noPrimaryMs,
         description: `time no ${f.scope} node accepted writes, from the ${f.kind} to ${next ? 'the next fault' : 'the end'} (each node polled directly every 100 ms)`,
       });
-      const electionMs = sys?.electionBoundMs;
+      const electionMs = sys.electionBoundMs;
       // Twice what an election may take: a failover that runs a little long is not a finding, a system that cannot elect is.
       if (electionMs !== undefined && o.noPrimaryMs > 2 * electionMs) {
         const explained = await explainFinding(sys, 'no-primary', [f.target.name], f.atEpochMs);

@@ -2,7 +2,7 @@
 // with a scope, wait until named conditions, heal, observe, repeat) that the runner executes.
 // Every wait takes the run's abort signal; every time is on the run clock; what a condition
 // measures becomes a measurement, and what surprises it becomes a finding.
-import type { ChaosRun, ContainerHandle, Evidence, FindingEvent, Injected, Probe } from '@resilience/fixtures';
+import type { ChaosRun, ContainerHandle, Evidence, EvidenceTable, FindingEvent, Injected, Probe } from '@resilience/fixtures';
 import { isWaitTimeoutError, waitFor } from '@resilience/fixtures';
 import type { Measurement } from './metrics.ts';
 import type { RoleSource } from './roles.ts';
@@ -89,6 +89,14 @@ export interface StepContext<E = unknown, O = unknown> {
   note(message: string, data?: unknown): void;
   measure(m: Omit<Measurement, 'variant'>): void;
   finding(f: Omit<FindingEvent, 'type' | 'variant' | 'id' | 'evidence'> & { readonly id?: string; readonly evidence?: readonly Evidence[] }): void;
+  /**
+   * Records what the workflow gathered to prove what happened (a drill's backups, its restore
+   * steps, the rows found after it) as an `evidence` event of this variant, on the run clock:
+   * `data` (a JSON value) goes to evidence.json under `name` (`name@variant`), `tables` (one text
+   * cell per header column) to the report's Evidence section. The same name again replaces it.
+   * Throws InvalidArgumentError for a name with `@`, data that is no JSON value, or a bad table.
+   */
+  evidence(name: string, data: unknown, tables?: readonly EvidenceTable[]): void;
   /** The probes that depend on a scope. */
   probes(scope: string): readonly Probe[];
   /** Faults of this run so far, in order. */

@@ -2,24 +2,29 @@
 // the scope each probe depends on, a schedule of steps, hypotheses); the runner does how, once
 // for every workflow: options -> run -> per variant: environment, probes, schedule, heal
 // (always), write check, teardown (always) -> analysis (one streaming pass, live) -> per-fault
-// and per-scope RTO -> hypotheses -> verdict -> report -> exit code. Ctrl-C heals, tears down
-// and still reports.
-import { mkdirSync } from 'node:fs';
+// and per-scope RTO -> hypotheses -> verdict -> report, evidence.json, SHA256SUMS -> exit code.
+// Ctrl-C heals, tears down and still reports.
+import { mkdirSync, existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ZodType } from 'zod';
 import {
-  ChaosRun, Engine, InvalidArgumentError, RunAnalyser, formatDuration, isResilienceError, measurementName, toSampleEvent,
+  ChaosRun, Engine, InvalidArgumentError, JOURNAL_FILE, RunAnalyser, formatDuration, isResilienceError, measurementName, readJournal, toSampleEvent,
   type FindingEvent, type JournalEvent, type Probe, type RoleEvent, type RunStatus, type RunSummary,
 } from '@resilience/fixtures';
 import { parseArgs } from './args.ts';
 import { ConsoleReporter, table } from './console.ts';
+import { CHECKSUMS_FILE, EVIDENCE_FILE, evidenceData, evidenceEvent, writeChecksums, writeEvidenceFile } from './evidence.ts';
 import { ExitCode } from './exit-codes.ts';
 import { evaluate, formatThreshold, formatValue, parseHypothesis, type Hypothesis, type HypothesisOutcome } from './hypotheses.ts';
 import { MetricRegistry, baseName, metricLookup, type Measurement, type MetricSpec } from './metrics.ts';
 import { RoleWatcher, roleMeasurements } from './roles.ts';
 import { describePlan, explainFinding, type ScheduledFault, type Step, type StepContext, type System } from './schedule.ts';
 import { WriteCollector, writeCheckOutcome, type WriteVerifier } from './writes.ts';
+import { LagMonitor, lagFinding } from './lag.ts';
+import { ResourceSampler, type ResourceReading } from './resources.ts';
+import { checkpointInChild } from './checkpoint.ts';
 
 /** What the environment step gets. */
 export interface SetupContext {
@@ -40,7 +45,24 @@ export interface Declared<E> {
   readonly settings?: Record<string, unknown>;
   /** Versions of the systems under test, for the report. */
   readonly versions?: Record<string, string>;
+  /** Readings of the systems for the resource sampler (connections, database size, memory), when the workflow samples resources. */
+  readonly readings?: () => Promise<readonly ResourceReading[]>;
   teardown(): Promise<void>;
+}
+
+/** What a resumed run did before its runner stopped (`--resume <report dir>`). */
+export interface ResumeState {
+  /** The report folder it goes on in. */
+  readonly dir: string;
+  /** The run clock (ms) of the last event before the runner stopped, and when it resumed. */
+  readonly stoppedAt: number;
+  readonly resumedAt: number;
+  /** Faults injected before it stopped, in order; healedAt null when the runner did not see the heal (its watchdog healed it). */
+  readonly faults: readonly { readonly id: string; readonly kind: string; readonly scope: string | null; readonly iteration: number | null; readonly at: number; readonly healedAt: number | null }[];
+  /** How often the run was resumed before this time. */
+  readonly resumes: number;
+  /** When the schedule's first step began (its first phase), on the run clock; null if it never did. */
+  readonly scheduleStartedAt: number | null;
 }
 
 export interface TrafficContext {
@@ -59,6 +81,15 @@ export interface Traffic {
   readonly verify?: WriteVerifier;
   /** Closes what the probe shares with others (a client), after the probes stopped and the writes were checked. */
   readonly close?: () => void | Promise<void>;
+  /**
+   * For a write probe: the hypothesis that judges its loss, in place of the default
+   * `lostWrites(<probe>) == 0`. For a workflow where some loss is the expected outcome: a DR
+   * drill restoring from backup is judged by its RPO (`rpoSeconds(<probe>) <= 5m`), not by
+   * losing nothing. The lost writes are still measured, shown and a finding; `--slo` still
+   * replaces it like any default. The same in every variant; an InvalidArgumentError (exit 2)
+   * for a probe without `verify`, a bad expression, or variants that disagree.
+   */
+  readonly lossHypothesis?: HypothesisSpec;
 }
 
 export type HypothesisSpec = string | { readonly text: string; readonly description?: string };
@@ -76,8 +107,21 @@ export interface WorkflowDefinition<O, E = unknown> {
   readonly variants?: (options: O) => readonly string[];
   readonly environment: (options: O, setup: SetupContext) => Promise<Declared<E>>;
   readonly traffic: (env: E, options: O, t: TrafficContext) => readonly Traffic[] | Promise<readonly Traffic[]>;
-  readonly schedule: (options: O) => readonly Step<E, O>[];
-  /** Default hypotheses; `lostWrites(<probe>) == 0` is added for every write probe. */
+  /** The steps; a resumed run gets what was done before its runner stopped (see `resumable`). */
+  readonly schedule: (options: O, resume?: ResumeState) => readonly Step<E, O>[];
+  /**
+   * The run can go on after its runner stopped: `--resume <report dir>` appends to its journal
+   * with the options it started with and the schedule given the ResumeState. Without it,
+   * --resume is bad input.
+   */
+  readonly resumable?: boolean;
+  /** Sample resources of every container of the run and of the runner every `intervalMs` (`resource` events); none when it returns undefined. */
+  readonly resources?: (options: O) => { readonly intervalMs: number } | undefined;
+  /** Rewrite the report from what was measured every this many ms, so a long run that dies still leaves one. */
+  readonly checkpointMs?: (options: O) => number | undefined;
+  /** How long a run takes from the first step, for the progress line's ETA. */
+  readonly expectedMs?: (options: O) => number;
+  /** Default hypotheses; `lostWrites(<probe>) == 0` is added for every write probe (or its Traffic.lossHypothesis). */
   readonly hypotheses: (options: O) => readonly HypothesisSpec[];
   /** Longest wait of a condition (default 60 s). */
   readonly timeoutMs?: (options: O) => number;
@@ -100,6 +144,11 @@ export async function declareEnvironment<E>(handle: E, teardown: () => Promise<v
     await teardown();
     throw e;
   }
+}
+
+/** A hypothesis as declared (text, or text and description), parsed against the run's metrics. */
+function hypothesisOf(spec: HypothesisSpec, registry: MetricRegistry, description?: string): Hypothesis {
+  return typeof spec === 'string' ? parseHypothesis(spec, description, registry) : parseHypothesis(spec.text, spec.description ?? description, registry);
 }
 
 /** Identity, for type inference: `export const failover = defineWorkflow({...})`. */
@@ -128,6 +177,8 @@ export interface RunWorkflowOptions {
   readonly engine?: Engine;
   /** Passed to ChaosRun.start (tests turn the watchdog and the sweep off). */
   readonly run?: { readonly watchdog?: boolean; readonly sweep?: boolean; readonly stateRoot?: string };
+  /** How long the environment's teardown may take before the run goes on without it (default 180 s; closing traffic: a sixth of it). */
+  readonly teardownTimeoutMs?: number;
 }
 
 /** Metrics the runner's conditions measure. */
@@ -144,11 +195,17 @@ const CONDITION_METRICS: readonly MetricSpec[] = [
 
 const key = (h: Hypothesis) => `${h.metric}(${h.args.join(',')})`;
 
-/** User hypotheses replace defaults on the same metric and arguments; one without arguments replaces every default of its metric. */
+/**
+ * User hypotheses replace defaults on the same metric and arguments; one without arguments
+ * replaces every default of its metric. A default given twice (the same text: a workflow's own
+ * and the lossHypothesis of several write probes) is judged once.
+ */
 export function mergeHypotheses(defaults: readonly Hypothesis[], user: readonly Hypothesis[]): Hypothesis[] {
   const replaced = new Set(user.map(key));
   const wholeMetric = new Set(user.filter((h) => h.args.length === 0).map((h) => h.metric));
-  return [...defaults.filter((h) => !replaced.has(key(h)) && !wholeMetric.has(h.metric)), ...user];
+  const seen = new Set<string>();
+  const once = (h: Hypothesis) => !seen.has(h.text) && Boolean(seen.add(h.text));
+  return [...defaults.filter((h) => !replaced.has(key(h)) && !wholeMetric.has(h.metric) && once(h)), ...user];
 }
 
 function nearestRank(sorted: readonly number[], p: number): number {
@@ -195,7 +252,7 @@ function errorText(e: unknown): string {
 }
 
 function help<O>(def: WorkflowDefinition<O, unknown>): string {
-  return `${def.name}: ${def.description}\n\n${def.usage}\n\n  --slo EXPR   add or replace a hypothesis, e.g. --slo "rto<=30s" or --slo "lostWrites(redis-write) <= 100" (repeatable)\n  --dry-run    print the plan (variants, steps, hypotheses) and start nothing\n  --no-png     skip the PNG of the HTML report\n  --help       this text\n\nExit codes: 0 passed, 1 a hypothesis failed, 2 bad input or setup error, 3 a heal failed, 130 interrupted.`;
+  return `${def.name}: ${def.description}\n\n${def.usage}\n\n  --slo EXPR   add or replace a hypothesis, e.g. --slo "rto<=30s" or --slo "lostWrites(redis-write) <= 100" (repeatable)\n  --dry-run    print the plan (variants, steps, hypotheses) and start nothing\n  --no-png     skip the PNG of the HTML report\n  --metrics-port N   serve live metrics for Prometheus on 127.0.0.1:N/metrics (0 picks a port)\n${def.resumable ? '  --resume DIR go on with a run whose runner stopped (its report folder), with the options it started with\n' : ''}  --help       this text\n\nExit codes: 0 passed, 1 a hypothesis failed, 2 bad input or setup error, 3 a heal failed, 130 interrupted.`;
 }
 
 function parseOptions<O>(def: WorkflowDefinition<O, unknown>, values: Record<string, unknown>): O {
@@ -215,6 +272,65 @@ function parseOptions<O>(def: WorkflowDefinition<O, unknown>, values: Record<str
   throw new InvalidArgumentError(flag(path), values[path], expected);
 }
 
+/** A stopped run read back for --resume: its analysis so far, its options, what it did. */
+interface Resumable {
+  readonly dir: string;
+  readonly analyser: RunAnalyser;
+  readonly given: { readonly values: Record<string, unknown>; readonly slo: string[] };
+  readonly startedAt: string;
+  readonly runId: string;
+  readonly stoppedAt: number;
+  readonly faults: ResumeState['faults'];
+  readonly resumes: number;
+  readonly acked: number;
+  readonly scheduleStartedAt: number | null;
+  /** Measurements journalled before the runner stopped, for the hypotheses. */
+  readonly measurements: readonly Measurement[];
+}
+
+/** Reads a stopped run's journal for --resume; bad input (exit 2) when it is not one. */
+async function resumeState(workflow: string, dir: string): Promise<Resumable> {
+  const path = join(dir, JOURNAL_FILE);
+  if (!existsSync(path)) throw new InvalidArgumentError('--resume', dir, `the report folder of a run (with a ${JOURNAL_FILE})`);
+  const analyser = new RunAnalyser();
+  let start: Extract<JournalEvent, { type: 'run-start' }> | undefined;
+  let stoppedAt = 0;
+  let resumes = 0;
+  let acked = 0;
+  let scheduleStartedAt: number | null = null;
+  const measurements: Measurement[] = [];
+  const faults = new Map<string, { id: string; kind: string; scope: string | null; iteration: number | null; at: number; healedAt: number | null }>();
+  for await (const e of readJournal(path)) {
+    if (e.type === 'run-start') {
+      if (start) continue;
+      start = e;
+      if (e.workflow !== workflow) throw new InvalidArgumentError('--resume', dir, `a run of ${workflow} (it is a run of ${e.workflow})`);
+    }
+    if (e.type === 'run-end' && e.status !== 'interrupted') throw new InvalidArgumentError('--resume', dir, `a run whose runner stopped or was interrupted before the end (this one ended: ${e.status})`);
+    if (e.type === 'note' && (e.data as { resumed?: unknown } | undefined)?.resumed === true) resumes += 1;
+    if (e.type === 'fault-injected') faults.set(e.id, { id: e.id, kind: e.kind, scope: e.scope ?? null, iteration: e.iteration ?? null, at: e.at, healedAt: null });
+    if (e.type === 'fault-healed') {
+      const f = faults.get(e.id);
+      if (f) f.healedAt = e.at;
+    }
+    if (e.type === 'sample' && e.ok && e.writeId !== undefined) acked += 1;
+    if (e.type === 'phase' && scheduleStartedAt === null) scheduleStartedAt = e.at;
+    if (e.type === 'measurement') {
+      const { type: _t, at: _a, ...m } = e;
+      measurements.push(m);
+    }
+    const at = e.type === 'sample' ? e.completed : (e as { at?: unknown }).at;
+    if (typeof at === 'number' && at > stoppedAt) stoppedAt = at;
+    analyser.push(e);
+  }
+  if (!start) throw new InvalidArgumentError('--resume', dir, `a folder whose ${JOURNAL_FILE} begins with run-start`);
+  const g = (start.meta as { given?: { values?: unknown; slo?: unknown } } | undefined)?.given;
+  if (!g || typeof g.values !== 'object' || g.values === null || !Array.isArray(g.slo)) {
+    throw new InvalidArgumentError('--resume', dir, 'a run whose journal records the options it started with (runs of this version do)');
+  }
+  return { dir, analyser, given: { values: { ...(g.values as Record<string, unknown>) }, slo: g.slo.map(String) }, startedAt: start.startedAt, runId: start.runId, stoppedAt, faults: [...faults.values()], resumes, acked, scheduleStartedAt, measurements };
+}
+
 export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: RunWorkflowOptions = {}): Promise<WorkflowResult> {
   const out = options.out ?? process.stdout;
   const write = (s: string) => out.write(s.endsWith('\n') ? s : `${s}\n`);
@@ -228,13 +344,18 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
   let variants: readonly string[];
   let png = true;
   let dryRun = false;
+  let metricsPort: number | undefined;
+  let resume: Resumable | undefined;
+  /** The options as given (before validation) and the --slo expressions: the journal keeps them for --resume. */
+  let given: { values: Record<string, unknown>; slo: string[] };
   try {
     const args = parseArgs(options.argv ?? process.argv.slice(2));
     if (args.help) {
       write(help(def as WorkflowDefinition<O, unknown>));
       return empty(ExitCode.passed, 'completed');
     }
-    const values: Record<string, unknown> = { ...args.values };
+    let values: Record<string, unknown> = { ...args.values };
+    let slo = args.slo;
     for (const [k, set] of [['png', (v: boolean) => (png = v)], ['dryRun', (v: boolean) => (dryRun = v)]] as const) {
       if (k in values) {
         const v = values[k];
@@ -243,26 +364,45 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
         delete values[k];
       }
     }
+    if ('metricsPort' in values) {
+      const v = values['metricsPort'];
+      const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : Number.NaN;
+      if (!(Number.isInteger(n) && n >= 0 && n <= 65_535)) throw new InvalidArgumentError('--metrics-port', v, 'a TCP port number from 0 to 65535 (0 picks a free one), served on 127.0.0.1');
+      metricsPort = n;
+      delete values['metricsPort'];
+    }
+    if ('resume' in values) {
+      const dir = values['resume'];
+      delete values['resume'];
+      if (typeof dir !== 'string' || dir === '') throw new InvalidArgumentError('--resume', dir, 'the report folder of a run whose runner stopped');
+      if (!def.resumable) throw new InvalidArgumentError('--resume', dir, `a workflow that can resume (${def.name} cannot: run it again)`);
+      if (Object.keys(values).length || slo.length) {
+        throw new InvalidArgumentError('--resume', [...Object.keys(values).map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`), ...(slo.length ? ['--slo'] : [])].join(', '), 'no other option: a resumed run keeps the options it started with (only --metrics-port and --no-png may be given)');
+      }
+      resume = await resumeState(def.name, resolve(dir));
+      values = resume.given.values;
+      slo = resume.given.slo;
+    }
+    given = { values, slo };
     opts = parseOptions(def as WorkflowDefinition<O, unknown>, values);
-    userHypotheses = args.slo.map((s) => parseHypothesis(s, undefined, registry));
-    defaults = def.hypotheses(opts).map((h) => (typeof h === 'string' ? parseHypothesis(h, undefined, registry) : parseHypothesis(h.text, h.description, registry)));
+    userHypotheses = slo.map((s) => parseHypothesis(s, undefined, registry));
+    defaults = def.hypotheses(opts).map((h) => hypothesisOf(h, registry));
     variants = def.variants?.(opts) ?? [];
     if (new Set(variants).size !== variants.length || variants.some((v) => !/^[a-z0-9][a-z0-9-]*$/i.test(v))) throw new InvalidArgumentError('variants', variants.join(', '), 'distinct names of letters, digits and dashes');
   } catch (e) {
     write(`${def.name}: ${errorText(e)}\nSee --help. Nothing was started.`);
     return empty(ExitCode.badInput, 'aborted');
   }
-  const schedule = def.schedule(opts);
   const timeoutMs = def.timeoutMs?.(opts) ?? 60_000;
 
   if (dryRun) {
     write(`${def.name} (dry run: nothing is started)`);
     write(`options: ${JSON.stringify(opts)}`);
-    write(`report: report.json, junit.xml, summary.md, report.html${png ? ', report.png' : ' (no PNG)'}`);
+    write(`report: report.json, junit.xml, summary.md, report.html${png ? ', report.png' : ' (no PNG)'}, ${EVIDENCE_FILE} (when the workflow gathers evidence), ${CHECKSUMS_FILE}`);
     write(`variants: ${variants.length ? variants.join(', ') : '(one)'}`);
     write('schedule, per variant:');
-    for (const line of describePlan(schedule as readonly Step[])) write(`  ${line}`);
-    write('hypotheses (plus lostWrites(<probe>) == 0 for every write probe):');
+    for (const line of describePlan(def.schedule(opts) as readonly Step[])) write(`  ${line}`);
+    write('hypotheses (plus lostWrites(<probe>) == 0 for every write probe whose traffic names no lossHypothesis; the run prints the probes that do):');
     for (const h of mergeHypotheses(defaults, userHypotheses)) write(`  ${h.text}`);
     return empty(ExitCode.passed, 'completed');
   }
@@ -285,23 +425,51 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
 
   // 2. The run: engine, ledger, watchdog, journal in the report folder, live analysis.
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
-  const reportDir = resolve(options.reportsRoot ?? process.env['RESILIENCE_REPORTS_DIR'] ?? join(process.cwd(), 'dist', 'reports'), `${def.name}-${stamp}`);
+  const reportDir = resume?.dir ?? resolve(options.reportsRoot ?? process.env['RESILIENCE_REPORTS_DIR'] ?? join(process.cwd(), 'dist', 'reports'), `${def.name}-${stamp}`);
   mkdirSync(reportDir, { recursive: true });
   let run: ChaosRun;
   try {
-    run = await ChaosRun.start({ ...options.run, ...(engine ? { engine } : {}), workflow: def.name, journalDir: reportDir, handleSignals: false, meta: { hypotheses: mergeHypotheses(defaults, userHypotheses).map((h) => h.text), variants } });
+    run = await ChaosRun.start({
+      ...options.run, ...(engine ? { engine } : {}), workflow: def.name, journalDir: reportDir, handleSignals: false, ...(resume ? { resume: true } : {}),
+      meta: { hypotheses: mergeHypotheses(defaults, userHypotheses).map((h) => h.text), variants, given },
+    });
   } catch (e) {
     write(`${def.name}: ${errorText(e)}`);
     return empty(isResilienceError(e) && e.exitCode === 2 ? ExitCode.badInput : ExitCode.failed, 'aborted');
   }
-  // The analysis follows the events as they happen: one pass, nothing re-read.
-  const analyser = new RunAnalyser();
-  analyser.push({ type: 'run-start', runId: run.runId, workflow: def.name, startedAt: run.journal?.startedAt ?? new Date().toISOString(), at: 0 });
+  // The analysis follows the events as they happen: one pass, nothing re-read (a resumed run's
+  // analyser has read what was journalled before its runner stopped).
+  const analyser = resume?.analyser ?? new RunAnalyser();
+  const startedAt = run.journal?.startedAt ?? new Date().toISOString();
+  if (!resume) analyser.push({ type: 'run-start', runId: run.runId, workflow: def.name, startedAt, at: 0 });
   const stopAnalysis = run.bus.subscribe((e) => analyser.push(e));
+  let resumed: ResumeState | undefined;
+  if (resume) {
+    const resumedAt = run.resumed?.resumedAt ?? run.now();
+    resumed = { dir: resume.dir, stoppedAt: resume.stoppedAt, resumedAt, faults: resume.faults, resumes: resume.resumes, scheduleStartedAt: resume.scheduleStartedAt };
+  }
+  const schedule = def.schedule(opts, resumed);
+  let exporter: { close(): Promise<void> } | undefined;
+  if (metricsPort !== undefined) {
+    try {
+      const { MetricsExporter } = await import('./prometheus.ts');
+      const m = new MetricsExporter({ workflow: def.name, runId: run.runId });
+      const stopExport = run.bus.subscribe((e) => m.observe(e));
+      const served = await m.listen(metricsPort);
+      write(`metrics: ${served.url} (Prometheus text format, 127.0.0.1 only)`);
+      exporter = { close: async () => { stopExport(); await served.close(); } };
+    } catch (e) {
+      write(`${def.name}: ${errorText(e)}\nNothing was started.`);
+      await run.close('aborted').catch(() => undefined);
+      if (!resume) await rm(reportDir, { recursive: true, force: true });
+      return empty(ExitCode.badInput, 'aborted');
+    }
+  }
 
   const abort = new AbortController();
   const con = new ConsoleReporter(() => run.now(), { out });
   con.attach(run.bus);
+
   let interrupts = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     interrupts++;
@@ -322,7 +490,8 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
   const findings: FindingEvent[] = [];
   const settings: Record<string, unknown> = { options: opts };
   const environment: Record<string, unknown> = {};
-  const writeProbes = new Set<string>();
+  /** Per write probe (base name): the hypothesis that judges its loss, null for lostWrites(<probe>) == 0. */
+  const lossJudges = new Map<string, Hypothesis | null>();
   const allProbes: Probe[] = [];
   const emit = (e: JournalEvent) => run.emit(e);
   const measure = (m: Measurement) => {
@@ -335,7 +504,40 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
     findings.push(event);
     emit(event);
   };
+  /** Records which hypothesis judges a write probe's loss (the same in every variant), and says so when it is not the default. */
+  const judgeLoss = (t: Traffic) => {
+    const base = baseName(t.probe.name);
+    const judge = t.lossHypothesis === undefined ? null : hypothesisOf(t.lossHypothesis, registry, `the loss accepted for ${base}, in place of lostWrites(${base}) == 0`);
+    if (lossJudges.has(base)) {
+      const known = lossJudges.get(base)?.text ?? `lostWrites(${base}) == 0`;
+      if ((judge?.text ?? `lostWrites(${base}) == 0`) !== known) throw new InvalidArgumentError(`lossHypothesis of ${t.probe.name}`, judge?.text ?? '(none)', `the same in every variant (${known} in the first)`);
+      return;
+    }
+    lossJudges.set(base, judge);
+    if (judge) con.line(`${base}: its loss is judged by ${judge.text} (its lossHypothesis), not lostWrites(${base}) == 0`);
+  };
   const pause = (ms: number) => sleep(ms, undefined, { signal: abort.signal });
+  const teardownMs = options.teardownTimeoutMs ?? 180_000;
+  /**
+   * A step of the teardown that must not hold the run forever (a client waiting on a server that
+   * never answers): after `ms` it is left running and the teardown goes on; the run's close then
+   * removes every container, network and volume of the run by label.
+   */
+  const bounded = async (ms: number, what: string, fn: () => unknown): Promise<void> => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        con.line(`${what} did not finish within ${ms / 1000} s; going on (the run's Docker objects are removed by label next)`);
+        emit({ type: 'note', at: run.now(), message: `${what} did not finish within ${ms / 1000} s`, data: { teardownTimeout: what } });
+        resolve();
+      }, ms);
+    });
+    try {
+      await Promise.race([Promise.resolve().then(fn), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   let healFailed = false;
   /** Heals every fault still in effect; a heal that fails is printed and makes the exit code 3. */
   const healEverything = async () => {
@@ -344,16 +546,59 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
     for (const e of errors) con.line(`HEAL FAILED: ${e.message}`);
   };
 
+  if (resume && resumed) {
+    // What the runner's death did: its watchdog healed the faults in effect and removed the
+    // environment. The heal is journalled at the last event seen, the gap is a finding.
+    const open = resume.faults.filter((f) => f.healedAt === null);
+    for (const f of open) run.emit({ type: 'fault-healed', id: f.id, at: resume.stoppedAt });
+    const downS = ((resumed.resumedAt - resume.stoppedAt) / 1000).toFixed(1);
+    run.emit({
+      type: 'note', at: run.now(),
+      message: `resumed ${resume.dir}: the runner stopped at ${formatDuration(resume.stoppedAt)} (its last event) and is back at ${formatDuration(resumed.resumedAt)}, ${downS} s later; the environment is provisioned again`,
+      data: { resumed: true, stoppedAt: resume.stoppedAt, resumedAt: resumed.resumedAt, healedByWatchdog: open.map((f) => f.id), resumes: resume.resumes + 1 },
+    });
+    finding({
+      id: `runner-stopped:${resume.resumes + 1}`, kind: 'runner-stopped', severity: 'warning', at: resume.stoppedAt, until: resumed.resumedAt,
+      title: `the runner stopped for ${downS} s and the run was resumed`,
+      detail: `Nothing was measured from ${formatDuration(resume.stoppedAt)} to ${formatDuration(resumed.resumedAt)}: no traffic ran and that time counts in no availability. The runner's watchdog removed the environment${open.length ? ` and healed ${open.map((f) => `${f.kind} ${f.id}`).join(', ')} (its recovery was not observed: its RTO, if any, runs to the first success after the resume)` : ''}; a fresh one was provisioned. The ${resume.acked.toLocaleString('en-US')} writes acknowledged before the stop went with the old environment and could not be read back: lostWrites counts the writes after the resume only.`,
+      evidence: [{ label: 'journal', text: `${join(resume.dir, JOURNAL_FILE)}: a new segment begins after the stop` }],
+    });
+  }
+  // Checkpoints: the report rewritten from the journal (file by file, each replaced atomically),
+  // with the hypotheses judged on what was measured so far; no PNG.
+  const checkpointEvery = def.checkpointMs?.(opts);
+  const checkpoint = async () => {
+    if (!run.journal) return;
+    const started = performance.now();
+    await run.journal.flush();
+    const writeDefaults = [...lossJudges].map(([p, judge]) => judge ?? parseHypothesis(`lostWrites(${p}) == 0`, `acknowledged writes of ${p} missing after recovery`, registry));
+    const r = await checkpointInChild({
+      journalPath: run.journal.path, reportDir,
+      hypotheses: mergeHypotheses([...defaults, ...writeDefaults], userHypotheses).map((h) => ({ text: h.text, ...(h.description ? { description: h.description } : {}) })),
+      metrics: [...CONDITION_METRICS, ...(def.metrics ?? [])], variants: [...variants],
+      settings: { ...settings, checkpoint: { at: formatDuration(run.now()), note: 'written while the run goes on: it ends as interrupted if the runner stops before the end; the final report replaces it' } },
+      environment,
+    });
+    con.line(`checkpoint: report rewritten in ${((performance.now() - started) / 1000).toFixed(1)} s, in a child process (of ${r.total} hypotheses: ${r.holding} holding, ${r.failing} failing, ${r.unmeasured} not measured yet)`);
+  };
+  let checkpointing: Promise<void> | undefined;
+  const checkpointTimer = checkpointEvery === undefined ? undefined : setInterval(() => {
+    checkpointing ??= checkpoint().catch((e: unknown) => con.line(`checkpoint failed: ${errorText(e)}`)).finally(() => { checkpointing = undefined; });
+  }, checkpointEvery);
+
   // 3. The method, per variant. Heals and teardowns always run.
   let status: RunStatus = 'completed';
   let failure: unknown;
   const variantList: readonly (string | undefined)[] = variants.length ? variants : [undefined];
+  // The runner's own timers, judged while traffic runs: a starved runner's failures are not the system's.
+  const lag = new LagMonitor({ now: () => run.now() });
   try {
     for (const variant of variantList) {
       if (variant) emit({ type: 'variant', name: variant, at: run.now() });
       con.line(`provisioning the environment${variant ? ` for variant ${variant}` : ''}`);
       const env = await def.environment(opts, { engine: run.engine, run, signal: abort.signal, now: () => run.now(), variant, note: (m) => con.line(m) });
       const probes: Probe[] = [];
+      let sampler: ResourceSampler | undefined;
       const watchers: RoleWatcher[] = [];
       const closers: (() => void | Promise<void>)[] = [];
       try {
@@ -369,7 +614,9 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
           const collector = t.verify ? new WriteCollector(t.probe.name) : undefined;
           if (collector) {
             collectors.push({ traffic: t, collector });
-            writeProbes.add(baseName(t.probe.name));
+            judgeLoss(t);
+          } else if (t.lossHypothesis !== undefined) {
+            throw new InvalidArgumentError(`lossHypothesis of ${t.probe.name}`, t.lossHypothesis, 'set only on a write probe (one with `verify`)');
           }
           t.probe.subscribe((s) => {
             const e = toSampleEvent(s);
@@ -382,7 +629,20 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
           allProbes.push(t.probe);
           con.watch(allProbes.filter((p) => p.state === 'running'));
         }
+        lag.start();
         const systems = env.systems ?? {};
+        const plan = def.resources?.(opts);
+        if (plan) {
+          const failing = new Set<string>();
+          sampler = new ResourceSampler({
+            engine: run.engine, intervalMs: plan.intervalMs, now: () => run.now(), emit, ...(env.readings ? { readings: env.readings } : {}),
+            onError: (source, e) => {
+              if (failing.has(source)) return;
+              failing.add(source);
+              con.line(`resource sampling (${source}) failed, skipped until it works: ${errorText(e)}`);
+            },
+          }).start();
+        }
         const mine: ScheduledFault[] = [];
         const makeContext = (iteration: number): StepContext<E, O> => ({
           env: env.handle, systems, options: opts, variant, iteration, run, signal: abort.signal, timeoutMs,
@@ -392,6 +652,7 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
           note: (message, data) => emit({ type: 'note', at: run.now(), message, ...(data === undefined ? {} : { data }) }),
           measure: (m) => measure({ ...m, ...(variant ? { variant } : {}) }),
           finding: (f) => finding({ ...f, evidence: f.evidence ?? [], ...(variant ? { variant } : {}) }),
+          evidence: (n, data, tables = []) => emit(evidenceEvent(n, data, tables, run.now(), variant)),
           probes: (scope) => byScope.get(scope) ?? [],
           faults: mine,
           currentFault: (scope) => {
@@ -411,6 +672,8 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
           watchers.push(w);
         }
         const root = makeContext(1);
+        const expected = def.expectedMs?.(opts);
+        if (expected !== undefined) con.expectEnd((resumed?.scheduleStartedAt ?? run.now()) + expected);
         let scheduleError: unknown;
         try {
           for (const step of schedule) await step.run(root);
@@ -422,6 +685,8 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
         // Write check: every acknowledged write is read back after recovery, also when the
         // schedule stopped early (a system that never recovered): what was lost matters most then.
         await Promise.allSettled(probes.map((p) => p.stop()));
+        lag.stop();
+        await sampler?.stop();
         await Promise.allSettled(watchers.splice(0).map((w) => w.stop()));
         if (scheduleError !== undefined) await healEverything();
         await roleMeasurements({ systems, faults: mine, roles: roleEvents, collectors, endAt: run.now(), variant, measure, finding });
@@ -444,17 +709,27 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
             const sys = t.scopes.map((sc) => systems[sc]).find((x) => x?.explain);
             const first = mine.find((f) => t.scopes.includes(f.scope));
             const why = await explainFinding(sys, 'lost-writes', outcome.finding.nodes ?? [], first?.atEpochMs ?? Date.now() - 120_000);
-            finding({ ...outcome.finding, detail: `${outcome.finding.detail}${why?.detail ? ` ${why.detail}` : ''}`, evidence: [...outcome.finding.evidence, ...(why?.evidence ?? [])] });
+            // A loss the workflow expects (its lossHypothesis judges it: a DR drill's RPO) is a
+            // warning; the verdict says whether it stayed within what was accepted.
+            const judgedBy = lossJudges.get(baseName(t.probe.name))?.text;
+            finding({
+              ...outcome.finding,
+              ...(judgedBy ? { severity: 'warning' as const } : {}),
+              detail: `${outcome.finding.detail}${why?.detail ? ` ${why.detail}` : ''}${judgedBy ? ` This loss is judged by \`${judgedBy}\` (the workflow's accepted loss), not by lostWrites == 0: see that hypothesis.` : ''}`,
+              evidence: [...outcome.finding.evidence, ...(why?.evidence ?? [])],
+            });
           }
         }
         if (scheduleError !== undefined) throw scheduleError;
       } finally {
         await Promise.allSettled(probes.map((p) => p.stop()));
+        lag.stop();
+        await sampler?.stop();
         await Promise.allSettled(watchers.splice(0).map((w) => w.stop()));
-        for (const close of closers) await Promise.resolve().then(close).catch((e: unknown) => con.line(`closing traffic: ${errorText(e)}`));
+        for (const close of closers) await bounded(teardownMs / 6, 'closing traffic', close).catch((e: unknown) => con.line(`closing traffic: ${errorText(e)}`));
         await healEverything();
         try {
-          await env.teardown();
+          await bounded(teardownMs, 'the environment\'s teardown', () => env.teardown());
         } catch (e) {
           con.line(`teardown error: ${errorText(e)}`);
         }
@@ -465,21 +740,25 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
     status = abort.signal.aborted ? 'interrupted' : isResilienceError(e) && e.exitCode === 2 ? 'aborted' : 'failed';
     con.line(`${status}: ${errorText(e)}`);
   } finally {
+    if (checkpointTimer) clearInterval(checkpointTimer);
     await Promise.allSettled(allProbes.map((p) => p.stop()));
     await healEverything();
+    await checkpointing;
   }
+  const lagged = lagFinding(lag, formatDuration);
+  if (lagged) finding({ id: 'runner-lagged', ...lagged });
   con.stop();
 
   // 4. Analysis (already streamed), per-fault RTO, hypotheses per variant, verdict.
   stopAnalysis();
   const summary = analyser.finish();
   for (const m of faultMeasurements(summary)) measure(m);
-  const writeDefaults = [...writeProbes].map((p) => parseHypothesis(`lostWrites(${p}) == 0`, `acknowledged writes of ${p} missing after recovery`, registry));
+  const writeDefaults = [...lossJudges].map(([p, judge]) => judge ?? parseHypothesis(`lostWrites(${p}) == 0`, `acknowledged writes of ${p} missing after recovery`, registry));
   const hypotheses = mergeHypotheses([...defaults, ...writeDefaults], userHypotheses);
   const judged = status === 'completed' || status === 'failed';
   const outcomes: HypothesisOutcome[] = [];
   for (const variant of variantList) {
-    const lookup = metricLookup({ summary, measurements, registry, variant });
+    const lookup = metricLookup({ summary, measurements: resume ? [...resume.measurements, ...measurements] : measurements, registry, variant });
     if (judged) outcomes.push(...evaluate(hypotheses, lookup, variant));
     else outcomes.push(...hypotheses.map((h) => ({ ...h, ok: false, observed: null, ...(variant ? { variant } : {}) })));
   }
@@ -495,9 +774,12 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
     write(`cleanup error: ${errorText(e)}`);
   }
 
-  // 5. Reports (one pass over the journal) and the console summary, findings first.
+  // 5. Reports (one pass over the journal), evidence.json, SHA256SUMS, and the console summary, findings first.
+  const verdict = exitCode === ExitCode.passed ? (outcomes.length ? 'PASSED' : 'NO VERDICT (no hypothesis was checked)') : exitCode === ExitCode.interrupted ? 'INTERRUPTED' : exitCode === ExitCode.healFailed ? 'HEAL FAILED' : exitCode === ExitCode.badInput ? 'ABORTED' : 'FAILED';
+  const endedAtMs = run.now();
   let files: Record<string, string> = {};
   let ordered: readonly FindingEvent[] = summary.findings;
+  let endedAt: string | undefined;
   try {
     const report = await import('@resilience/report');
     ordered = report.sortFindings(summary.findings);
@@ -511,13 +793,39 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
     const written = (await report.writeReport(built, reportDir, { png })) as unknown as Record<string, unknown>;
     files = Object.fromEntries(Object.entries(written).filter((e): e is [string, string] => typeof e[1] === 'string'));
     for (const problem of (written['pageProblems'] as string[] | undefined) ?? []) write(`report.html: ${problem}`);
+    endedAt = built.run.endedAt;
   } catch (e) {
     write(`report: ${errorText(e)}`);
+  }
+  if (summary.evidence.length) {
+    try {
+      files['evidence'] = await writeEvidenceFile(reportDir, {
+        workflow: def.name,
+        runId: run.runId,
+        startedAt,
+        // The report's (its run-end event), else the time the run was closed.
+        endedAt: endedAt ?? new Date(Date.parse(startedAt) + endedAtMs).toISOString(),
+        exitCode,
+        verdict,
+        hypotheses: outcomes.map((o) => ({ name: o.text, ok: o.ok, observed: o.observed, threshold: o.threshold, unit: o.unit, ...(o.variant ? { variant: o.variant } : {}) })),
+        measurements,
+        evidence: evidenceData(summary.evidence),
+      });
+    } catch (e) {
+      write(`${EVIDENCE_FILE}: ${errorText(e)}`);
+    }
+  }
+  // Last, over every file of the report folder (the journal too).
+  try {
+    files['sha256'] = await writeChecksums(reportDir);
+  } catch (e) {
+    write(`${CHECKSUMS_FILE}: ${errorText(e)}`);
   }
   if (options.handleSignals !== false) {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+  await exporter?.close();
 
   write('');
   // In the order every report shows them: most severe first, then by time.
@@ -544,7 +852,6 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
     write('');
     write(table([['measurement', 'value', 'how'], ...measurements.map((m) => [measurementName(m), formatValue(m.value, m.unit), m.description])]));
   }
-  const verdict = exitCode === ExitCode.passed ? (outcomes.length ? 'PASSED' : 'NO VERDICT (no hypothesis was checked)') : exitCode === ExitCode.interrupted ? 'INTERRUPTED' : exitCode === ExitCode.healFailed ? 'HEAL FAILED' : exitCode === ExitCode.badInput ? 'ABORTED' : 'FAILED';
   const failed = outcomes.filter((o) => !o.ok);
   write('');
   write(`${def.name}: ${verdict} (exit ${exitCode})${failed.length && judged ? ` — ${failed.length} of ${outcomes.length} hypotheses failed` : ''}${failure && status !== 'interrupted' ? ` — ${errorText(failure)}` : ''}`);

@@ -3,7 +3,7 @@
 // smoke tested alone. The mode decides how dependencies are called: hardened (deadlines,
 // retries, breakers, cache fallback) or naive (plain driver calls, no fallback).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Registry } from 'prom-client';
 import { isBrokenCircuitError } from 'cockatiel';
@@ -11,6 +11,8 @@ import type { Config, Mode } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createDatabase, isDatabaseFailure, isDatabaseTransient, type Database } from './db.ts';
 import { createCache, isCacheFailure, isCacheTransient, type Cache } from './cache.ts';
+import { withFaults } from './faults.ts';
+import type { FaultStats } from '@resilience/fixtures/faulty';
 import {
   hardenedPolicy, naivePolicy, isDependencyUnavailableError, type BreakerState, type DependencyPolicy,
 } from './policy.ts';
@@ -28,6 +30,8 @@ export interface Health {
   /** Hardened mode only. */
   readonly breakers?: { readonly database?: BreakerState; readonly cache?: BreakerState };
   readonly uptimeSeconds: number;
+  /** With APP_FAULTS: the faults injected so far, per wrapped call. */
+  readonly faults?: Readonly<Record<string, FaultStats>>;
 }
 
 export interface App {
@@ -70,6 +74,39 @@ const ALLOWED: Record<Exclude<Route, 'unmatched'>, string> = {
   '/': 'GET', '/health': 'GET', '/metrics': 'GET', '/orders': 'POST', '/orders/:id': 'GET',
 };
 
+/** A short checksum of an order's fields, stored with its cache entry. */
+function orderSum(o: Order): string {
+  return createHash('sha256').update(JSON.stringify([o.id, o.item, o.quantity, o.createdAt])).digest('hex').slice(0, 16);
+}
+
+/** The cache entry of an order: its JSON with a checksum field `sum`. */
+export function encodeCachedOrder(o: Order): string {
+  return JSON.stringify({ id: o.id, item: o.item, quantity: o.quantity, createdAt: o.createdAt, sum: orderSum(o) });
+}
+
+/**
+ * The cached text as an order when it is an intact entry of order `id` (well-formed, the right id,
+ * the checksum matches); undefined for a torn, corrupted, or foreign entry.
+ */
+export function cachedOrder(text: string, id: string): Order | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const o = value as Partial<Order & { sum: string }> | null;
+  if (!(typeof o === 'object' && o !== null && typeof o.id === 'string' && o.id.toLowerCase() === id.toLowerCase()
+    && typeof o.item === 'string' && Number.isInteger(o.quantity) && typeof o.createdAt === 'string')) return undefined;
+  const order: Order = { id: o.id, item: o.item, quantity: o.quantity!, createdAt: o.createdAt };
+  return o.sum === orderSum(order) ? order : undefined;
+}
+
+function naiveCachedOrder(text: string): Order {
+  const { sum: _sum, ...order } = JSON.parse(text) as Order & { sum?: string };
+  return order;
+}
+
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
   const log = options.log ?? createLogger({ level: config.logLevel });
   const hardened = config.mode === 'hardened';
@@ -77,10 +114,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const closing = new AbortController();
   let draining = false;
 
-  const db: Database | undefined = config.databaseUrl
-    ? createDatabase(config.databaseUrl, { mode: config.mode, timeoutMs: config.databaseTimeoutMs, poolMax: config.databasePoolMax, log })
-    : undefined;
-  const cache: Cache | undefined = config.redis ? createCache(config.redis, { mode: config.mode, log }) : undefined;
+  // With APP_FAULTS the database and cache calls go through seeded fault wrappers (src/faults.ts).
+  const faults = withFaults(
+    config.databaseUrl
+      ? createDatabase(config.databaseUrl, { mode: config.mode, timeoutMs: config.databaseTimeoutMs, poolMax: config.databasePoolMax, log })
+      : undefined,
+    config.redis ? createCache(config.redis, { mode: config.mode, log }) : undefined,
+    config.faults, log);
+  const db: Database | undefined = faults.db;
+  const cache: Cache | undefined = faults.cache;
 
   const dbPolicy: DependencyPolicy = hardened
     ? hardenedPolicy({
@@ -189,6 +231,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const b = breakers();
     const body = (status: HealthStatus): Health => ({
       status, mode: config.mode, dependencies: deps, ...(hardened ? { breakers: b } : {}), uptimeSeconds,
+      ...(config.faults ? { faults: faults.stats() } : {}),
     });
     if (draining) return { httpStatus: 503, body: body('stopping') };
     const anyDown = deps.database === 'down' || deps.cache === 'down';
@@ -240,7 +283,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         metrics.cache(isDependencyUnavailableError(e) && isBrokenCircuitError(e.cause) ? 'skipped' : 'error');
       }
       if (cached !== null) {
-        return sendJson(res, 200, { ...(JSON.parse(cached) as Order), source: 'cache' }, { 'x-cache': 'hit' });
+        // Hardened: an entry that is not this order (torn, corrupted, another key's) is a miss,
+        // answered from the database and overwritten; naive trusts it.
+        const order = hardened ? cachedOrder(cached, id) : naiveCachedOrder(cached);
+        if (order) return sendJson(res, 200, { ...order, source: 'cache' }, { 'x-cache': 'hit' });
+        metrics.cache('error');
       }
     }
     if (!db) return sendJson(res, 503, { error: 'database not configured' });
@@ -251,7 +298,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     if (!order) return sendJson(res, 404, { error: 'order not found', id });
     if (cache && !cacheFailed) {
       try {
-        await call('cache', 'set', (signal) => cache.set(key, JSON.stringify(order), config.cacheTtlSeconds, signal));
+        await call('cache', 'set', (signal) => cache.set(key, encodeCachedOrder(order), config.cacheTtlSeconds, signal));
       } catch (e) {
         if (!hardened) throw e;
       }

@@ -21,6 +21,17 @@ export type RedisTarget =
     readonly sentinelPassword: string | undefined;
   };
 
+/** Faults inside the app's own code (off unless APP_FAULTS is set): see src/faults.ts. */
+export interface FaultConfig {
+  /** What a hit does: throw, wait `delayMs`, or (cache reads) corrupt the value read. */
+  readonly kinds: readonly ('exception' | 'delay' | 'corrupt')[];
+  /** Chance that one call is hit. */
+  readonly probability: number;
+  /** Seed of the draws: the same seed replays the same faults. */
+  readonly seed: number;
+  readonly delayMs: number;
+}
+
 export interface Config {
   readonly host: string;
   /** 0 picks a free port (the `listening` log line says which). */
@@ -45,6 +56,8 @@ export interface Config {
   readonly breakerHalfOpenMs: number;
   /** Budget for a graceful stop on SIGTERM: drain requests, close pools. */
   readonly shutdownTimeoutMs: number;
+  /** Faults injected into the app's database and cache calls; undefined: none (the default). */
+  readonly faults: FaultConfig | undefined;
 }
 
 export class ConfigError extends Error {
@@ -155,6 +168,26 @@ function redisTarget(env: Env): RedisTarget | undefined {
   return undefined;
 }
 
+const FAULT_KINDS = ['exception', 'delay', 'corrupt'] as const;
+
+function faults(env: Env): FaultConfig | undefined {
+  const raw = env['APP_FAULTS'];
+  if (raw === undefined || raw.trim() === '' || raw.trim() === 'off') return undefined;
+  const kinds = raw.split(',').map((k) => k.trim());
+  if (kinds.some((k) => !(FAULT_KINDS as readonly string[]).includes(k)) || new Set(kinds).size !== kinds.length) {
+    throw new ConfigError('APP_FAULTS', show(raw), `\`off\` or a comma-separated list of ${FAULT_KINDS.map((k) => `\`${k}\``).join(', ')}`);
+  }
+  const p = env['APP_FAULT_PROBABILITY'];
+  const probability = p === undefined || p === '' ? 0.1 : Number(p);
+  if (!/^(0(\.\d+)?|1(\.0+)?)$/.test(p ?? '0.1')) throw new ConfigError('APP_FAULT_PROBABILITY', show(p ?? ''), 'a number from 0 to 1');
+  return {
+    kinds: kinds as FaultConfig['kinds'],
+    probability,
+    seed: integer(env, 'APP_FAULT_SEED', 1, 0, 2 ** 31 - 1),
+    delayMs: integer(env, 'APP_FAULT_DELAY_MS', 100, 1, 60_000),
+  };
+}
+
 export function loadConfig(env: Env): Config {
   const mode = oneOf(env, 'APP_MODE', 'hardened', ['hardened', 'naive'] as const);
   const host = env['HOST'] || '0.0.0.0';
@@ -174,5 +207,6 @@ export function loadConfig(env: Env): Config {
     breakerThreshold: integer(env, 'BREAKER_THRESHOLD', 5, 1, 1_000),
     breakerHalfOpenMs: integer(env, 'BREAKER_HALF_OPEN_MS', 2_000, 10, 600_000),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 8_000, 100, 60_000),
+    faults: faults(env),
   };
 }

@@ -1,6 +1,6 @@
 // @resilience/sample-app as a library: build the app in-process (tests, benchmarks) without
 // starting the entry point.
-export { createApp, type App, type AppOptions, type Health, type HealthStatus } from './app.ts';
+export { createApp, cachedOrder, encodeCachedOrder, type App, type AppOptions, type Health, type HealthStatus } from './app.ts';
 export { serve, type Served, type ServeOptions } from './server.ts';
 export { loadConfig, ConfigError, isConfigError, redactUrl, describeTarget, type Config, type Mode, type RedisTarget, type HostPort, type LogLevel } from './config.ts';
 export { createLogger, silentLogger, type Logger, type Level } from './log.ts';
@@ -8,3 +8,5 @@ export { parseOrderBody, isOrderId, cacheKey, orderBodySchema, type Order, type 
 export { hardenedPolicy, naivePolicy, DependencyUnavailableError, isDependencyUnavailableError, type DependencyPolicy, type BreakerState, type HardenedPolicyOptions } from './policy.ts';
 export { PAGE_IDS } from './page.ts';
 export type { DependencyState } from './metrics.ts';
+export { withFaults, corruptText, type Faults } from './faults.ts';
+export type { FaultConfig } from './config.ts';

@@ -1,20 +1,12 @@
 // The failover workflow's options, validated before anything starts (exit 2 on bad input).
 import { z } from 'zod';
-import { parseDuration } from '@resilience/runner';
+import { boolOption, durationOption, optionalDurationOption } from '@resilience/runner';
 import { INFRA_IMAGES } from '@resilience/fixtures';
 
-export const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
-const toMs = (flag: string) => (v: string | number, ctx: z.RefinementCtx): number => {
-  try {
-    return parseDuration(flag, v);
-  } catch {
-    ctx.addIssue({ code: 'custom', message: 'a positive duration such as 500ms, 30s or 2m' });
-    return z.NEVER;
-  }
-};
-export const duration = (flag: string, fallback: string) => z.union([z.string(), z.number()]).default(fallback).transform(toMs(flag));
+export const bool = boolOption;
+export const duration = durationOption;
 /** A duration flag without a default: undefined when not given. */
-export const optionalDuration = (flag: string) => z.union([z.string(), z.number()]).transform(toMs(flag)).optional();
+export const optionalDuration = optionalDurationOption;
 
 export const FailoverOptions = z.object({
   system: z.enum(['postgres', 'redis', 'both']).default('both'),

@@ -3,9 +3,8 @@
 // Sentinel with probe-grade clients. Every write probe records the node that acknowledged it
 // and says how its writes are read back.
 import { httpProbe, readRedisIds, readWrittenIds, redisReadProbe, redisWriteProbe, sqlWriteProbe } from '@resilience/fixtures';
-import type { AppStack } from '@resilience/app-stack';
+import { orderWriteProbe, readOrderIds, type AppStack } from '@resilience/app-stack';
 import type { Traffic, TrafficContext } from '@resilience/runner';
-import pg from 'pg';
 
 export interface TrafficOptions {
   readonly intervalMs: number;
@@ -19,16 +18,6 @@ export async function seedOrder(baseUrl: string): Promise<string> {
   return ((await res.json()) as { id: string }).id;
 }
 
-async function orderIds(url: string): Promise<Set<string>> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return new Set((await client.query<{ id: string }>('select id::text as id from orders')).rows.map((r) => r.id));
-  } finally {
-    await client.end();
-  }
-}
-
 /** The probes, each with the systems it depends on; the Redis probes close their probe-grade clients. */
 export async function traffic(stack: AppStack, o: TrafficOptions, t: TrafficContext): Promise<Traffic[]> {
   const common = { intervalMs: o.intervalMs, timeoutMs: o.timeoutMs, now: t.now };
@@ -36,23 +25,11 @@ export async function traffic(stack: AppStack, o: TrafficOptions, t: TrafficCont
   const writer = stack.redis.probeClient();
   const reader = stack.redis.probeClient();
   const primaryUrl = stack.pg.primaryUrl;
-  let seq = 0;
   return [
     {
-      probe: httpProbe({
-        ...common, name: t.name('http-write'), url: `${stack.url}/orders`, method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: () => JSON.stringify({ item: `probe-${++seq}`, quantity: 1 }),
-        // 201 with an order id: the app answers after COMMIT; `server` is the PostgreSQL node that committed it.
-        acknowledge: (res, ctx) => {
-          if (res.status !== 201) throw new Error(`HTTP ${res.status}`);
-          const body = JSON.parse(res.body) as { id: string; server?: string };
-          ctx.writeId = String(body.id);
-          if (body.server) ctx.node = stack.pg.nodeOfAddress(body.server) ?? body.server;
-        },
-      }),
+      probe: orderWriteProbe(stack, { ...common, name: t.name('http-write') }),
       scopes: ['postgres'],
-      verify: { store: 'table orders on the primary', readBack: () => orderIds(primaryUrl) },
+      verify: { store: 'table orders on the primary', readBack: () => readOrderIds(primaryUrl) },
     },
     // Cache-aside: a cached order is read from Redis, and from PostgreSQL once its cache entry expires.
     { probe: httpProbe({ ...common, name: t.name('http-read'), url: `${stack.url}/orders/${orderId}` }), scopes: ['redis', 'postgres'] },

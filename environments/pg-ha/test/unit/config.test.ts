@@ -1,7 +1,7 @@
 // What the containers run from: Patroni's YAML carries the settings and no secret, HAProxy
 // routes by Patroni's health endpoints, etcd members know each other.
 import test from 'ava';
-import { parseOptions, topology, renderPatroniConfig, renderHaproxyConfig, renderPostBootstrap, etcdCommand } from '../../src/index.ts';
+import { parseOptions, topology, renderPatroniConfig, renderHaproxyConfig, renderPostBootstrap, etcdCommand, renderNodeBackupConfig, renderRepoBackupConfig, renderRestoreScript, checkArchiveConfig, checkRestoreBootstrap } from '../../src/index.ts';
 
 const lines = (text: string) => text.split('\n').map((l) => l.trim());
 
@@ -72,11 +72,50 @@ test('etcd members list the whole initial cluster and advertise their alias', (t
   t.is(arg('--initial-cluster-token'), 'tok');
 });
 
-test('the post-bootstrap script takes the app password from the environment', (t) => {
+test('the post-bootstrap script takes the app password from the environment, and works on a restored cluster that has the app user', (t) => {
   const script = renderPostBootstrap();
   t.true(script.startsWith('#!/bin/sh\n'));
-  t.regex(script, /CREATE ROLE app LOGIN PASSWORD '\$PGHA_APP_PASSWORD';/);
-  t.regex(script, /CREATE DATABASE app OWNER app;/);
+  t.regex(script, /ELSE CREATE ROLE app LOGIN PASSWORD '\$PGHA_APP_PASSWORD'; END IF;/);
+  t.regex(script, /IF EXISTS \(SELECT FROM pg_roles WHERE rolname = 'app'\) THEN ALTER ROLE app LOGIN PASSWORD '\$PGHA_APP_PASSWORD';/);
+  t.regex(script, /SELECT 'CREATE DATABASE app OWNER app' WHERE NOT EXISTS \(SELECT FROM pg_database WHERE datname = 'app'\) \\gexec/);
+  // The recovery settings a restore wrote are reset before any replica copies them.
+  for (const k of ['restore_command', 'recovery_target_time', 'recovery_target_action']) t.true(script.includes(`ALTER SYSTEM RESET ${k};`), k);
+});
+
+test('with archive, every node archives WAL with pgBackRest; with a restore, the cluster bootstraps from it', (t) => {
+  const settings = parseOptions();
+  const topo = topology(settings);
+  const archive = { repoHost: 'pgha-backup', tls: { ca: '-----BEGIN CERTIFICATE-----\n', cert: '-----BEGIN CERTIFICATE-----\n', key: '-----BEGIN PRIVATE KEY-----\n' }, archiveTimeoutS: 7, processMax: 2 };
+  const plain = renderPatroniConfig(settings, topo, topo.nodes[0]!);
+  t.false(plain.includes('archive_mode'));
+  const l = lines(renderPatroniConfig(settings, topo, topo.nodes[0]!, { archive }));
+  t.true(l.includes('archive_mode: "on"'));
+  t.true(l.includes('archive_command: "pgbackrest --stanza=main archive-push %p"'));
+  t.true(l.includes('archive_timeout: "7s"'));
+  t.false(l.includes('method: pgbackrest'));
+  const r = lines(renderPatroniConfig(settings, topo, topo.nodes[0]!, { archive, restore: { type: 'latest' } }));
+  t.true(r.includes('method: pgbackrest'));
+  t.true(r.includes('keep_existing_recovery_conf: true'));
+  const node = lines(renderNodeBackupConfig(archive));
+  t.true(node.includes('repo1-host=pgha-backup') && node.includes('repo1-host-type=tls') && node.includes('tls-server-auth=pgbackrest=main'));
+  const repo = lines(renderRepoBackupConfig(archive, topo));
+  t.deepEqual(repo.filter((x) => /^pg\d-host=/.test(x)), ['pg1-host=pgha-pg1', 'pg2-host=pgha-pg2', 'pg3-host=pgha-pg3']);
+  t.true(repo.includes('repo1-path=/var/lib/pgbackrest') && repo.includes('process-max=2'));
+  t.false(repo.includes('repo1-block=y'), 'whole-file incrementals unless asked (pgBackRest 2.45 has no block incremental)');
+  t.true(lines(renderRepoBackupConfig({ ...archive, blockIncremental: true }, topo)).includes('repo1-block=y'));
+  const pitr = renderRestoreScript({ type: 'time', target: '2026-12-02 05:00:00.123456+00' }, archive);
+  t.regex(pitr, /--type=time '--target=2026-12-02 05:00:00\.123456\+00' --target-action=promote restore/);
+  t.notRegex(renderRestoreScript({ type: 'latest' }, archive), /--type/);
+});
+
+test('bad archive and restore settings are refused, naming the value', (t) => {
+  const archive = { repoHost: 'pgha-backup', tls: { ca: '-----BEGIN', cert: '-----BEGIN', key: '-----BEGIN' }, archiveTimeoutS: 5, processMax: 2 };
+  t.throws(() => checkArchiveConfig({ ...archive, archiveTimeoutS: 0 }), { message: /archive\.archiveTimeoutS.*0/s });
+  t.throws(() => checkArchiveConfig({ ...archive, processMax: 1.5 }), { message: /archive\.processMax/ });
+  t.throws(() => checkArchiveConfig({ ...archive, tls: { ...archive.tls, key: 'nope' } }), { message: /archive\.tls\.key/ });
+  t.throws(() => checkRestoreBootstrap({ type: 'time', target: 'yesterday' }), { message: /restore\.target.*yesterday/s });
+  t.throws(() => checkRestoreBootstrap({ type: 'sometime' as 'latest' }), { message: /restore\.type/ });
+  t.notThrows(() => checkRestoreBootstrap({ type: 'time', target: '2026-12-02 05:00:00+00' }));
 });
 
 test('the Patroni config points at the image\'s PostgreSQL: 15 on bookworm, 17 on trixie', (t) => {

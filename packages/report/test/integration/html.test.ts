@@ -10,7 +10,7 @@ import type { Browser } from 'playwright';
 import { CHROMIUM_ARGS, buildReport, renderPng, writeReport } from '../../src/index.ts';
 import type { Report } from '../../src/index.ts';
 import { tempDir, writeFailoverJournal } from '../support/journals.ts';
-import { twoFaultEvents, variantEvents, writeJournal } from '../support/scenarios.ts';
+import { drillEvents, twoFaultEvents, variantEvents, writeJournal } from '../support/scenarios.ts';
 
 // The browser globals used inside page.evaluate (the project is type-checked without the DOM lib).
 interface BrowserCanvas {
@@ -22,7 +22,7 @@ interface BrowserElement {
   readonly dataset: Record<string, string | undefined>;
   querySelector(selector: 'canvas'): BrowserCanvas | null;
 }
-declare const document: { querySelectorAll(selector: string): Iterable<BrowserElement>; querySelector(selector: string): { readonly firstElementChild: { readonly id: string } | null } | null };
+declare const document: { querySelectorAll(selector: string): Iterable<BrowserElement>; querySelector(selector: string): { readonly firstElementChild: { readonly id: string } | null } | null; readonly documentElement: { readonly scrollWidth: number } };
 declare function getComputedStyle(element: unknown): { readonly backgroundColor: string };
 
 const OUTPUT = resolve(import.meta.dirname, '../../../../dist/test-output/report');
@@ -185,4 +185,20 @@ test('findings lead the page: a red banner above the verdict, evidence readable;
   const variants = await buildReport({ journalPath: await writeJournal(await tempDir(t), variantEvents()) });
   const written = await writeReport(variants, join(OUTPUT, 'variants'), { png: true });
   t.deepEqual(written.pageProblems, []);
+});
+
+test('the Evidence section renders its tables under their titles, inside the page width, with no page problems', async (t) => {
+  const dir = join(OUTPUT, 'evidence');
+  const report = await buildReport({ journalPath: await writeJournal(await tempDir(t), drillEvents()) });
+  const written = await writeReport(report, dir, { png: true });
+  t.deepEqual(written.pageProblems, []);
+  const { page, problems } = await openReport(t, written.html);
+  const section = page.locator('#evidence');
+  t.deepEqual(await section.locator('h4').allTextContents(), ['Backups in the repository', 'Restore steps', 'Rows after the restore']);
+  t.is(await section.locator('table').nth(1).locator('tbody tr').count(), 3);
+  t.regex((await section.locator('table').nth(2).textContent()) ?? '', /<\/table><script>alert\("evidence"\)<\/script>/, 'shown as text');
+  const box = await section.boundingBox();
+  t.true(box !== null && box.x >= 0 && box.x + box.width <= 1280, JSON.stringify(box));
+  t.is(await page.evaluate(() => document.documentElement.scrollWidth), 1280, 'no horizontal scroll');
+  t.deepEqual(problems, []);
 });

@@ -2,7 +2,7 @@
 // NDJSON lines (the way the runner's journal stores them), for the report's renderers.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { FindingEvent, HypothesisResult, JournalEvent, SampleEvent, WriteCheckEvent } from '@resilience/fixtures/events';
+import type { EvidenceEvent, FindingEvent, HypothesisResult, JournalEvent, SampleEvent, WriteCheckEvent } from '@resilience/fixtures/events';
 import { buildReport } from '../../src/index.ts';
 import type { BuildReportOptions, Report } from '../../src/index.ts';
 import { tempDir } from './journals.ts';
@@ -191,6 +191,43 @@ export function variantEvents(): JournalEvent[] {
     { type: 'run-end', status: 'completed', at: END_AT },
   ];
   return events;
+}
+
+export const DISASTER_AT = 10_000;
+export const RESTORED_AT = 25_000;
+export const EVIL = '</table><script>alert("evidence")</script> | `x` *y*';
+
+/** The restore evidence as the drill records it at the end (an earlier, partial one is replaced). */
+export const RESTORE_EVIDENCE: EvidenceEvent = {
+  type: 'evidence', at: RESTORED_AT + 500, name: 'restore',
+  data: { backup: '20261122-024500F', restoredRows: 1990, url: 'postgres://app:s3cret-pw@10.0.0.5/app' },
+  tables: [
+    { title: 'Restore steps', header: ['step', 'started', 'took'], rows: [['stanza-create', 't+10.20 s', '1.10 s'], ['restore', 't+11.30 s', '12.40 s'], ['promote', 't+23.70 s', '1.30 s']] },
+    { title: 'Rows after the restore', header: ['table', 'rows', 'note'], rows: [['resilience_writes', '1,990', EVIL], ['secrets', '1', 'reached via postgres://app:s3cret-pw@10.0.0.5/app']] },
+  ],
+};
+
+/**
+ * A disaster-recovery drill: every database container destroyed at t = 10 s (a `disaster`,
+ * ended at t = 25 s by the restore), sql-write failing in between; evidence of the backups
+ * (no variant) and of the restore (recorded twice: the last one wins), and one with data only.
+ */
+export function drillEvents(): JournalEvent[] {
+  return [
+    { type: 'phase', name: 'steady', at: 0 },
+    { type: 'probe', name: 'sql-write', op: 'INSERT', scopes: ['postgres'], intervalMs: 10, writes: true, at: 0 },
+    { type: 'evidence', at: 5000, name: 'backups', data: { backups: [{ label: '20261122-024500F', type: 'full' }] }, tables: [{ title: 'Backups in the repository', header: ['label', 'type', 'size'], rows: [['20261122-024500F', 'full', '41.2 MB']] }] },
+    { type: 'phase', name: 'fault', at: DISASTER_AT },
+    { type: 'fault-injected', id: 'disaster-1', kind: 'disaster', targets: ['rz-run-2f-pg1', 'rz-run-2f-pg2', 'rz-run-2f-pg3'], params: {}, at: DISASTER_AT, scope: 'postgres', iteration: 1 },
+    { type: 'evidence', at: 15_000, name: 'restore', data: { partial: true }, tables: [{ title: 'Restore steps', header: ['step'], rows: [['stanza-create']] }] },
+    { type: 'fault-healed', id: 'disaster-1', at: RESTORED_AT },
+    { type: 'phase', name: 'after', at: RESTORED_AT },
+    ...samples({ probe: 'sql-write', op: 'INSERT', to: END_AT, fails: (t) => t >= DISASTER_AT && t < RESTORED_AT }),
+    RESTORE_EVIDENCE,
+    { type: 'evidence', at: 30_000, name: 'timings', data: { restoreMs: 13_800 }, tables: [] },
+    { type: 'verdict', at: END_AT - 5, hypotheses: [{ name: 'rpoSeconds(sql-write) <= 5m', ok: true, observed: 12.3, threshold: 300, unit: 's' }] },
+    { type: 'run-end', status: 'completed', at: END_AT },
+  ];
 }
 
 /** Writes the events as a journal in a temporary folder (removed after the test) and builds its report. */

@@ -122,4 +122,6 @@ test('a user hypothesis replaces the default on the same metric and arguments; w
   const defaults = ['lostWrites(sql-write) == 0', 'lostWrites(redis-write) == 0', 'rto <= 30s'].map((x) => parseHypothesis(x));
   t.deepEqual(mergeHypotheses(defaults, [parseHypothesis('lostWrites(redis-write) <= 100')]).map((h) => h.text), ['lostWrites(sql-write) == 0', 'rto <= 30s', 'lostWrites(redis-write) <= 100']);
   t.deepEqual(mergeHypotheses(defaults, [parseHypothesis('lostWrites <= 5')]).map((h) => h.text), ['rto <= 30s', 'lostWrites <= 5']);
+  // The same default twice (a workflow's and several probes' lossHypothesis) is judged once.
+  t.deepEqual(mergeHypotheses([...defaults, parseHypothesis('rto <= 30s'), parseHypothesis('rto <= 30s')], []).map((h) => h.text), ['lostWrites(sql-write) == 0', 'lostWrites(redis-write) == 0', 'rto <= 30s']);
 });

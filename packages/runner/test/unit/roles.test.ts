@@ -88,6 +88,23 @@ test('the watcher writes a change once, reads a hung poll as down within its tim
   t.is(events.length, n, 'nothing after stop()');
 });
 
+test('a watcher polling for a long time keeps a bounded number of listeners on its stop signal (it leaked one per wait)', async (t) => {
+  const w = new RoleWatcher({
+    scope: 'postgres', intervalMs: 2, timeoutMs: 100, now: () => performance.now(), emit: () => undefined,
+    sources: ['pg1', 'pg2', 'pg3'].map((node) => ({ node, poll: async () => ({ role: 'replica' as const, writable: false }) })),
+  });
+  w.start();
+  let most = 0;
+  for (let i = 0; i < 20; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    most = Math.max(most, w.stopListeners);
+  }
+  await w.stop();
+  // About 1 000 waits ran (3 nodes, 1 s, every 2 ms or so); at most a wait and 4 polls per node are pending at once.
+  t.true(most <= 3 * 5, `at most ${most} listeners at once`);
+  t.is(w.stopListeners, 0);
+});
+
 test('a node that thaws is seen within one poll interval, while the polls sent during the freeze still hang', async (t) => {
   const t0 = performance.now();
   const now = () => performance.now() - t0;

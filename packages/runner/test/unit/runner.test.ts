@@ -3,16 +3,18 @@
 // runner owns (iterations, per-scope judging, the write check, findings, variants, verdict,
 // exit codes, the journal) without containers; the integration suite runs the real thing.
 import test from 'ava';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { Writable } from 'node:stream';
 import { z } from 'zod';
 import { Engine, Probe, WaitTimeoutError, type ContainerHandle, type JournalEvent } from '@resilience/fixtures';
 import type Docker from 'dockerode';
 import {
   clientsRecovered, defineWorkflow, fullRedundancy, heal, inject, observe, primaryOf, promoted, rejoined, repeat, runWorkflow, steady, until,
-  type CustomFault, type System,
+  type CustomFault, type StepContext, type System,
 } from '../../src/index.ts';
 
 const emptyDocker = {
@@ -79,7 +81,20 @@ function outage(c: FakeCluster): CustomFault {
 }
 
 const flag = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]).default(false);
-const Options = z.object({ takeBack: flag, neverHealthy: flag, iterations: z.coerce.number().default(2), variants: z.coerce.number().default(1) }).strict();
+const Options = z.object({
+  takeBack: flag, neverHealthy: flag, iterations: z.coerce.number().default(2), variants: z.coerce.number().default(1),
+  /** A last step records evidence (twice under one name: the second wins). */
+  evidence: flag,
+  /** The write probe's lossHypothesis (on the read probe with --loss-on-read). */
+  lossHypothesis: z.string().optional(),
+  lossOnRead: flag,
+  /** Only this variant's traffic names the lossHypothesis. */
+  lossVariant: z.string().optional(),
+  /** The environment's teardown never ends. */
+  hangTeardown: flag,
+  /** A step blocks the event loop this long (ms) while traffic runs: the runner starved. */
+  block: z.coerce.number().default(0),
+}).strict();
 
 function fakeWorkflow(clusters: FakeCluster[]) {
   return defineWorkflow<z.infer<typeof Options>, FakeCluster>({
@@ -94,9 +109,9 @@ function fakeWorkflow(clusters: FakeCluster[]) {
       c.takeBack = o.takeBack && setup.variant !== 'b';
       c.neverHealthy = o.neverHealthy;
       clusters.push(c);
-      return { handle: c, systems: { db: fakeSystem(c, 'db') }, teardown: async () => undefined, versions: { fake: '1.0' } };
+      return { handle: c, systems: { db: fakeSystem(c, 'db') }, teardown: o.hangTeardown ? () => new Promise<void>(() => undefined) : async () => undefined, versions: { fake: '1.0' } };
     },
-    traffic: (c, _o, t) => {
+    traffic: (c, o, t) => {
       let seq = 0;
       const write = new Probe({
         name: t.name('db-write'), op: 'write', intervalMs: 10, timeoutMs: 100, now: t.now,
@@ -109,12 +124,21 @@ function fakeWorkflow(clusters: FakeCluster[]) {
         },
       });
       const other = new Probe({ name: t.name('cache-read'), op: 'read', intervalMs: 10, timeoutMs: 100, now: t.now, run: async () => undefined });
+      const loss = o.lossHypothesis === undefined || (o.lossVariant !== undefined && o.lossVariant !== t.variant) ? {} : { lossHypothesis: o.lossHypothesis };
       return [
-        { probe: write, scopes: ['db'], verify: { store: 'fake rows', readBack: async () => c.rows.keys() } },
-        { probe: other, scopes: ['cache'] },
+        { probe: write, scopes: ['db'], verify: { store: 'fake rows', readBack: async () => c.rows.keys() }, ...(o.lossOnRead ? {} : loss) },
+        { probe: other, scopes: ['cache'], ...(o.lossOnRead ? loss : {}) },
       ];
     },
     schedule: (o) => [
+      ...(o.block > 0 ? [{
+        label: 'block the event loop',
+        run: async (sc: StepContext<FakeCluster>) => {
+          await sc.sleep(200);
+          const until = performance.now() + o.block;
+          while (performance.now() < until) { /* starved */ }
+        },
+      }] : []),
       repeat(o.iterations, [
         steady(300),
         { label: 'fault', run: (sc) => inject(outage(sc.env as FakeCluster), primaryOf('db'), { scope: 'db' }).run(sc) },
@@ -123,19 +147,28 @@ function fakeWorkflow(clusters: FakeCluster[]) {
         until(rejoined('db'), fullRedundancy('db')),
         observe(300),
       ]),
+      ...(o.evidence ? [{
+        label: 'evidence',
+        run: async (sc: StepContext<FakeCluster>) => {
+          sc.evidence('restore', { partial: true });
+          sc.evidence('restore', { rows: sc.env.rows.size, password: 'hunter2', url: 'postgres://app:s3cret-pw@db/app' }, [
+            { title: 'Rows by node', header: ['node', 'rows'], rows: [['n1', '1'], ['n2', 'reached via postgres://app:s3cret-pw@db/app']] },
+          ]);
+        },
+      }] : []),
     ],
     // Loose on purpose: on a loaded 2-core machine an operation due just before the fault can run after it.
     hypotheses: () => ['rto <= 30s', 'availability(steady) >= 90%'],
   });
 }
 
-async function runFake(argv: string[]) {
+async function runFake(argv: string[], extra: { teardownTimeoutMs?: number } = {}) {
   const clusters: FakeCluster[] = [];
   let text = '';
   const out = new Writable({ write(chunk, _e, cb) { text += String(chunk); cb(); } });
   const engine = await Engine.connect({ docker: emptyDocker });
   const reportsRoot = mkdtempSync(join(tmpdir(), 'rz-fake-'));
-  const result = await runWorkflow(fakeWorkflow(clusters), { argv, out, engine, handleSignals: false, reportsRoot, run: { watchdog: false, sweep: false, stateRoot: mkdtempSync(join(tmpdir(), 'rz-state-')) } });
+  const result = await runWorkflow(fakeWorkflow(clusters), { ...extra, argv, out, engine, handleSignals: false, reportsRoot, run: { watchdog: false, sweep: false, stateRoot: mkdtempSync(join(tmpdir(), 'rz-state-')) } });
   const journal = readFileSync(join(result.reportDir!, 'journal.ndjson'), 'utf8');
   return { result, text, clusters, journal };
 }
@@ -152,6 +185,8 @@ test.serial('a clean run passes: two faults, one scope judged, no loss, exit 0',
   t.true(s.probes['db-write']!.worst.rtoMs! >= 190, String(s.probes['db-write']!.worst.rtoMs));
   t.true(result.outcomes.some((o) => o.text === 'lostWrites(db-write) == 0' && o.ok && o.observed === 0));
   t.is(result.findings.length, 0);
+  t.is(result.files['evidence'], undefined, 'no evidence.json without evidence');
+  t.deepEqual(verifyChecksums(result.reportDir!), []);
 });
 
 test.serial('a failover that does not hold and loses writes fails the verdict with findings', async (t) => {
@@ -201,6 +236,127 @@ test.serial('variants: the same schedule per variant, hypotheses per variant', a
   t.deepEqual(lost.map((o) => [o.variant, o.ok]), [['a', false], ['b', true]]);
 });
 
+/**
+ * What `sha256sum -c SHA256SUMS` checks, in Node: the file lists every file of the folder but
+ * itself, sorted, each with the SHA-256 of its content now. Returns the problems (none: []).
+ */
+function verifyChecksums(dir: string): string[] {
+  const lines = readFileSync(join(dir, 'SHA256SUMS'), 'utf8').split('\n');
+  if (lines.pop() !== '') return ['SHA256SUMS does not end in a line break'];
+  const problems: string[] = [];
+  const listed = lines.map((line) => {
+    const m = /^([0-9a-f]{64}) {2}(.+)$/.exec(line);
+    if (!m) problems.push(`not a sha256sum line: ${line}`);
+    return { hex: m?.[1] ?? '', path: m?.[2] ?? '' };
+  });
+  const files = readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile())
+    .map((e) => relative(dir, join(e.parentPath, e.name))).filter((p) => p !== 'SHA256SUMS').sort();
+  const paths = listed.map((l) => l.path);
+  if (JSON.stringify(paths) !== JSON.stringify(files)) problems.push(`listed ${paths.join(', ')}; the folder has ${files.join(', ')}`);
+  for (const { hex, path } of listed) {
+    if (!existsSync(join(dir, path))) continue;
+    if (createHash('sha256').update(readFileSync(join(dir, path))).digest('hex') !== hex) problems.push(`${path}: FAILED`);
+  }
+  return problems;
+}
+
+function hasSha256sum(): boolean {
+  try {
+    execFileSync('sha256sum', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test.serial('evidence: events per variant, evidence.json (verdict, hypotheses, measurements, redacted data) and SHA256SUMS over the report folder', async (t) => {
+  const { result, text, journal } = await runFake(['--evidence', '--variants', '2', '--iterations', '1']);
+  t.is(result.exitCode, 0, text);
+  const dir = result.reportDir!;
+  t.is(result.files['evidence'], join(dir, 'evidence.json'));
+  t.is(result.files['sha256'], join(dir, 'SHA256SUMS'));
+  t.regex(text, /report: \S+ \(json, junit, markdown, html, png, evidence, sha256\)/);
+  t.regex(text, /evidence restore \[a\] recorded\n[\s\S]*evidence restore \[a\] recorded \(Rows by node\)/);
+
+  const events = journal.split('\n').filter(Boolean).map((l) => JSON.parse(l) as JournalEvent);
+  const recorded = events.filter((e) => e.type === 'evidence');
+  t.deepEqual(recorded.map((e) => [e.name, e.variant]), [['restore', 'a'], ['restore', 'a'], ['restore', 'b'], ['restore', 'b']]);
+  const end = events.find((e) => e.type === 'run-end')!;
+  t.true(recorded.every((e) => e.at > 0 && e.at <= end.at), 'on the run clock');
+
+  const file = JSON.parse(readFileSync(result.files['evidence']!, 'utf8')) as Record<string, unknown>;
+  const summary = result.summary!;
+  t.like(file, { workflow: 'fake', runId: summary.runId, startedAt: summary.startedAt, exitCode: 0, verdict: 'PASSED' });
+  const report = JSON.parse(readFileSync(result.files['json']!, 'utf8')) as { run: { endedAt: string }; evidence: unknown[] };
+  t.is(file['endedAt'], report.run.endedAt);
+  t.deepEqual(file['hypotheses'], result.outcomes.map((o) => ({ name: o.text, ok: o.ok, observed: o.observed, threshold: o.threshold, unit: o.unit, variant: o.variant })));
+  const measurements = file['measurements'] as { name: string }[];
+  t.true(measurements.some((m) => m.name === 'lostWrites') && measurements.some((m) => m.name === 'election'), JSON.stringify(measurements.map((m) => m.name)));
+  const url = 'postgres://app:***@db/app';
+  t.deepEqual(file['evidence'], {
+    'restore@a': { rows: result.summary!.writeChecks[0]!.present, password: '***', url },
+    'restore@b': { rows: result.summary!.writeChecks[1]!.present, password: '***', url },
+  });
+  t.false(readFileSync(result.files['evidence']!, 'utf8').includes('s3cret-pw'));
+  t.is(report.evidence.length, 2, 'the report shows them too');
+
+  t.deepEqual(verifyChecksums(dir), []);
+  if (hasSha256sum()) t.regex(execFileSync('sha256sum', ['-c', 'SHA256SUMS'], { cwd: dir, encoding: 'utf8' }), /^journal\.ndjson: OK$/m);
+  else t.log('no sha256sum here: checked in Node only');
+  appendFileSync(join(dir, 'journal.ndjson'), '\n');
+  t.deepEqual(verifyChecksums(dir), ['journal.ndjson: FAILED'], 'a changed file is caught');
+});
+
+test.serial('a lossHypothesis replaces lostWrites(<probe>) == 0: the loss is still measured and a finding, and the run passes on it', async (t) => {
+  const { result, text } = await runFake(['--take-back', '--iterations', '1', '--loss-hypothesis', 'rpoSeconds(db-write) <= 1h']);
+  t.is(result.exitCode, 0, text);
+  t.deepEqual(result.outcomes.filter((o) => o.args.includes('db-write')).map((o) => [o.text, o.ok]), [['rpoSeconds(db-write) <= 1h', true]]);
+  t.truthy(result.outcomes.find((o) => o.text === 'rpoSeconds(db-write) <= 1h')!.description);
+  t.regex(text, /db-write: its loss is judged by rpoSeconds\(db-write\) <= 1h \(its lossHypothesis\), not lostWrites\(db-write\) == 0/);
+  const lost = result.findings.find((f) => f.kind === 'lost-writes')!;
+  t.is(lost.severity, 'warning', 'an accepted loss is a warning; its hypothesis judges it');
+  t.regex(lost.detail, /judged by `rpoSeconds\(db-write\) <= 1h`/);
+  t.regex(text, /lostWrites\(db-write\)\s+[1-9]/, 'the lost writes are measured and shown');
+});
+
+test.serial('--slo still replaces a lossHypothesis', async (t) => {
+  const { result, text } = await runFake(['--take-back', '--iterations', '1', '--loss-hypothesis', 'rpoSeconds(db-write) <= 1h', '--slo', 'rpoSeconds(db-write) <= 1ms']);
+  t.is(result.exitCode, 1, text);
+  t.deepEqual(result.outcomes.filter((o) => o.args.includes('db-write')).map((o) => [o.text, o.ok]), [['rpoSeconds(db-write) <= 1ms', false]]);
+});
+
+test.serial('a bad lossHypothesis, or one on a probe that does not write, is bad input: exit 2 naming it', async (t) => {
+  const bad = await runFake(['--iterations', '1', '--loss-hypothesis', 'uptime >= 1']);
+  t.is(bad.result.exitCode, 2, bad.text);
+  t.is(bad.result.status, 'aborted');
+  t.regex(bad.text, /uptime >= 1/);
+  const read = await runFake(['--iterations', '1', '--loss-on-read', '--loss-hypothesis', 'lostWrites(cache-read) <= 1']);
+  t.is(read.result.exitCode, 2, read.text);
+  t.regex(read.text, /lossHypothesis of cache-read.*set only on a write probe/);
+  // Hypotheses are evaluated per variant from one list: variants must agree on a probe's.
+  const split = await runFake(['--iterations', '1', '--variants', '2', '--loss-variant', 'a', '--loss-hypothesis', 'lostWrites(db-write) <= 1']);
+  t.is(split.result.exitCode, 2, split.text);
+  t.regex(split.text, /lossHypothesis of db-write@b.*the same in every variant \(lostWrites\(db-write\) <= 1 in the first\), got `\(none\)`/);
+});
+
+test.serial('a teardown that never ends is left after its bound: the run goes on, says so, and ends with its report', async (t) => {
+  const { result, text, journal } = await runFake(['--iterations', '1', '--hang-teardown'], { teardownTimeoutMs: 600 });
+  t.is(result.exitCode, 0, text);
+  t.regex(text, /the environment's teardown did not finish within 0\.6 s; going on/);
+  t.regex(journal, /"teardownTimeout":"the environment's teardown"/);
+  t.regex(journal, /"type":"run-end","status":"completed"/);
+});
+
+test.serial('a runner starved for 800 ms while traffic runs: a runner-lagged finding says its numbers there are partly its own', async (t) => {
+  const { result, text, journal } = await runFake(['--iterations', '1', '--block', '800']);
+  const lagged = journal.split('\n').filter((l) => l.includes('"kind":"runner-lagged"')).map((l) => JSON.parse(l) as { severity: string; title: string; data: { maxMs: number } });
+  t.is(lagged.length, 1, text);
+  t.is(lagged[0]!.severity, 'warning');
+  t.true(lagged[0]!.data.maxMs >= 650, lagged[0]!.title);
+  t.regex(text, /the runner itself lagged/);
+  t.not(result.exitCode, 2);
+});
+
 test.serial('bad input: exit 2 and nothing starts', async (t) => {
   const clusters: FakeCluster[] = [];
   let text = '';
@@ -220,5 +376,7 @@ test.serial('--dry-run prints the plan and starts nothing', async (t) => {
   t.is(r.exitCode, 0);
   t.regex(text, /repeat 3×/);
   t.regex(text, /until promoted\(db\), clientsRecovered\(db\)/);
+  t.regex(text, /report: report\.json, .*evidence\.json \(when the workflow gathers evidence\), SHA256SUMS/);
+  t.regex(text, /hypotheses \(plus lostWrites\(<probe>\) == 0 for every write probe whose traffic names no lossHypothesis/);
   t.is(clusters.length, 0);
 });

@@ -109,21 +109,37 @@ test.serial('a kill of the Patroni primary with synchronous replication passes: 
   t.is(r.exitCode, 0, r.stdout);
   t.true(report.verdict.passed);
   t.deepEqual(report.writeChecks.map((c) => [c.probe, c.lost]), [['http-write', 0], ['sql-write', 0], ['redis-write', 0]]);
-  t.deepEqual(report.findings, []);
+  // The runner's own lag on this 2-core machine is reported, not a finding about the system.
+  t.deepEqual(report.findings.filter((f) => f.kind !== 'runner-lagged'), []);
 });
 
 test.serial('regression: a pause that Patroni 3.0.2 turns into a failover that does not hold fails the run, with the lost writes explained', async (t) => {
   t0log = (s) => t.log(s.split('\n').filter((l) => /ABORTED|aborted:|PASS|FAIL|FINDING|rejoin|PASSED|FAILED/.test(l)).join('\n'));
-  // On the bookworm image the thawed old leader overwrites the new leader's key in about 5 of 6
-  // thaws (patroni PR #2689, fixed in 3.0.3); the fault is lined up with Patroni's heartbeat and
-  // repeated, so at least one of the iterations takes the lead back.
-  const { r, dir, report } = await failover(['--system', 'postgres', '--fault', 'pause', '--iterations', '3', '--steady', '3s', '--after', '2s', '--no-png']);
+  // On the bookworm image the thawed old leader may overwrite the new leader's key (patroni PR
+  // #2689, fixed in 3.0.3): whether it does is a race inside the thawed Patroni (its HA loop
+  // renewing the lock from its stale view before its etcd watch delivers the new leader). The fault
+  // is lined up with Patroni's heartbeat and repeated; most runs show it in one of 3 thaws, some
+  // in none (CI saw 0 of 3). So up to 3 runs; every run, whatever its thaws did, must not pass
+  // with acknowledged writes lost.
+  let run: Awaited<ReturnType<typeof failover>> | undefined;
+  const tries: string[] = [];
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const got = await failover(['--system', 'postgres', '--fault', 'pause', '--iterations', '3', '--steady', '3s', '--after', '2s', '--no-png']);
+    const lostAny = got.report.writeChecks.some((c) => c.lost > 0);
+    if (lostAny) t.is(got.r.exitCode, 1, `run ${attempt} lost acknowledged writes and did not fail:\n${got.r.stdout}`);
+    if (lostAny) t.false(got.report.verdict.passed);
+    const held = got.report.findings.filter((f) => f.kind === 'failover-not-held').length;
+    tries.push(`run ${attempt}: ${held} of 3 failovers not held, lost ${got.report.writeChecks.map((c) => `${c.probe} ${c.lost}`).join(', ')}`);
+    if (held > 0) { run = got; break; }
+  }
+  t.log(tries.join('\n'));
+  if (!run) return t.fail(`the thawed old leader never took the lead back in 9 thaws:\n${tries.join('\n')}`);
+  const { r, dir, report } = run;
   const patroni = String((report as unknown as { environment: Record<string, string> }).environment['patroni'] ?? '');
   t.regex(patroni, /3\.0\.2/, 'this regression test is about the bookworm image');
   t.is(r.exitCode, 1, r.stdout);
   t.false(report.verdict.passed);
   const notHeld = report.findings.filter((f) => f.kind === 'failover-not-held');
-  t.true(notHeld.length >= 1, r.stdout);
   t.true(notHeld[0]!.evidence.some((e) => /#2689/.test(e.text)));
   t.true(notHeld[0]!.evidence.some((e) => /Patroni log/.test(e.label)));
   const lost = report.findings.filter((f) => f.kind === 'lost-writes');

@@ -1,0 +1,256 @@
+// The soak's last step: one pass over the whole journal (both sides of a --resume) for the
+// resource series, latency and availability per slice of the run, and the RTO of each fault in
+// order; then a leak verdict per series (Sen's slope, Mann-Kendall with the Hamed-Rao correction)
+// and trend tests of steady p99 and of RTO. What it finds becomes measurements (`leaks`,
+// `degradations`), findings with the numbers, and evidence tables in the report.
+import {
+  createLatencyHistogram, leakAnalysis, orderedTrend, readJournal, recordLatency, RESOURCE_METRICS, RunAnalyser,
+  type Evidence, type EvidenceTable, type FindingEvent, type JournalEvent, type LatencyHistogram, type LeakResult,
+  type SeriesPoint,
+} from '@resilience/fixtures';
+import { shortName, type Measurement, type MetricSpec, type StepContext } from '@resilience/runner';
+import type { SoakOptionsT } from './options.ts';
+import { clock } from './plan.ts';
+import type { SoakEnv } from './soak.ts';
+
+export const SOAK_METRICS: readonly MetricSpec[] = [
+  { name: 'leaks', unit: 'count', aggregate: 'sum', description: 'resource series judged a leak after the settling period (significant upward trend of at least --leak-threshold %/h); not measured when no judged series had enough points' },
+  { name: 'degradations', unit: 'count', aggregate: 'sum', description: 'significant upward trends over the run of steady-state p99 latency (per slice) or of the RTO of the faults in order; not measured when neither had 3 values' },
+];
+
+/** The shortest observation (after settling) a leak verdict is drawn from. */
+export const LEAK_MIN_SPAN_MS = 30 * 60_000;
+
+/** Series that grow with the data the probes write (every write is a row or a key that stays): shown, not judged. */
+const DATA_METRICS = new Set(['dbSizeBytes', 'usedMemoryBytes', 'datasetBytes', 'keys']);
+/** Not leak-shaped (a rate or a delay), shown as trends only. */
+const CONTEXT_METRICS = new Set(['cpuPercent', 'eventLoopDelayP99Ms', 'externalBytes']);
+
+const BYTES = /Bytes$/;
+
+function fmt(metric: string, v: number | null): string {
+  if (v === null || !Number.isFinite(v)) return '-';
+  if (BYTES.test(metric)) return `${(v / 1024 / 1024).toFixed(Math.abs(v) < 10 * 1024 * 1024 ? 2 : 1)} MiB`;
+  return Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3);
+}
+
+/** The length of a slice of the run for degradation over time: an hour, or a sixth of a shorter run. */
+export function sliceMs(durationMs: number): number {
+  return durationMs >= 6 * 3_600_000 ? 3_600_000 : Math.max(10_000, Math.round(durationMs / 6 / 1000) * 1000);
+}
+
+interface Slice {
+  attempts: number;
+  failures: number;
+  readonly steady: LatencyHistogram;
+}
+
+export interface SeriesVerdict {
+  readonly container: string;
+  readonly metric: string;
+  readonly judged: boolean;
+  readonly why: string | undefined;
+  readonly result: LeakResult;
+}
+
+/** What the analysis needs besides the journal. */
+export interface SoakAnalysisInput {
+  readonly durationMs: number;
+  readonly settleMs: number;
+  /** Run-clock time of the soak's first step (slices and fault times count from it). */
+  readonly origin: number;
+  /** Growth (%/h) below which a rising series is not a leak (--leak-threshold). */
+  readonly leakThreshold: number;
+  /** Short names of the data stores' containers (their memory grows with the data: shown, not judged). */
+  readonly stores: ReadonlySet<string>;
+}
+
+type SoakFinding = Omit<FindingEvent, 'type' | 'variant' | 'id' | 'evidence'> & { readonly evidence: readonly Evidence[] };
+
+export interface SoakResult {
+  readonly verdicts: readonly SeriesVerdict[];
+  readonly slices: readonly { from: number; to: number; attempts: number; availability: number | null; p50: number | null; p99: number | null }[];
+  readonly faults: readonly { id: string; kind: string; scope: string | null; targets: readonly string[]; at: number; healedAt: number | null; rtoMs: number | null }[];
+  readonly findings: readonly SoakFinding[];
+  readonly measurements: readonly Omit<Measurement, 'variant'>[];
+  readonly evidence: { readonly data: unknown; readonly tables: readonly EvidenceTable[] };
+}
+
+/**
+ * One pass over a soak's journal (both sides of a --resume): resource series, steady latency and
+ * availability per slice, the RTO of each fault in order; then leak verdicts and trend tests.
+ * Pure: what it finds is returned for the step to report.
+ */
+export async function analyseSoak(events: AsyncIterable<JournalEvent> | Iterable<JournalEvent>, input: SoakAnalysisInput): Promise<SoakResult> {
+  const { durationMs, settleMs: settle, origin, leakThreshold, stores } = input;
+  const analyser = new RunAnalyser();
+  const series = new Map<string, Map<string, SeriesPoint[]>>();
+  const width = sliceMs(durationMs);
+  const slices: Slice[] = Array.from({ length: Math.ceil(durationMs / width) }, () => ({ attempts: 0, failures: 0, steady: createLatencyHistogram() }));
+  let phase = '';
+  const add = (container: string, metric: string, t: number, value: unknown) => {
+    if (typeof value !== 'number' || !Number.isFinite(value)) return;
+    let m = series.get(container);
+    if (!m) series.set(container, (m = new Map()));
+    let points = m.get(metric);
+    if (!points) m.set(metric, (points = []));
+    points.push({ t, value });
+  };
+  for await (const e of events) {
+    analyser.push(e);
+    if (e.type === 'phase') phase = e.name;
+    else if (e.type === 'resource') {
+      for (const k of RESOURCE_METRICS) add(e.container, k, e.at, e[k]);
+      for (const [k, v] of Object.entries(e.values ?? {})) if (k !== 'rssBytes' || e.container !== 'runner') add(e.container, k, e.at, v);
+    } else if (e.type === 'sample') {
+      const i = Math.floor((e.intended - origin) / width);
+      const s = slices[i];
+      if (!s) continue;
+      s.attempts += 1;
+      if (!e.ok) s.failures += 1;
+      else if (phase === 'steady') recordLatency(s.steady, e.completed - e.intended);
+    }
+  }
+  const summary = analyser.finish();
+  const end = summary.lastEventAt;
+  const findings: SoakFinding[] = [];
+  const measurements: Omit<Measurement, 'variant'>[] = [];
+
+  // Leak verdicts per series.
+  const verdicts: SeriesVerdict[] = [];
+  for (const [container, metrics] of [...series].sort((a, b) => a[0].localeCompare(b[0]))) {
+    for (const [metric, points] of metrics) {
+      const why = DATA_METRICS.has(metric) ? 'grows with the data written (not judged)'
+        : CONTEXT_METRICS.has(metric) ? 'a rate, not a leak (not judged)'
+        : metric === 'memoryBytes' && stores.has(container) ? 'a data store: memory grows with the data and cache (not judged)'
+        : undefined;
+      const raw = leakAnalysis(points, { settleMs: Math.max(0, origin + settle - (points[0]?.t ?? 0)), minGrowthPctPerHour: leakThreshold });
+      // Growth per hour extrapolated from minutes cannot tell a leak from warm-up (a JIT, a heap,
+      // a cache filling up): shorter observations are inconclusive.
+      const span = raw.from === null || raw.to === null ? 0 : raw.to - raw.from;
+      const result: LeakResult = span < LEAK_MIN_SPAN_MS && raw.verdict !== 'inconclusive'
+        ? { ...raw, verdict: 'inconclusive', reason: `observed for ${clock(span)} after settling, less than the ${clock(LEAK_MIN_SPAN_MS)} a leak verdict needs (${raw.reason})` }
+        : raw;
+      verdicts.push({ container, metric, judged: why === undefined, why, result });
+    }
+  }
+  const judged = verdicts.filter((v) => v.judged);
+  const conclusive = judged.filter((v) => v.result.verdict !== 'inconclusive');
+  const leaks = judged.filter((v) => v.result.verdict === 'leak');
+  for (const v of leaks) {
+    const r = v.result;
+    findings.push({
+      kind: 'leak', severity: 'warning', at: r.to ?? end, nodes: [v.container],
+      title: `${v.metric} of ${v.container} grows ${r.growthPctPerHour === null ? '' : `${r.growthPctPerHour.toFixed(2)} %/h`} (${fmt(v.metric, r.slopePerHour)}/h from ${fmt(v.metric, r.baseline)})`,
+      detail: `${r.reason}. Over ${r.n} samples from ${clock(r.from! - origin)} to ${clock(r.to! - origin)} after the first step, the settling period (${clock(settle)}) left out. A steady rise that outlasts the faults is what a leak looks like; the series is in the Resources table.`,
+      evidence: [{ label: `${v.container} ${v.metric}`, text: points(series.get(v.container)?.get(v.metric) ?? [], v.metric) }],
+    });
+  }
+  measurements.push({
+    name: 'leaks', unit: 'count', value: conclusive.length ? leaks.length : null,
+    description: `resource series judged a leak (${leaks.length} of ${judged.length} judged, ${judged.length - conclusive.length} inconclusive; ${verdicts.length - judged.length} shown but not judged)${conclusive.length ? '' : `: not measured, no judged series was observed long enough (${clock(LEAK_MIN_SPAN_MS)} after settling, at least 8 samples)`}`,
+  });
+
+  // Degradation over time: steady p99 per slice, and RTO of each fault in order.
+  const sliceRows = slices.map((s, i) => ({
+    from: i * width, to: Math.min(durationMs, (i + 1) * width), attempts: s.attempts,
+    availability: s.attempts ? (s.attempts - s.failures) / s.attempts : null,
+    p50: s.steady.totalCount ? s.steady.getValueAtPercentile(50) / 1000 : null,
+    p99: s.steady.totalCount ? s.steady.getValueAtPercentile(99) / 1000 : null,
+  }));
+  const p99s = sliceRows.map((r) => r.p99).filter((x): x is number => x !== null);
+  const faults = summary.faults.filter((f) => f.scope !== null);
+  const rtoOf = (id: string) => {
+    const rs = Object.values(summary.probes).flatMap((p) => p.recoveries.filter((r) => r.faultId === id));
+    return rs.length === 0 || rs.some((r) => r.rtoMs === null) ? null : Math.max(...rs.map((r) => r.rtoMs!));
+  };
+  const rtos = faults.map((f) => rtoOf(f.id));
+  let degradations = 0;
+  let measured = false;
+  const p99Trend = p99s.length >= 3 ? orderedTrend(p99s) : null;
+  if (p99Trend) {
+    measured = true;
+    if (p99Trend.increasing && p99s.at(-1)! > 1.2 * p99s[0]!) {
+      degradations += 1;
+      findings.push({
+        kind: 'degradation', severity: 'warning', at: end,
+        title: `steady-state p99 latency rises over the run: ${p99s[0]!.toFixed(1)} ms in the first slice, ${p99s.at(-1)!.toFixed(1)} ms in the last`,
+        detail: `${p99Trend.reason}. Slices of ${clock(width)}; only operations between faults (phase steady) count.`,
+        evidence: [{ label: 'p99 per slice (ms)', text: p99s.map((x) => x.toFixed(2)).join(', ') }],
+      });
+    }
+  }
+  const knownRtos = rtos.filter((x): x is number => x !== null);
+  const rtoTrend = knownRtos.length >= 3 ? orderedTrend(knownRtos) : null;
+  if (rtoTrend) {
+    measured = true;
+    if (rtoTrend.increasing) {
+      degradations += 1;
+      findings.push({
+        kind: 'degradation', severity: 'warning', at: end,
+        title: `recovery gets slower over the run: RTO ${(knownRtos[0]! / 1000).toFixed(1)} s for the first fault, ${(knownRtos.at(-1)! / 1000).toFixed(1)} s for the last`,
+        detail: `${rtoTrend.reason}. RTO of each fault in order (the worst of the probes judged on it).`,
+        evidence: [{ label: 'RTO per fault (s)', text: knownRtos.map((x) => (x / 1000).toFixed(2)).join(', ') }],
+      });
+    }
+  }
+  measurements.push({
+    name: 'degradations', unit: 'count', value: measured ? degradations : null,
+    description: `upward trends over the run (steady p99 over ${p99s.length} slice(s) of ${clock(width)}${p99Trend ? `: ${p99Trend.reason}` : ''}; RTO over ${knownRtos.length} fault(s)${rtoTrend ? `: ${rtoTrend.reason}` : ''})${measured ? '' : ': not measured, fewer than 3 values of each'}`,
+  });
+
+  const faultRows = faults.map((f, i) => ({ id: f.id, kind: f.kind, scope: f.scope, targets: f.targets, at: f.at - origin, healedAt: f.healedAt === null ? null : f.healedAt - origin, rtoMs: rtos[i] ?? null }));
+  const tables: EvidenceTable[] = [
+    {
+      title: `Resources after the settling period (${clock(settle)}): leak verdicts`,
+      header: ['container', 'metric', 'points', 'baseline', 'slope / h', 'growth %/h', 'Mann-Kendall p', 'verdict'],
+      rows: verdicts.map((v) => [
+        v.container, v.metric, String(v.result.n), fmt(v.metric, v.result.baseline), fmt(v.metric, v.result.slopePerHour),
+        v.result.growthPctPerHour === null ? '-' : v.result.growthPctPerHour.toFixed(2), v.result.mannKendall ? v.result.mannKendall.p.toPrecision(2) : '-',
+        v.judged ? v.result.verdict : `${v.result.verdict === 'leak' ? 'grows' : v.result.verdict}: ${v.why}`,
+      ]),
+    },
+    {
+      title: `Over time, in slices of ${clock(width)} (latency of operations between faults)`,
+      header: ['slice', 'operations', 'availability', 'p50 (ms)', 'p99 (ms)'],
+      rows: sliceRows.map((r) => [`${clock(r.from)}–${clock(r.to)}`, r.attempts.toLocaleString('en-US'), r.availability === null ? '-' : `${(r.availability * 100).toFixed(3)} %`, r.p50 === null ? '-' : r.p50.toFixed(2), r.p99 === null ? '-' : r.p99.toFixed(2)]),
+    },
+    {
+      title: 'Faults in order',
+      header: ['#', 'at', 'kind', 'targets', 'healed after', 'RTO (worst probe)'],
+      rows: faultRows.map((f, i) => [String(i + 1), clock(f.at), f.kind, f.targets.join(', '), f.healedAt === null ? 'not healed' : `${((f.healedAt - f.at) / 1000).toFixed(1)} s`, f.rtoMs === null ? 'not recovered' : `${(f.rtoMs / 1000).toFixed(2)} s`]),
+    },
+  ];
+  return {
+    verdicts, slices: sliceRows, faults: faultRows, findings, measurements,
+    evidence: {
+      data: { settleMs: settle, sliceMs: width, series: verdicts.map((v) => ({ container: v.container, metric: v.metric, judged: v.judged, note: v.why ?? null, ...v.result })), slices: sliceRows, faults: faultRows },
+      tables,
+    },
+  };
+}
+
+/** The soak's last step: the analysis of its journal, reported as measurements, findings and evidence. */
+export async function soakAnalysis(sc: StepContext<SoakEnv, SoakOptionsT>, o: SoakOptionsT, settle: number, origin: number): Promise<void> {
+  sc.phase('after');
+  const journal = sc.run.journal;
+  if (!journal) throw new Error('the soak needs its journal for the analysis');
+  await journal.flush();
+  const started = performance.now();
+  const stores = new Set([
+    ...sc.env.stack.pg.nodes.map((n) => n.container.name), ...sc.env.stack.pg.etcd.map((c) => c.name),
+    ...sc.env.stack.redis.nodes.map((n) => n.container.name),
+  ].map((n) => shortName(n, sc.run.runId)));
+  const r = await analyseSoak(readJournal(journal.path), { durationMs: o.duration, settleMs: settle, origin, leakThreshold: o.leakThreshold, stores });
+  for (const f of r.findings) sc.finding(f);
+  for (const m of r.measurements) sc.measure(m);
+  sc.evidence('soak', r.evidence.data, r.evidence.tables);
+  const judged = r.verdicts.filter((v) => v.judged);
+  sc.note(`soak analysis: ${r.verdicts.length} series (${judged.length} judged, ${judged.filter((v) => v.result.verdict === 'leak').length} leak), ${r.slices.length} slices, ${r.faults.length} faults, in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}
+
+/** A series as text for evidence: at most 24 evenly spread points. */
+function points(ps: readonly SeriesPoint[], metric: string): string {
+  const step = Math.max(1, Math.ceil(ps.length / 24));
+  return ps.filter((_, i) => i % step === 0).map((p) => fmt(metric, p.value)).join(', ');
+}

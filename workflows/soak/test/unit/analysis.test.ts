@@ -1,0 +1,113 @@
+// The soak's analysis on a synthetic journal whose truth is known: a heap that grows 5 %/h is a
+// leak and a flat one is not; a data store's growing memory is shown, not judged; steady p99 that
+// rises slice after slice is a degradation; RTO per fault is each fault's own outage, a fault
+// that never recovered reads "not recovered"; a failure in steady state long after a fault is not
+// that fault's RTO.
+import test from 'ava';
+import type { JournalEvent } from '@resilience/fixtures';
+import { seededRandom } from '@resilience/fixtures/faulty';
+import { analyseSoak, sliceMs } from '../../src/analysis.ts';
+
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+const DURATION = 2 * HOUR;
+const SETTLE = 10 * MIN;
+
+interface Outage { readonly from: number; readonly to: number }
+
+/**
+ * A soak of DURATION: one probe (`sql-write`, on postgres) every second, resources every 30 s,
+ * and faults at `faults` (each fails the probe over its outage, is healed 5 s after its start
+ * and followed by a steady phase once the outage is over).
+ */
+function journal(o: {
+  readonly faults: readonly (Outage & { readonly id: string })[];
+  readonly steadyOutages?: readonly Outage[];
+  readonly latencyMs: (t: number) => number;
+  readonly heapGrowthPerHour: number;
+}): JournalEvent[] {
+  const random = seededRandom(7);
+  const events: { at: number; order: number; e: JournalEvent }[] = [];
+  let order = 0;
+  const push = (at: number, e: JournalEvent) => events.push({ at, order: order++, e });
+  push(0, { type: 'run-start', runId: 'r', workflow: 'soak', startedAt: '2026-12-02T00:00:00.000Z', at: 0 });
+  push(0, { type: 'probe', name: 'sql-write', op: 'insert', scopes: ['postgres'], intervalMs: 1000, writes: true, at: 0 });
+  push(0, { type: 'phase', name: 'steady', at: 0 });
+  for (const f of o.faults) {
+    push(f.from, { type: 'phase', name: 'fault', at: f.from });
+    push(f.from, { type: 'fault-injected', id: f.id, kind: 'kill', targets: ['pg1'], params: {}, at: f.from, scope: 'postgres' });
+    push(f.from + 5000, { type: 'fault-healed', id: f.id, at: f.from + 5000 });
+    push(f.from + 5000, { type: 'phase', name: 'recovery', at: f.from + 5000 });
+    if (f.to < DURATION) push(Math.max(f.to, f.from + 5000) + 1000, { type: 'phase', name: 'steady', at: Math.max(f.to, f.from + 5000) + 1000 });
+  }
+  const failing = (t: number) => [...o.faults, ...(o.steadyOutages ?? [])].some((x) => t >= x.from && t < x.to);
+  for (let t = 0; t < DURATION; t += 1000) {
+    const ok = !failing(t);
+    push(t, { type: 'sample', probe: 'sql-write', op: 'insert', intended: t, completed: t + (ok ? o.latencyMs(t) : 1), ok });
+  }
+  for (let t = 0; t < DURATION; t += 30_000) {
+    const noise = () => 1 + (random() - 0.5) * 0.004;
+    push(t, { type: 'resource', container: 'runner', at: t, memoryBytes: 200e6 * noise(), values: { heapUsedBytes: 80e6 * (1 + (o.heapGrowthPerHour / 100) * (t / HOUR)) * noise() } });
+    push(t, { type: 'resource', container: 'app', at: t, memoryBytes: 60e6 * noise(), pids: 11 });
+    push(t, { type: 'resource', container: 'pg1', at: t, memoryBytes: 100e6 * (1 + 0.2 * (t / HOUR)) * noise() });
+  }
+  events.sort((a, b) => a.at - b.at || a.order - b.order);
+  return events.map((x) => x.e);
+}
+
+const input = { durationMs: DURATION, settleMs: SETTLE, origin: 0, leakThreshold: 1, stores: new Set(['pg1']) };
+const faults = [
+  { id: 'f1', from: 30 * MIN, to: 30 * MIN + 10_000 },
+  { id: 'f2', from: 50 * MIN, to: 50 * MIN + 20_000 },
+  { id: 'f3', from: 70 * MIN, to: 70 * MIN + 30_000 },
+  // Never recovers: fails to the end of the run.
+  { id: 'f4', from: 110 * MIN, to: DURATION },
+];
+
+test('a heap growing 5 %/h is the one leak; a flat heap and a data store are not; RTO per fault; the last fault did not recover', async (t) => {
+  const r = await analyseSoak(journal({ faults, latencyMs: () => 5, heapGrowthPerHour: 5 }), input);
+  const verdict = (container: string, metric: string) => r.verdicts.find((v) => v.container === container && v.metric === metric);
+  t.like(verdict('runner', 'heapUsedBytes'), { judged: true, result: { verdict: 'leak' } });
+  const growth = verdict('runner', 'heapUsedBytes')!.result.growthPctPerHour!;
+  // 5 %/h of the value at t = 0: relative to the baseline after settling, a little less.
+  t.true(growth > 4 && growth < 5.2, `growth ${growth}`);
+  t.like(verdict('runner', 'memoryBytes'), { judged: true, result: { verdict: 'stable' } });
+  t.like(verdict('app', 'memoryBytes'), { judged: true, result: { verdict: 'stable' } });
+  t.like(verdict('pg1', 'memoryBytes'), { judged: false, result: { verdict: 'leak' } });
+  t.like(r.measurements.find((m) => m.name === 'leaks'), { value: 1 });
+  t.deepEqual(r.findings.filter((f) => f.kind === 'leak').map((f) => f.nodes), [['runner']]);
+
+  t.deepEqual(r.faults.map((f) => f.id), ['f1', 'f2', 'f3', 'f4']);
+  const rto = r.faults.map((f) => f.rtoMs);
+  // Recovery counts from the fault to the first success of a sustained run (samples every second).
+  for (const [i, outage] of [10_000, 20_000, 30_000].entries()) t.true(Math.abs(rto[i]! - outage) <= 1000, `f${i + 1}: ${rto[i]}`);
+  t.is(rto[3], null);
+  t.regex(r.evidence.tables.find((x) => x.title === 'Faults in order')!.rows[3]!.at(-1)!, /not recovered/);
+  // Flat latency: no degradation of p99; three RTOs in order are too few to be significant.
+  t.like(r.measurements.find((m) => m.name === 'degradations'), { value: 0 });
+});
+
+test('no leak when nothing grows: every judged series is flat', async (t) => {
+  const r = await analyseSoak(journal({ faults, latencyMs: () => 5, heapGrowthPerHour: 0 }), input);
+  t.deepEqual(r.verdicts.filter((v) => v.judged && v.result.verdict === 'leak').map((v) => `${v.container} ${v.metric}`), []);
+  t.like(r.measurements.find((m) => m.name === 'leaks'), { value: 0 });
+});
+
+test('steady p99 that rises slice after slice is a degradation; the slices read the latency they were given', async (t) => {
+  const width = sliceMs(DURATION);
+  const r = await analyseSoak(journal({ faults, latencyMs: (ms) => 5 + 5 * Math.floor(ms / width), heapGrowthPerHour: 0 }), input);
+  t.is(r.slices.length, 6);
+  t.deepEqual(r.slices.map((s) => Math.round(s.p99!)), [5, 10, 15, 20, 25, 30]);
+  t.like(r.measurements.find((m) => m.name === 'degradations'), { value: 1 });
+  t.regex(r.findings.find((f) => f.kind === 'degradation')!.title, /p99 latency rises over the run: 5\.0 ms in the first slice, 30\.0 ms in the last/);
+});
+
+test('a failure in steady state 20 minutes after a fault the probe never felt is not that fault\'s RTO', async (t) => {
+  const quiet = [{ id: 'q', from: 20 * MIN, to: 20 * MIN }, faults[1]!];
+  const r = await analyseSoak(journal({ faults: quiet, steadyOutages: [{ from: 40 * MIN, to: 40 * MIN + 60_000 }], latencyMs: () => 5, heapGrowthPerHour: 0 }), input);
+  t.like(r.faults[0], { id: 'q', rtoMs: 0 });
+  t.true(Math.abs(r.faults[1]!.rtoMs! - 20_000) <= 1000, String(r.faults[1]!.rtoMs));
+  // The minute of failures at 40 min counts against its slice's availability instead.
+  const slice = r.slices.find((s) => s.from <= 40 * MIN && s.to > 40 * MIN)!;
+  t.true(slice.availability! < 1 - 50 / slice.attempts, `availability ${slice.availability}`);
+});
