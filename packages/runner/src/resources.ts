@@ -25,15 +25,6 @@ export interface ResourceSamplerOptions {
   readonly onError?: (source: string, error: unknown) => void;
 }
 
-/** One point of a series: run clock (ms) and value. */
-export interface SeriesPoint {
-  readonly t: number;
-  readonly value: number;
-}
-
-/** The series a sampler collected, by container and metric. */
-export type ResourceSeries = ReadonlyMap<string, ReadonlyMap<string, readonly SeriesPoint[]>>;
-
 /** The name a person knows a container by: `pg1` for `rz-<run>-pg1`. */
 export function shortName(name: string, runId: string): string {
   const n = name.replace(/^\//, '');
@@ -71,7 +62,6 @@ const COUNT_FDS = ['sh', '-c', 'n=0; for d in /proc/[0-9]*/fd; do set -- "$d"/*;
 
 export class ResourceSampler {
   readonly #o: ResourceSamplerOptions;
-  readonly #series = new Map<string, Map<string, SeriesPoint[]>>();
   readonly #loop: ReturnType<typeof monitorEventLoopDelay> = monitorEventLoopDelay({ resolution: 20 });
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
@@ -99,11 +89,6 @@ export class ResourceSampler {
     if (this.#timer) clearTimeout(this.#timer);
     await this.#running;
     this.#loop.disable();
-  }
-
-  /** What was sampled so far, by container and metric. */
-  series(): ResourceSeries {
-    return this.#series;
   }
 
   /** One round over every source; never throws. */
@@ -149,14 +134,9 @@ export class ResourceSampler {
       if (fds !== undefined) event.fds = fds;
       if (connections !== undefined) event.connections = connections;
       if (Object.keys(rest).length) event.values = Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, round(v)]));
+      // Emitted only: the journal keeps the series and the leak verdicts read it from there (a copy
+      // kept here grew the runner's heap by about 2 MiB/h and nothing read it).
       this.#o.emit(event);
-      let metrics = this.#series.get(container);
-      if (!metrics) this.#series.set(container, (metrics = new Map()));
-      for (const [metric, value] of Object.entries(all)) {
-        let points = metrics.get(metric);
-        if (!points) metrics.set(metric, (points = []));
-        points.push({ t: at, value });
-      }
     }
   }
 }
