@@ -5,6 +5,12 @@ import { mkdirSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 const [projectRoot, projectName, kind] = process.argv.slice(2);
+
+/** A failure's diagnostics for the summary: its start and its end (where the cause usually is). */
+function clip(detail: string, head = 700, tail = 1300): string {
+  if (detail.length <= head + tail) return detail;
+  return `${detail.slice(0, head)}\n    … ${detail.length - head - tail} characters left out …\n${detail.slice(-tail)}`;
+}
 if (!projectRoot || !projectName || (kind !== 'unit' && kind !== 'integration')) {
   console.error(`usage: run-ava.ts <projectRoot> <projectName> unit|integration, got ${JSON.stringify(process.argv.slice(2))}`);
   process.exit(2);
@@ -76,7 +82,7 @@ child.on('close', (code, signal) => {
     skipped: counts.skip + counts.todo,
     exitCode: code,
     signal,
-    failures: failures.map((f) => ({ title: f.title, detail: f.detail.slice(0, 1500) })),
+    failures: failures.map((f) => ({ title: f.title, detail: clip(f.detail) })),
   };
   writeFileSync(resultsFile, JSON.stringify(result) + '\n');
   if (crashed) console.error(`${projectName}: ava exited with ${code ?? signal} and no failed test reported:\n${tail}`);

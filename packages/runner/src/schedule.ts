@@ -178,6 +178,29 @@ export interface CustomFault<E = unknown> {
   readonly apply: FaultApplier<E>;
 }
 
+/**
+ * Picks the fault's target. When that fails (no primary to kill: the system is not in its steady
+ * state before the fault) nothing is injected: a critical `not-steady` finding with the system's
+ * evidence (its logs, its own view), then the error stops the schedule (the write check still runs).
+ */
+async function resolveBeforeFault<E>(sc: StepContext<E>, target: TargetSelector<E>, kind: string, scope: string): Promise<NodeRef> {
+  const since = Date.now() - 60_000;
+  try {
+    return await target.resolve(sc);
+  } catch (e) {
+    if (sc.signal.aborted) throw e;
+    const sys = sc.systems[scope];
+    const explained = await explainFinding(sys, 'not-steady', [], since);
+    sc.finding({
+      kind: 'not-steady', severity: 'critical', scope, at: sc.now(), iteration: sc.iteration,
+      title: `${sys?.title ?? scope} was not in its steady state before the ${kind}: ${target.label} found no target`,
+      detail: `${e instanceof Error ? e.message : String(e)}. No fault was injected; the schedule stopped here and the acknowledged writes were still checked.${explained?.detail ? ` ${explained.detail}` : ''}`,
+      evidence: explained?.evidence ?? [],
+    });
+    throw e;
+  }
+}
+
 /** Injects a fault of `kind` on the selected target; the start is stamped before the Docker call. */
 export function inject<E>(fault: string | CustomFault<E>, target: TargetSelector<E>, options: InjectOptions): Step<E> {
   const kind = typeof fault === 'string' ? fault : fault.name;
@@ -186,7 +209,7 @@ export function inject<E>(fault: string | CustomFault<E>, target: TargetSelector
   return {
     label: `inject ${kind} on ${target.label} (scope ${options.scope})`,
     run: async (sc) => {
-      const t = await target.resolve(sc);
+      const t = await resolveBeforeFault(sc, target, kind, options.scope);
       sc.note(`${sc.variant ? `[${sc.variant}] ` : ''}iteration ${sc.iteration}: ${kind} ${t.name} (${options.scope})`);
       await sc.systems[options.scope]?.beforeFault?.(t, { timeoutMs: sc.timeoutMs, signal: sc.signal });
       sc.phase('fault');

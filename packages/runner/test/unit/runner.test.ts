@@ -32,6 +32,8 @@ class FakeCluster {
   readonly rows = new Map<string, string>();
   takeBack = false;
   neverHealthy = false;
+  /** No node is the primary (what Patroni says when its leader's PostgreSQL does not answer). */
+  noPrimary = false;
   promotedAt = 0;
   healedAt = 0;
   readonly now: () => number;
@@ -45,7 +47,10 @@ const node = (name: string) => ({ name, container: { name } as unknown as Contai
 function fakeSystem(c: FakeCluster, scope: string): System {
   return {
     scope, title: `fake ${scope}`, network: 'none',
-    primary: async () => node(c.primary),
+    primary: async () => {
+      if (c.noPrimary) throw new Error('The cluster has no running leader (n1: leader/running, n2: replica/running): n1 does not answer');
+      return node(c.primary);
+    },
     waitForPromotion: async (previous) => {
       await new Promise((r) => setTimeout(r, 200));
       c.primary = previous === 'n1' ? 'n2' : 'n1';
@@ -82,7 +87,7 @@ function outage(c: FakeCluster): CustomFault {
 
 const flag = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]).default(false);
 const Options = z.object({
-  takeBack: flag, neverHealthy: flag, iterations: z.coerce.number().default(2), variants: z.coerce.number().default(1),
+  takeBack: flag, neverHealthy: flag, leaderless: flag, iterations: z.coerce.number().default(2), variants: z.coerce.number().default(1),
   /** A last step records evidence (twice under one name: the second wins). */
   evidence: flag,
   /** The write probe's lossHypothesis (on the read probe with --loss-on-read). */
@@ -108,6 +113,7 @@ function fakeWorkflow(clusters: FakeCluster[]) {
       const c = new FakeCluster(setup.now);
       c.takeBack = o.takeBack && setup.variant !== 'b';
       c.neverHealthy = o.neverHealthy;
+      c.noPrimary = o.leaderless;
       clusters.push(c);
       return { handle: c, systems: { db: fakeSystem(c, 'db') }, teardown: o.hangTeardown ? () => new Promise<void>(() => undefined) : async () => undefined, versions: { fake: '1.0' } };
     },
@@ -169,6 +175,7 @@ async function runFake(argv: string[], extra: { teardownTimeoutMs?: number } = {
   const engine = await Engine.connect({ docker: emptyDocker });
   const reportsRoot = mkdtempSync(join(tmpdir(), 'rz-fake-'));
   const result = await runWorkflow(fakeWorkflow(clusters), { ...extra, argv, out, engine, handleSignals: false, reportsRoot, run: { watchdog: false, sweep: false, stateRoot: mkdtempSync(join(tmpdir(), 'rz-state-')) } });
+  if (!result.reportDir) throw new Error(`no report: ${text}`);
   const journal = readFileSync(join(result.reportDir!, 'journal.ndjson'), 'utf8');
   return { result, text, clusters, journal };
 }
@@ -224,6 +231,21 @@ test.serial('a system that never gets back to full redundancy: a not-recovered f
   t.is(result.summary!.faults.length, 1, 'the second iteration did not start');
   const lost = result.outcomes.find((o) => o.text === 'lostWrites(db-write) == 0')!;
   t.true(lost.observed! > 0, 'measured although the schedule failed');
+});
+
+test.serial('no primary before the fault: nothing is injected, a not-steady finding with the system\'s evidence, exit 1, the writes still checked', async (t) => {
+  const { result, text } = await runFake(['--leaderless']);
+  t.is(result.exitCode, 1, text);
+  t.is(result.status, 'failed');
+  t.deepEqual(result.findings.map((f) => f.kind), ['not-steady']);
+  const f = result.findings[0]!;
+  t.is(f.severity, 'critical');
+  t.regex(f.title, /fake db was not in its steady state before the outage: primaryOf\(db\) found no target/);
+  t.regex(f.detail, /no running leader .*n1 does not answer\. No fault was injected/);
+  t.deepEqual(f.evidence.map((e) => e.text), ['Lock owner: n2; I am n1']);
+  t.is(result.summary!.faults.length, 0, 'no fault was injected');
+  t.regex(text, /FINDINGS \(1\)[\s\S]*not in its steady state/);
+  t.truthy(result.outcomes.find((o) => o.text === 'lostWrites(db-write) == 0')?.observed === 0, 'the write check ran');
 });
 
 test.serial('variants: the same schedule per variant, hypotheses per variant', async (t) => {
