@@ -320,7 +320,47 @@ export class RedisSentinel implements AsyncDisposable {
    * not sent again behind its back, and an outage shows as failures when it starts.
    */
   probeClient(options: RedisOptions = {}): Redis {
-    return this.#track(new Redis({ ...this.clientOptions(), ...probeClientOptions(), ...options }));
+    const client = this.#track(new Redis({ ...this.clientOptions(), ...probeClientOptions(), ...options }));
+    this.#revive(client);
+    return client;
+  }
+
+  /**
+   * Times a probe client ended by itself and was connected again (see #revive), on the run
+   * clock: what ioredis did, not Redis. A workflow shows each as a finding.
+   */
+  readonly clientRevivals: { readonly at: number; readonly endedAfter: string }[] = [];
+
+  /**
+   * ioredis 5 ends a Sentinel client for good ("Connection is closed." to every command, no
+   * reconnect) when its failover detector sees `+switch-master` while the client is between
+   * reconnects: the detector's disconnect makes the pending connect fail, and a failed connect
+   * sets the status to `end`. A probe client in that state measures ioredis, not Redis: it is
+   * connected again 50 ms later and the time recorded. A client we close ourselves stays closed.
+   */
+  #revive(client: Redis): void {
+    let closedByUs = false;
+    const disconnect = client.disconnect.bind(client);
+    client.disconnect = (reconnect = false) => {
+      if (!reconnect) closedByUs = true;
+      disconnect(reconnect);
+    };
+    const quit = client.quit.bind(client);
+    client.quit = ((...args: Parameters<Redis['quit']>) => {
+      closedByUs = true;
+      return quit(...args);
+    }) as Redis['quit'];
+    let last = 'connecting';
+    client.on('reconnecting', () => (last = 'reconnecting'));
+    client.on('ready', () => (last = 'ready'));
+    client.on('end', () => {
+      if (closedByUs || this.#tearingDown) return;
+      this.clientRevivals.push({ at: this.now(), endedAfter: last });
+      this.#clients.add(client);
+      setTimeout(() => {
+        if (!closedByUs && !this.#tearingDown && client.status === 'end') client.connect().catch(noop);
+      }, 50).unref();
+    });
   }
 
   /** A client of one node through its published port, whatever its role; closed by teardown(). */

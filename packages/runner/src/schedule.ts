@@ -52,6 +52,11 @@ export interface System {
   roles?(): readonly RoleSource[];
   /** How long the old primary may keep accepting writes once cut off, by the system's settings. */
   readonly demotionBound?: string;
+  /**
+   * What the system's client library did that was not the system (a client that ended by itself
+   * and was connected again), read once after the schedule: each becomes a warning finding.
+   */
+  clientIncidents?(): readonly { readonly at: number; readonly title: string; readonly detail: string; readonly evidence?: readonly Evidence[] }[];
   /** Evidence (logs, versions, known upstream issues) for a finding of `kind` about `nodes`. */
   explain?(kind: string, nodes: readonly string[], sinceEpochMs: number): Promise<{ readonly detail?: string; readonly evidence: readonly Evidence[] }>;
 }

@@ -689,6 +689,12 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
         await sampler?.stop();
         await Promise.allSettled(watchers.splice(0).map((w) => w.stop()));
         if (scheduleError !== undefined) await healEverything();
+        for (const [scope, sys] of Object.entries(systems)) {
+          (sys.clientIncidents?.() ?? []).forEach((c, i) => finding({
+            id: `client-incident:${scope}:${i + 1}`, kind: 'client-incident', severity: 'warning', scope, at: c.at, title: c.title, detail: c.detail, evidence: [...(c.evidence ?? [])],
+            ...(variant ? { variant } : {}),
+          }));
+        }
         await roleMeasurements({ systems, faults: mine, roles: roleEvents, collectors, endAt: run.now(), variant, measure, finding });
         for (const { traffic: t, collector } of collectors) {
           const spans = mine.filter((f) => t.scopes.includes(f.scope)).map((f) => ({ id: f.injected.id, scope: f.scope, iteration: f.iteration, at: f.at, promotedAt: f.promoted?.at, healedAt: f.healedAt }));

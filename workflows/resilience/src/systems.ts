@@ -4,7 +4,11 @@ import { waitFor, type ContainerHandle, type Evidence } from '@resilience/fixtur
 import type { NodeRef, System } from '@resilience/runner';
 import type { PgHa } from '@resilience/pg-ha';
 import type { RedisSentinel } from '@resilience/redis-sentinel';
+import { createRequire } from 'node:module';
 import { pgRoleSources, redisRoleSources } from './roles.ts';
+
+/** The ioredis the probes use, for findings about it. */
+const IOREDIS_VERSION = (createRequire(import.meta.url)('ioredis/package.json') as { version: string }).version;
 
 /** Log lines of a container since an epoch time, with Docker's timestamps. */
 async function logsSince(container: ContainerHandle, sinceEpochMs: number): Promise<string[]> {
@@ -93,6 +97,12 @@ export function sentinelSystem(redis: RedisSentinel, version: string): System {
     scope: 'redis',
     title: `Redis Sentinel (${version || 'redis'})`,
     network: redis.network,
+    clientIncidents: () => redis.clientRevivals.map((r) => ({
+      at: r.at,
+      title: `a probe's Redis client (ioredis ${IOREDIS_VERSION}) ended by itself during the failover and would not have reconnected`,
+      detail: `After ${r.endedAfter === 'ready' ? 'a connection' : 'a reconnect attempt'}, ioredis set the client's status to \`end\`: every command then fails with "Connection is closed." and it never reconnects. Its failover detector (\`failoverDetector: true\`) disconnects on \`+switch-master\`; when that message comes while the client is between reconnects (the old master just died), the pending connect fails and ioredis treats a failed connect as final. The runner connected the probe's client again 50 ms later, so the probes measure Redis; an application with this client would have stayed without Redis until restarted.`,
+      evidence: [{ label: 'ioredis', text: `ioredis ${IOREDIS_VERSION}: Redis#_connect sets status "end" when connector.connect rejects; SentinelConnector.connect rejects with "Connection is closed." when FailoverDetector.disconnect() cleared its \`connecting\` flag during the resolve. The same symptom reported upstream: https://github.com/redis/ioredis/issues/1683` }],
+    })),
     primary: async () => ref(await redis.primary()),
     waitForPromotion: async (previous, o) => {
       const p = await redis.waitForPromotion(previous, o);

@@ -6,7 +6,8 @@
 import test from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Chaos, Engine, Labels, redisWriteProbe, waitFor, type ProbeSample } from '@resilience/fixtures';
-import { ENVIRONMENT_LABEL, parseReplicationInfo, provision, type RedisSentinel } from '../../src/index.ts';
+import { Redis } from 'ioredis';
+import { ENVIRONMENT_LABEL, parseReplicationInfo, probeClientOptions, provision, type RedisSentinel } from '../../src/index.ts';
 
 // A run clock that is visibly not performance.now() (as if the run had started an hour ago).
 const origin = performance.now() - 3_600_000;
@@ -39,6 +40,42 @@ test.serial('a write on the primary is readable on both replicas', async (t) => 
   const direct = env.directClient(replicas[1]!);
   await direct.ping();
   t.is(env.nodeOf(direct), replicas[1]!.name);
+});
+
+/**
+ * What ioredis's failover detector does on `+switch-master` (connector.disconnect()), done while
+ * the client is reconnecting: the pending connect fails and ioredis ends the client for good.
+ */
+async function switchMasterWhileReconnecting(client: Redis): Promise<void> {
+  if (client.status !== 'ready') await new Promise<void>((ok) => client.once('ready', () => ok()));
+  await client.ping();
+  const connecting = new Promise<void>((ok) => client.once('connecting', () => ok()));
+  (client as unknown as { stream: { destroy(): void } }).stream.destroy();
+  await connecting;
+  (client as unknown as { connector: { disconnect(): void } }).connector.disconnect();
+}
+
+test.serial('ioredis ends a Sentinel client for good when +switch-master comes while it reconnects; a probe client is connected again and the time recorded, one we close stays closed', async (t) => {
+  const env = await up(t);
+  // The bare client: the same options, no revival. It never comes back.
+  const bare = new Redis({ ...env.clientOptions(), ...probeClientOptions() });
+  bare.on('error', () => undefined);
+  t.teardown(() => bare.disconnect());
+  await switchMasterWhileReconnecting(bare);
+  await sleep(1_000);
+  t.is(bare.status, 'end', 'ioredis gave the client up');
+  await t.throwsAsync(bare.ping(), { message: /Connection is closed/ });
+
+  const probe = env.probeClient();
+  const before = clock();
+  await switchMasterWhileReconnecting(probe);
+  t.is(await waitFor(() => probe.ping().catch(() => undefined), { what: 'the revived probe client answering', timeoutMs: 5_000, intervalMs: 20 }), 'PONG');
+  t.is(env.clientRevivals.length, 1);
+  t.true(env.clientRevivals[0]!.at >= before && env.clientRevivals[0]!.at <= clock(), 'on the run clock');
+  probe.disconnect();
+  await sleep(300);
+  t.is(probe.status, 'end', 'a client we closed stays closed');
+  t.is(env.clientRevivals.length, 1);
 });
 
 test.serial('killing the primary: a promotion seen on the run clock, the write probe follows and names the node, the old primary rejoins', async (t) => {
