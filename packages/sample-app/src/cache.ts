@@ -59,6 +59,7 @@ export function createCache(target: RedisTarget, options: CacheOptions): Cache {
   }
   // Log changes of state, not every reconnect attempt's error.
   let connected: boolean | undefined;
+  let closing = false;
   redis.on('ready', () => {
     if (connected !== true) options.log('info', 'cache connected', { target: where });
     connected = true;
@@ -81,10 +82,15 @@ export function createCache(target: RedisTarget, options: CacheOptions): Cache {
       await abortable(redis.ping(), signal);
     },
     reconnect() {
-      options.log('info', 'cache reconnecting', { target: where });
-      redis.disconnect(true);
+      if (closing) return;
+      options.log('info', 'cache reconnecting', { target: where, status: redis.status });
+      // A client ioredis ended by itself (its failover detector's disconnect during a reconnect
+      // makes the pending connect fail, and a failed connect is final) only comes back by connect().
+      if (redis.status === 'end') redis.connect().catch(() => undefined);
+      else redis.disconnect(true);
     },
     async close(timeoutMs) {
+      closing = true;
       let timer: NodeJS.Timeout | undefined;
       const gaveUp = new Promise<void>((resolve) => {
         timer = setTimeout(resolve, timeoutMs);
