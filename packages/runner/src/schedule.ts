@@ -195,12 +195,10 @@ async function resolveBeforeFault<E>(sc: StepContext<E>, target: TargetSelector<
   } catch (e) {
     if (sc.signal.aborted) throw e;
     const sys = sc.systems[scope];
-    const explained = await explainFinding(sys, 'not-steady', [], since);
-    sc.finding({
+    await explainedFinding(sc, sys, { nodes: [], sinceEpochMs: since }, {
       kind: 'not-steady', severity: 'critical', scope, at: sc.now(), iteration: sc.iteration,
       title: `${sys?.title ?? scope} was not in its steady state before the ${kind}: ${target.label} found no target`,
-      detail: `${e instanceof Error ? e.message : String(e)}. No fault was injected; the schedule stopped here and the acknowledged writes were still checked.${explained?.detail ? ` ${explained.detail}` : ''}`,
-      evidence: explained?.evidence ?? [],
+      detail: `${e instanceof Error ? e.message : String(e)}. No fault was injected; the schedule stopped here and the acknowledged writes were still checked.`,
     });
     throw e;
   }
@@ -284,6 +282,18 @@ export async function explainFinding(sys: System | undefined, kind: string, node
 }
 
 /**
+ * Records a finding with the system's evidence for it (asked about `explain.nodes` since
+ * `explain.sinceEpochMs`): its detail appended to the finding's, its evidence as the finding's.
+ */
+async function explainedFinding(
+  sc: StepContext, sys: System | undefined, explain: { readonly nodes: readonly string[]; readonly sinceEpochMs: number },
+  f: Omit<Parameters<StepContext['finding']>[0], 'evidence'> & { readonly detail: string },
+): Promise<void> {
+  const explained = await explainFinding(sys, f.kind, explain.nodes, explain.sinceEpochMs);
+  sc.finding({ ...f, detail: `${f.detail}${explained?.detail ? ` ${explained.detail}` : ''}`, evidence: explained?.evidence ?? [] });
+}
+
+/**
  * Runs a condition's wait; when it times out, the system did not get there: a critical
  * `not-recovered` finding with the system's evidence, then the error (the schedule stops, the
  * write check still runs).
@@ -295,13 +305,11 @@ async function orFinding<T>(sc: StepContext, scope: string, what: string, wait: 
     if (!isWaitTimeoutError(e) || sc.signal.aborted) throw e;
     const f = sc.faults.findLast((x) => x.scope === scope);
     const sys = sc.systems[scope];
-    const explained = await explainFinding(sys, 'not-recovered', [], f?.atEpochMs ?? Date.now() - 120_000);
-    sc.finding({
+    await explainedFinding(sc, sys, { nodes: [], sinceEpochMs: f?.atEpochMs ?? Date.now() - 120_000 }, {
       kind: 'not-recovered', severity: 'critical', scope, at: sc.now(),
       ...(f ? { iteration: f.iteration, faultId: f.injected.id, nodes: [f.target.name] } : {}),
       title: `${sys?.title ?? scope} did not get to ${what} within ${Math.round(sc.timeoutMs / 1000)} s${f ? ` after the ${f.kind} of ${f.target.name}` : ''}`,
-      detail: `${e.message}. The schedule stopped here; the faults were healed and the acknowledged writes still checked.${explained?.detail ? ` ${explained.detail}` : ''}`,
-      evidence: explained?.evidence ?? [],
+      detail: `${e.message}. The schedule stopped here; the faults were healed and the acknowledged writes still checked.`,
     });
     throw e;
   }
@@ -356,13 +364,12 @@ export function rejoined(scope: string): Condition {
         description: `heal of ${f.target.name} to ${sys.title} listing it back, as ${r.role === 'primary' ? 'the primary (it took the lead back)' : 'a replica'}${r.detail ? ` (${r.detail})` : ''}`,
       });
       if (r.role === 'primary' && f.promoted) {
-        const explained = await explainFinding(sys, 'failover-not-held', [f.target.name, f.promoted.node], f.atEpochMs);
-        sc.finding({
+        const nodes = [f.target.name, f.promoted.node];
+        await explainedFinding(sc, sys, { nodes, sinceEpochMs: f.atEpochMs }, {
           kind: 'failover-not-held', severity: 'critical', scope, iteration: f.iteration, faultId: f.injected.id,
-          at: r.at, nodes: [f.target.name, f.promoted.node],
+          at: r.at, nodes,
           title: `the failover to ${f.promoted.node} did not hold: ${f.target.name} took the lead back after the ${f.kind} was healed`,
-          detail: `${f.promoted.node} was promoted ${((f.promoted.at - f.at) / 1000).toFixed(2)} s after the ${f.kind} of ${f.target.name}; after the heal ${f.target.name} became the primary again. Writes acknowledged by ${f.promoted.node} in between can be lost when it is turned back into a replica.${explained?.detail ? ` ${explained.detail}` : ''}`,
-          evidence: explained?.evidence ?? [],
+          detail: `${f.promoted.node} was promoted ${((f.promoted.at - f.at) / 1000).toFixed(2)} s after the ${f.kind} of ${f.target.name}; after the heal ${f.target.name} became the primary again. Writes acknowledged by ${f.promoted.node} in between can be lost when it is turned back into a replica.`,
         });
       }
     },

@@ -691,7 +691,7 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
         if (scheduleError !== undefined) await healEverything();
         for (const [scope, sys] of Object.entries(systems)) {
           (sys.clientIncidents?.() ?? []).forEach((c, i) => finding({
-            id: `client-incident:${scope}:${i + 1}`, kind: 'client-incident', severity: 'warning', scope, at: c.at, title: c.title, detail: c.detail, evidence: [...(c.evidence ?? [])],
+            id: `client-incident:${scope}:${i + 1}`, kind: 'client-incident', severity: 'warning', scope, at: c.at, title: c.title, detail: c.detail, evidence: c.evidence ?? [],
             ...(variant ? { variant } : {}),
           }));
         }
