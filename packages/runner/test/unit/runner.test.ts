@@ -34,6 +34,8 @@ class FakeCluster {
   neverHealthy = false;
   /** No node is the primary (what Patroni says when its leader's PostgreSQL does not answer). */
   noPrimary = false;
+  /** Its client library ended a client by itself at these run-clock times. */
+  readonly clientEnds: number[] = [];
   promotedAt = 0;
   healedAt = 0;
   readonly now: () => number;
@@ -71,6 +73,7 @@ function fakeSystem(c: FakeCluster, scope: string): System {
       if (c.neverHealthy) throw new WaitTimeoutError('a healthy fake cluster', o.timeoutMs, new Error('last seen: n2 is start failed'));
     },
     explain: async () => ({ evidence: [{ label: 'log', text: 'Lock owner: n2; I am n1' }] }),
+    clientIncidents: () => c.clientEnds.map((at) => ({ at, title: 'a fake client ended by itself', detail: 'connected again', evidence: [{ label: 'client', text: 'status end' }] })),
   };
 }
 
@@ -87,7 +90,7 @@ function outage(c: FakeCluster): CustomFault {
 
 const flag = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]).default(false);
 const Options = z.object({
-  takeBack: flag, neverHealthy: flag, leaderless: flag, iterations: z.coerce.number().default(2), variants: z.coerce.number().default(1),
+  takeBack: flag, neverHealthy: flag, leaderless: flag, clientEnd: flag, iterations: z.coerce.number().default(2), variants: z.coerce.number().default(1),
   /** A last step records evidence (twice under one name: the second wins). */
   evidence: flag,
   /** The write probe's lossHypothesis (on the read probe with --loss-on-read). */
@@ -114,6 +117,7 @@ function fakeWorkflow(clusters: FakeCluster[]) {
       c.takeBack = o.takeBack && setup.variant !== 'b';
       c.neverHealthy = o.neverHealthy;
       c.noPrimary = o.leaderless;
+      if (o.clientEnd) c.clientEnds.push(1234);
       clusters.push(c);
       return { handle: c, systems: { db: fakeSystem(c, 'db') }, teardown: o.hangTeardown ? () => new Promise<void>(() => undefined) : async () => undefined, versions: { fake: '1.0' } };
     },
@@ -176,7 +180,7 @@ async function runFake(argv: string[], extra: { teardownTimeoutMs?: number } = {
   const reportsRoot = mkdtempSync(join(tmpdir(), 'rz-fake-'));
   const result = await runWorkflow(fakeWorkflow(clusters), { ...extra, argv, out, engine, handleSignals: false, reportsRoot, run: { watchdog: false, sweep: false, stateRoot: mkdtempSync(join(tmpdir(), 'rz-state-')) } });
   if (!result.reportDir) throw new Error(`no report: ${text}`);
-  const journal = readFileSync(join(result.reportDir!, 'journal.ndjson'), 'utf8');
+  const journal = readFileSync(join(result.reportDir, 'journal.ndjson'), 'utf8');
   return { result, text, clusters, journal };
 }
 
@@ -246,6 +250,13 @@ test.serial('no primary before the fault: nothing is injected, a not-steady find
   t.is(result.summary!.faults.length, 0, 'no fault was injected');
   t.regex(text, /FINDINGS \(1\)[\s\S]*not in its steady state/);
   t.truthy(result.outcomes.find((o) => o.text === 'lostWrites(db-write) == 0')?.observed === 0, 'the write check ran');
+});
+
+test.serial('what the client library did becomes a warning client-incident finding, and a clean run still passes', async (t) => {
+  const { result, text } = await runFake(['--client-end']);
+  t.is(result.exitCode, 0, text);
+  t.deepEqual(result.findings.map((f) => [f.kind, f.severity, f.scope, f.at, f.title]), [['client-incident', 'warning', 'db', 1234, 'a fake client ended by itself']]);
+  t.deepEqual(result.findings[0]!.evidence.map((e) => e.text), ['status end']);
 });
 
 test.serial('variants: the same schedule per variant, hypotheses per variant', async (t) => {
