@@ -124,7 +124,7 @@ export class ResourceSampler {
     const mem = process.memoryUsage();
     const p99 = this.#loop.percentile(99) / 1e6;
     this.#loop.reset();
-    byName.set('runner', { memoryBytes: mem.rss, rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, externalBytes: mem.external, ...(Number.isFinite(p99) ? { eventLoopDelayP99Ms: p99 } : {}) });
+    byName.set('runner', { memoryBytes: mem.rss, rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, heapTotalBytes: mem.heapTotal, externalBytes: mem.external, arrayBuffersBytes: mem.arrayBuffers, ...(Number.isFinite(p99) ? { eventLoopDelayP99Ms: p99 } : {}) });
     for (const [container, all] of byName) {
       const { memoryBytes, cpuPercent, pids, fds, connections, ...rest } = all;
       const event: { -readonly [K in keyof ResourceEvent]: ResourceEvent[K] } = { type: 'resource', container, at };

@@ -4,7 +4,7 @@
 // (always), write check, teardown (always) -> analysis (one streaming pass, live) -> per-fault
 // and per-scope RTO -> hypotheses -> verdict -> report, evidence.json, SHA256SUMS -> exit code.
 // Ctrl-C heals, tears down and still reports.
-import { mkdirSync, existsSync } from 'node:fs';
+import { mkdirSync, existsSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -21,6 +21,7 @@ import { evaluate, formatThreshold, formatValue, parseHypothesis, type Hypothesi
 import { MetricRegistry, baseName, metricLookup, type Measurement, type MetricSpec } from './metrics.ts';
 import { RoleWatcher, roleMeasurements } from './roles.ts';
 import { describePlan, explainFinding, type ScheduledFault, type Step, type StepContext, type System } from './schedule.ts';
+import { ACK_LOG_DIR } from './ack-log.ts';
 import { WriteCollector, writeCheckOutcome, type WriteVerifier } from './writes.ts';
 import { LagMonitor, lagFinding } from './lag.ts';
 import { ResourceSampler, type ResourceReading } from './resources.ts';
@@ -427,6 +428,8 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
   const reportDir = resume?.dir ?? resolve(options.reportsRoot ?? process.env['RESILIENCE_REPORTS_DIR'] ?? join(process.cwd(), 'dist', 'reports'), `${def.name}-${stamp}`);
   mkdirSync(reportDir, { recursive: true });
+  // A killed runner's write logs: its writes went with its environment (see the resume finding).
+  if (resume) rmSync(join(reportDir, ACK_LOG_DIR), { recursive: true, force: true });
   let run: ChaosRun;
   try {
     run = await ChaosRun.start({
@@ -611,8 +614,10 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
         for (const t of traffic) {
           if (t.close) closers.push(t.close);
           emit({ type: 'probe', name: t.probe.name, op: t.probe.op, scopes: [...t.scopes], intervalMs: t.probe.intervalMs, writes: Boolean(t.verify), ...(variant ? { variant } : {}), at: run.now() });
-          const collector = t.verify ? new WriteCollector(t.probe.name) : undefined;
+          // Its writes go to a log in the report folder (not to memory), removed once checked.
+          const collector = t.verify ? new WriteCollector(t.probe.name, { spillDir: reportDir }) : undefined;
           if (collector) {
+            closers.push(() => collector.close());
             collectors.push({ traffic: t, collector });
             judgeLoss(t);
           } else if (t.lossHypothesis !== undefined) {

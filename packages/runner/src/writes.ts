@@ -3,6 +3,7 @@
 // lost ones are explained by node and by window relative to the fault they follow.
 import type { FindingEvent, SampleEvent, WriteCheckEvent, WriteCheckFault, WriteWindow } from '@resilience/fixtures';
 import { WRITE_WINDOWS, WriteLedger, formatDuration } from '@resilience/fixtures';
+import { AckLog } from './ack-log.ts';
 import type { Measurement } from './metrics.ts';
 
 /** How a write probe's ids are read back after recovery. */
@@ -22,21 +23,49 @@ export interface FaultSpan {
   readonly healedAt?: number | undefined;
 }
 
-/** Collects one write probe's acknowledged and unacknowledged writes from its samples (a WriteLedger of that probe). */
+/**
+ * Collects one write probe's acknowledged and unacknowledged writes from its samples. With
+ * `spillDir` (a run's report folder) they go to an AckLog on disk as they come, so the runner's
+ * memory does not grow with the writes of a long run; they are read back for the check. Without
+ * it, a WriteLedger in memory.
+ */
 export class WriteCollector {
   readonly probe: string;
-  readonly #ledger = new WriteLedger();
+  readonly #ledger: WriteLedger | undefined;
+  readonly #log: AckLog | undefined;
+  #acked = 0;
 
-  constructor(probe: string) {
+  constructor(probe: string, options: { readonly spillDir?: string; readonly chunkBytes?: number } = {}) {
     this.probe = probe;
+    this.#log = options.spillDir === undefined ? undefined : new AckLog(probe, { dir: options.spillDir, ...(options.chunkBytes ? { chunkBytes: options.chunkBytes } : {}) });
+    this.#ledger = this.#log ? undefined : new WriteLedger();
   }
 
   push(e: SampleEvent): void {
-    if (e.probe === this.probe) this.#ledger.push(e);
+    if (e.probe !== this.probe) return;
+    if (!this.#log) {
+      this.#ledger!.push(e);
+      return;
+    }
+    if (typeof e.writeId !== 'string') return;
+    this.#log.append(e.writeId, e.ok, e.completed, e.node);
+    if (e.ok) this.#acked += 1;
   }
 
+  /** Writes acknowledged so far. */
   get acked(): number {
-    return this.#ledger.store.size;
+    return this.#log ? this.#acked : this.#ledger!.store.size;
+  }
+
+  /** The acknowledgements, each id once with its earliest ack (a ledger read back from the log when spilled). */
+  #store(): WriteLedger['store'] {
+    if (!this.#log) return this.#ledger!.store;
+    const ledger = new WriteLedger();
+    for (const r of this.#log.records()) {
+      if (r.ok) ledger.ack(r.id, r.at, r.node);
+      else ledger.attempt(r.id);
+    }
+    return ledger.store;
   }
 
   /** This probe's writes acknowledged by `node` at or after `from` and before `to`. */
@@ -44,8 +73,10 @@ export class WriteCollector {
     let count = 0;
     let first: number | null = null;
     let last: number | null = null;
-    for (const a of this.#ledger.store.acks()) {
-      if (a.node !== node || a.at < from || a.at >= to) continue;
+    // The log reads only the chunks of [from, to); an id is acknowledged once (each sample writes a new one).
+    const acks = this.#log ? this.#log.records({ from, to }) : this.#ledger!.store.acks();
+    for (const a of acks) {
+      if (('ok' in a && !a.ok) || a.node !== node || a.at < from || a.at >= to) continue;
       count++;
       if (first === null || a.at < first) first = a.at;
       if (last === null || a.at > last) last = a.at;
@@ -53,19 +84,25 @@ export class WriteCollector {
     return { count, first, last };
   }
 
+  /** Removes the log from the disk (the check has read it). */
+  close(): void {
+    this.#log?.close();
+  }
+
   /** Compares with the ids present after recovery and places every lost write. */
   check(present: Iterable<string>, o: { readonly store: string; readonly intervalMs: number; readonly faults: readonly FaultSpan[]; readonly at: number; readonly scope?: string; readonly variant?: string }): WriteCheckEvent {
     const have = new Set<string>();
     for (const id of present) have.add(String(id));
     const lost: { id: string; at: number; node: string; fault: FaultSpan | null; window: WriteWindow | null }[] = [];
-    for (const ack of this.#ledger.store.acks()) {
+    const store = this.#store();
+    for (const ack of store.acks()) {
       if (have.has(ack.id)) continue;
       const placed = placeWrite(ack.at, o.faults);
       lost.push({ id: ack.id, at: ack.at, node: ack.node, fault: placed?.fault ?? null, window: placed?.window ?? null });
     }
     lost.sort((a, b) => a.at - b.at);
     let ghost = 0;
-    for (const id of this.#ledger.store.unacknowledged()) if (have.has(id)) ghost++;
+    for (const id of store.unacknowledged()) if (have.has(id)) ghost++;
     const lostByNode: Record<string, number> = {};
     const lostByWindow = Object.fromEntries(WRITE_WINDOWS.map((w) => [w, 0])) as Record<WriteWindow, number>;
     for (const w of lost) {
@@ -85,7 +122,7 @@ export class WriteCollector {
     return {
       type: 'write-check', at: o.at, probe: this.probe, store: o.store, lostSpans: lostSpans(lost),
       ...(o.scope ? { scope: o.scope } : {}), ...(o.variant ? { variant: o.variant } : {}),
-      acked: this.#ledger.store.size, present: have.size, lost: lost.length, ghost,
+      acked: store.size, present: have.size, lost: lost.length, ghost,
       lostByNode, lostByWindow, perFault,
       examples: lost.slice(0, 20).map((w) => ({ id: w.id, at: round(w.at), node: w.node, window: w.window })),
     };

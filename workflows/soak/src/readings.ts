@@ -1,11 +1,31 @@
 // What the soak reads from the systems every sampling period, beside Docker's numbers:
 // PostgreSQL connections and database size (on the primary, through HAProxy), and per Redis
 // node its clients, memory and keys. One client each, kept for the whole run, so the readings
-// do not themselves grow the connection counts they measure.
+// do not themselves grow the connection counts they measure. Per app instance, its own Node.js
+// numbers from /metrics (heap used and total, external memory, resident set): a container's
+// memory that grows while the heap stays flat is V8 and the allocator, not live objects.
 import type { AppStack } from '@resilience/app-stack';
 import type { ResourceReading } from '@resilience/runner';
 import pg from 'pg';
 import type { Redis } from 'ioredis';
+
+/** Unlabelled-or-labelled Prometheus samples of the named metrics, summed per name. */
+export function promNumbers(text: string, names: Readonly<Record<string, string>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{[^}]*\})? (-?[0-9.eE+-]+)(?: \d+)?$/.exec(line.trim());
+    const key = m ? names[m[1]!] : undefined;
+    if (m && key !== undefined && Number.isFinite(Number(m[2]))) out[key] = (out[key] ?? 0) + Number(m[2]);
+  }
+  return out;
+}
+
+const APP_METRICS = {
+  nodejs_heap_size_used_bytes: 'heapUsedBytes',
+  nodejs_heap_size_total_bytes: 'heapTotalBytes',
+  nodejs_external_memory_bytes: 'externalBytes',
+  process_resident_memory_bytes: 'rssBytes',
+} as const;
 
 /** `used_memory:123` lines of INFO as numbers. */
 export function infoNumbers(info: string): Record<string, number> {
@@ -58,7 +78,16 @@ export function stackReadings(stack: AppStack): { read(): Promise<ResourceReadin
           // Down or paused: no reading this time.
         }
       });
-      await Promise.all([pgRead, ...redisReads]);
+      const appReads = stack.apps.map(async (app) => {
+        try {
+          const res = await fetch(`${app.url}/metrics`, { signal: AbortSignal.timeout(2_000) });
+          const values = promNumbers(await res.text(), APP_METRICS);
+          if (res.ok && Object.keys(values).length) out.push({ container: app.name, values });
+        } catch {
+          // Down, paused or cut off by a fault: no reading this time.
+        }
+      });
+      await Promise.all([pgRead, ...redisReads, ...appReads]);
       return out;
     },
     async close() {

@@ -201,7 +201,9 @@ export const soak = defineWorkflow<SoakOptionsT, SoakEnv>({
   traffic: (env, o, t) => traffic(throughProxies(env.stack, env.proxies), { intervalMs: Math.max(1, Math.round(1000 / o.rate)), timeoutMs: 1000 }, t),
   schedule: (o, resume) => soakSchedule(o, resume),
   hypotheses: (o) => [
-    { text: 'rto <= 60s', description: 'client-visible recovery time of every probe after every scheduled fault' },
+    // A soak without faults (`--faults=none`) is a stability run: it has no recovery to judge
+    // (asked for with `--slo "rto<=60s"`, it fails: not measured).
+    ...(planFaults(o).length > 0 ? [{ text: 'rto <= 60s', description: 'client-visible recovery time of every probe after every scheduled fault' }] : []),
     { text: 'availability(steady) >= 99.5%', description: 'successful / attempted operations of all probes between faults' },
     // A run too short for a leak verdict (see LEAK_MIN_SPAN_MS) shows the trends without judging
     // them; `--slo "leaks == 0"` still asks for it (and fails it: not measured).

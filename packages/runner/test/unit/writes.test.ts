@@ -1,5 +1,9 @@
 import test from 'ava';
 import fc from 'fast-check';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AckLog } from '../../src/ack-log.ts';
 import { WriteCollector, placeWrite, writeCheckOutcome, type FaultSpan } from '../../src/writes.ts';
 
 const faults: FaultSpan[] = [
@@ -60,4 +64,81 @@ test('writeCheckOutcome: nothing lost, no finding; the measurements are still th
   const o = writeCheckOutcome(c.check(['p-a-1'], { store: 's', intervalMs: 10, faults, at: 3 }), { probe: 'p', store: 's' });
   t.is(o.finding, null);
   t.deepEqual(o.measurements.map((m) => m.value), [0, 0, 0]);
+});
+
+const idArb = fc.oneof(
+  fc.uuid().map((u) => u.toLowerCase()),
+  fc.uuid().map((u) => u.toUpperCase()),
+  fc.tuple(fc.constantFrom('sql-write-1a2b-', 'redis-write-ff-', 'p-'), fc.nat({ max: 50_000 })).map(([p, n]) => `${p}${n}`),
+  // Too long a seq for the short form: kept as text.
+  fc.integer({ min: 1_000_000_000, max: 4_000_000_000 }).map((n) => `p-${n}`),
+  fc.tuple(fc.constantFrom('sql-write-1a2b-'), fc.nat({ max: 99 })).map(([p, n]) => `${p}0${n}`),
+  fc.string({ unit: 'grapheme', minLength: 1, maxLength: 30 }),
+);
+const sampleArb = fc.record({ id: idArb, ok: fc.boolean(), at: fc.double({ min: 0, max: 20_000, noNaN: true }), node: fc.option(fc.constantFrom('pg1', 'pg2', 'redis-1'), { nil: undefined }) });
+
+test('WriteCollector on disk: the same check and the same acks by node and window as in memory, over chunk boundaries (property)', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'acks-'));
+  try {
+    fc.assert(fc.property(fc.array(sampleArb, { maxLength: 300 }), fc.integer({ min: 64, max: 600 }), fc.array(fc.tuple(fc.double({ min: 0, max: 20_000, noNaN: true }), fc.double({ min: 0, max: 20_000, noNaN: true })), { minLength: 1, maxLength: 5 }), (samples, chunkBytes, windows) => {
+      const memory = new WriteCollector('w');
+      const disk = new WriteCollector('w', { spillDir: dir, chunkBytes });
+      for (const s of samples) {
+        for (const c of [memory, disk]) c.push({ type: 'sample', probe: 'w', op: 'w', intended: s.at - 1, completed: s.at, ok: s.ok, writeId: s.id, ...(s.node ? { node: s.node } : {}) });
+      }
+      const present = samples.filter((_, i) => i % 3 === 0).map((s) => s.id);
+      const o = { store: 's', intervalMs: 10, faults, at: 30_000 };
+      t.deepEqual(disk.check(present, o), memory.check(present, o));
+      // Each sample writes a new id, so the log's count of acknowledgements is the ledger's.
+      const unique = new Set(samples.map((s) => s.id)).size === samples.length;
+      for (const [a, b] of windows) {
+        for (const node of ['pg1', 'pg2', 'redis-1']) {
+          if (unique) t.deepEqual(disk.acksBy(node, Math.min(a, b), Math.max(a, b)), memory.acksBy(node, Math.min(a, b), Math.max(a, b)));
+        }
+      }
+      if (unique) t.is(disk.acked, memory.acked);
+      disk.close();
+    }), { numRuns: 200 });
+    t.deepEqual(readdirSync(dir), [], 'every log and its .acks folder removed on close');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('WriteCollector on disk: memory stays at one chunk while the writes go to the file; close removes it', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'acks-'));
+  try {
+    const log = new AckLog('http-write', { dir, chunkBytes: 64 * 1024 });
+    const before = log.memoryBytes;
+    for (let i = 0; i < 200_000; i++) log.append(`0000${i.toString(16).padStart(4, '0')}-aaaa-4bbb-8ccc-${'d'.repeat(12)}`.slice(-36), i % 10 !== 0, i, i % 2 ? 'pg1' : 'pg2');
+    t.true(existsSync(log.path));
+    t.true(statSync(log.path).size >= 200_000 * 27 - 64 * 1024, `${statSync(log.path).size} bytes on disk for 200,000 records`);
+    t.true(log.memoryBytes - before < 16 * 1024, `memory grew by ${log.memoryBytes - before} bytes`);
+    let n = 0;
+    let acked = 0;
+    for (const r of log.records()) {
+      n++;
+      if (r.ok) acked++;
+    }
+    t.is(n, 200_000);
+    t.is(acked, 180_000);
+    // A window reads only the chunks that overlap it: what comes back is a small part of the log.
+    let windowed = 0;
+    for (const r of log.records({ from: 100_000, to: 100_010 })) windowed += r.at >= 100_000 && r.at < 100_010 ? 1 : 0;
+    t.is(windowed, 10);
+    t.true([...log.records({ from: 100_000, to: 100_010 })].length < 5_000);
+    log.close();
+    t.false(existsSync(log.path));
+    t.deepEqual(readdirSync(dir), []);
+    // Records older than flushAfterMs go to the disk with the next one, however small the chunk.
+    const quick = new AckLog('redis-write', { dir, flushAfterMs: 0 });
+    quick.append('redis-write-ff-1', true, 1, 'redis-1');
+    t.false(existsSync(quick.path));
+    quick.append('redis-write-ff-2', false, 2);
+    t.true(existsSync(quick.path));
+    t.deepEqual([...quick.records()], [{ id: 'redis-write-ff-1', ok: true, at: 1, node: 'redis-1' }, { id: 'redis-write-ff-2', ok: false, at: 2, node: undefined }]);
+    quick.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

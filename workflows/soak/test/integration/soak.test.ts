@@ -69,6 +69,9 @@ test.serial('a soak killed with SIGKILL after a checkpoint is finished by --resu
   t.is(partial.run.status, 'interrupted', 'a checkpoint says what it would be if the runner stopped now');
   t.true(partial.verdict.hypotheses.length > 0, 'the checkpoint judges the hypotheses so far');
   const runId = partial.run.id;
+  // The write probes' acknowledgements are on disk while the run goes (not in the runner's memory).
+  const logs = existsSync(join(dir, '.acks')) ? readdirSync(join(dir, '.acks')) : [];
+  t.true(logs.length > 0, 'the write logs are in the report folder while the run goes');
   first.kill('SIGKILL');
   await first;
   t.log(`killed the runner of ${runId} ${/\[(\d\d:\d\d\.\d)\][^\n]*$/.exec(out.trim())?.[1] ?? '?'} into the run`);
@@ -126,6 +129,8 @@ test.serial('a soak killed with SIGKILL after a checkpoint is finished by --resu
   t.true(leakTable.rows.some((r) => r.at(-1) === 'inconclusive'));
   t.true(existsSync(join(dir, 'SHA256SUMS')));
   t.deepEqual(readdirSync(dir).filter((f) => f.startsWith('.checkpoint-')), [], 'no checkpoint leftovers');
+  t.false(existsSync(join(dir, '.acks')), 'the killed runner\'s write logs and the resumed one\'s are gone');
+  t.false(readFileSync(join(dir, 'SHA256SUMS'), 'utf8').includes('.acks/'), 'no write log among the checksummed files');
 
   t.deepEqual(await docker(['ps', '-aq', '--filter', 'label=io.resilience.project=resilience']), [], 'nothing left behind');
 });

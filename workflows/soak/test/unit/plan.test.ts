@@ -4,7 +4,7 @@ import test from 'ava';
 import { SoakOptions, parseRate, parseTiming, settleMs } from '../../src/options.ts';
 import { RECOVERY_ROOM_MS, describeFaults, planFaults } from '../../src/plan.ts';
 import { sliceMs } from '../../src/analysis.ts';
-import { infoNumbers } from '../../src/readings.ts';
+import { infoNumbers, promNumbers } from '../../src/readings.ts';
 
 const opts = (o: Record<string, unknown>) => SoakOptions.parse(o);
 
@@ -83,4 +83,28 @@ test('Redis INFO numbers, keys summed over databases', (t) => {
   t.is(n['used_memory'], 1_048_576);
   t.is(n['keys'], 15);
   t.false('redis_version' in n);
+});
+
+test('Prometheus numbers of the named metrics, labelled series summed, others and comments ignored', (t) => {
+  const text = [
+    '# HELP nodejs_heap_size_used_bytes Process heap size used from Node.js in bytes.',
+    '# TYPE nodejs_heap_size_used_bytes gauge',
+    'nodejs_heap_size_used_bytes{app="sample-app",mode="hardened"} 12345678',
+    'nodejs_heap_space_size_used_bytes{space="old"} 999',
+    'process_resident_memory_bytes 8.5e7 1733000000000',
+    'nodejs_external_memory_bytes{app="a"} 10',
+    'nodejs_external_memory_bytes{app="b"} 5',
+    'nodejs_heap_size_total_bytes NaN',
+  ].join('\n');
+  const n = promNumbers(text, { nodejs_heap_size_used_bytes: 'heap', process_resident_memory_bytes: 'rss', nodejs_external_memory_bytes: 'ext', nodejs_heap_size_total_bytes: 'total' });
+  t.deepEqual(n, { heap: 12_345_678, rss: 85_000_000, ext: 15 });
+});
+
+test('hypotheses: a soak without faults judges no recovery; with faults it does; leaks only on runs long enough', async (t) => {
+  const { soak } = await import('../../src/soak.ts');
+  const texts = (o: Record<string, unknown>) => soak.hypotheses(opts(o)).map((h) => (typeof h === 'string' ? h : h.text));
+  t.false(texts({ duration: '15m', faults: 'none' }).includes('rto <= 60s'));
+  t.true(texts({ duration: '3m', faults: 'every:30s' }).includes('rto <= 60s'));
+  t.false(texts({ duration: '3m', faults: 'every:30s' }).includes('leaks == 0'));
+  t.true(texts({ duration: '1h', faults: 'none' }).includes('leaks == 0'));
 });
