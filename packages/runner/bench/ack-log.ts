@@ -23,7 +23,6 @@ if (!gc) {
   console.error('run with --expose-gc');
   process.exit(2);
 }
-const dir = mkdtempSync(join(tmpdir(), 'ack-log-bench-'));
 const nodes = ['pg1', 'pg2', 'pg3'];
 const shapes: [string, (k: number) => string][] = [
   ['probe-made <prefix><seq>', (k) => `sql-write-1a2b3c4d-${k}`],
@@ -41,7 +40,6 @@ const settle = async () => {
 };
 const rowAt = process.argv.indexOf('--row');
 if (rowAt < 0) {
-  rmSync(dir, { recursive: true, force: true });
   // Each row in a process of its own, so that no row measures another's garbage.
   console.log(`${writes.toLocaleString('en-US')} acknowledged writes per row (1 in 20 failed), retained heap + array buffers after a full GC, before the check`);
   for (let row = 0; row < shapes.length * 2; row++) {
@@ -54,6 +52,7 @@ if (rowAt < 0) {
 const row = Number(process.argv[rowAt + 1]);
 const [shape, id] = shapes[Math.floor(row / 2)]!;
 const spill = row % 2 === 1;
+const dir = mkdtempSync(join(tmpdir(), 'ack-log-bench-'));
 try {
   await settle();
   const before = process.memoryUsage();

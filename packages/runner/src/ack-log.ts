@@ -65,18 +65,12 @@ export class AckLog {
   readonly #nodeIndex = new Map<string, number>();
   readonly #prefixes: string[] = [];
   readonly #prefixIndex = new Map<string, number>();
-  #count = 0;
 
   constructor(name: string, options: AckLogOptions) {
     this.#dir = join(options.dir, ACK_LOG_DIR);
     this.path = join(this.#dir, `${name.replace(/[^A-Za-z0-9_.@-]/g, '_')}-${process.pid}-${++serial}.bin`);
     this.#chunk = Buffer.allocUnsafeSlow(Math.max(64, options.chunkBytes ?? 256 * 1024));
     this.#flushAfterMs = options.flushAfterMs ?? 10_000;
-  }
-
-  /** Records written so far. */
-  get size(): number {
-    return this.#count;
   }
 
   /** Bytes the log keeps in memory (the chunk; the index is a few numbers per chunk written). */
@@ -117,7 +111,6 @@ export class AckLog {
       buf.writeUInt32LE(text!.length, o);
       text!.copy(buf, o + 4);
     }
-    this.#count += 1;
     if (big) {
       this.#writeChunk(big, big.length, at, at);
       return;
