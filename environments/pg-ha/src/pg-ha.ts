@@ -300,6 +300,20 @@ export class PgHa implements AsyncDisposable {
     return { primary, previous: before, at, elapsedMs: at - start };
   }
 
+  /**
+   * Patroni's reinitialise of a replica (POST /reinitialize with force, as `patronictl reinit
+   * --force` does): it stops the node's PostgreSQL, empties its data directory and takes a new
+   * base backup from the leader. The operator's way out for a replica Patroni will not recover by
+   * itself, such as one stuck starting (patroni/patroni#3650). Resolves when Patroni accepted it.
+   */
+  async reinitialize(name: string): Promise<void> {
+    const node = this.nodes.find((n) => n.name === name);
+    if (!node) throw new InvalidArgumentError('node', name, `one of ${this.nodes.map((n) => n.name).join(', ')}`);
+    const res = await fetch(`${node.apiUrl}/reinitialize`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ force: true }), signal: AbortSignal.timeout(10_000) });
+    const text = await res.text();
+    if (res.status >= 300) throw new ResilienceError(`Patroni on ${name} refused to reinitialise it: HTTP ${res.status} ${text.trim()}`);
+  }
+
   /** What to show a person: ports and connection strings, passwords redacted unless asked. */
   describe(options: { showSecrets?: boolean } = {}): PgHaDescription {
     const show = (url: string) => (options.showSecrets ? url : redact(url));

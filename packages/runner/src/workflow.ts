@@ -474,9 +474,25 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
   con.attach(run.bus);
 
   let interrupts = 0;
+  /** An emergency stop (`npm run stop`) is seen by its SIGTERM or, without one, by this poll. */
+  let stopSeen = false;
+  const onStop = (): boolean => {
+    const stop = run.ledger.stopRequest();
+    if (!stop || stopSeen) return stop !== undefined;
+    stopSeen = true;
+    const keep = !stop.remove;
+    const message = `emergency stop (\`npm run stop\`, pid ${stop.pid}) at ${new Date(stop.at).toISOString()}: it healed the faults in effect; the run ends here with a partial report${keep ? ', and its containers stay for inspection (`npm run cleanup -- --all` removes them)' : ''}`;
+    con.line(`STOPPED: ${message}`);
+    emit({ type: 'note', at: run.now(), message, data: { emergencyStop: { at: stop.at, pid: stop.pid, remove: stop.remove } } });
+    abort.abort(new Error('stopped by `npm run stop`'));
+    return true;
+  };
+  const stopPoll = setInterval(onStop, 250);
+  stopPoll.unref();
   const onSignal = (signal: NodeJS.Signals) => {
     interrupts++;
     if (interrupts === 1) {
+      if (onStop()) return;
       con.line(`${signal}: interrupting — healing faults, tearing down, writing a partial report (again to force)`);
       abort.abort(new Error(`interrupted by ${signal}`));
     } else {
@@ -748,6 +764,8 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
     }
   } catch (e) {
     failure = e;
+    // A fault refused because the run was stopped: the stop is why the run ended.
+    onStop();
     status = abort.signal.aborted ? 'interrupted' : isResilienceError(e) && e.exitCode === 2 ? 'aborted' : 'failed';
     con.line(`${status}: ${errorText(e)}`);
   } finally {
@@ -758,6 +776,7 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
   }
   const lagged = lagFinding(lag, formatDuration);
   if (lagged) finding({ id: 'runner-lagged', ...lagged });
+  clearInterval(stopPoll);
   con.stop();
 
   // 4. Analysis (already streamed), per-fault RTO, hypotheses per variant, verdict.

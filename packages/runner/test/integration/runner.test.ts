@@ -122,3 +122,93 @@ test.serial('Ctrl-C mid-fault heals, tears down and writes a partial report mark
   t.is(report.run.status, 'interrupted');
   t.true(report.run.partial);
 });
+
+const stopCli = join(import.meta.dirname, '..', '..', '..', 'fixtures', 'src', 'cli', 'stop.ts');
+const cleanupCli = join(import.meta.dirname, '..', '..', '..', 'fixtures', 'src', 'cli', 'cleanup.ts');
+
+/** Starts the pause workflow with a long pause and its own state folder; resolves once the fault is in effect. */
+async function runningMidFault(state: string) {
+  const reports = mkdtempSync(join(tmpdir(), 'rz-reports-'));
+  const child = spawn(process.execPath, [script, '--pause', '120s'], { env: { ...process.env, REPORTS_ROOT: reports, RESILIENCE_STATE_DIR: state, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output = { text: '' };
+  child.stdout.on('data', (b: Buffer) => (output.text += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (output.text += b.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setInterval(() => {
+      if (output.text.includes('READY-FAULT')) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, 50);
+    void exited.then(() => reject(new Error(`exited early: ${output.text}`)));
+  });
+  const runId = readdirSync(join(state, 'runs'))[0]!;
+  return { child, output, exited, runId };
+}
+
+async function redisState(): Promise<{ paused: boolean; running: boolean }[]> {
+  const ids = await containersOfProject();
+  if (ids.length === 0) return [];
+  const { stdout } = await execa('docker', ['inspect', '-f', '{{.State.Paused}} {{.State.Running}}', ...ids]);
+  return stdout.split('\n').map((l) => ({ paused: l.startsWith('true'), running: l.endsWith('true') }));
+}
+
+test.serial('npm run stop mid-fault heals at once, the runner ends with a partial report, the containers stay for inspection; a container the project did not create is not touched', async (t) => {
+  const state = mkdtempSync(join(tmpdir(), 'rz-state-'));
+  // Not the project's: paused before the stop, still paused after it.
+  const foreign = (await execa('docker', ['run', '-d', '--label', 'io.example.owner=someone-else', '--entrypoint', 'sleep', 'resilience/infra:0.1.0', '600'])).stdout.trim();
+  t.teardown(() => execa('docker', ['rm', '-f', foreign], { reject: false }));
+  await execa('docker', ['pause', foreign]);
+  const { child, output, exited, runId } = await runningMidFault(state);
+  t.deepEqual(await redisState(), [{ paused: true, running: true }], 'the fault is in effect before the stop');
+
+  const stop = await execa(process.execPath, [stopCli, `--run=${runId}`], { reject: false, env: { RESILIENCE_STATE_DIR: state } });
+  t.is(stop.exitCode, 0, stop.stdout + stop.stderr);
+  t.regex(stop.stdout, new RegExp(`healed pause pause-[0-9a-f]+ of ${runId} on \\S+redis`));
+  t.regex(stop.stdout, /healed 1 fault\(s\), the ones open at the stop within \d+ ms/);
+  t.regex(stop.stdout, new RegExp(`${runId}: its runner ended; its containers are left for inspection`));
+  t.log(stop.stdout.split('\n').find((l) => l.includes('within')));
+  t.is(child.exitCode ?? (await exited), 130, output.text);
+  t.regex(output.text, /STOPPED: emergency stop \(`npm run stop`, pid \d+\)/);
+  t.regex(output.text, /INTERRUPTED \(exit 130\)/);
+  t.deepEqual(await redisState(), [{ paused: false, running: true }], 'healed, and left running for inspection');
+  const dir = /report: (\S+)/.exec(output.text)?.[1];
+  const report = JSON.parse(readFileSync(join(dir!, 'report.json'), 'utf8')) as { run: { status: string; partial: boolean } };
+  t.like(report.run, { status: 'interrupted', partial: true });
+  const events: JournalEvent[] = [];
+  for await (const e of readJournal(join(dir!, 'journal.ndjson'))) events.push(e);
+  t.true(events.some((e) => e.type === 'note' && /emergency stop/.test(e.message)), 'the journal says why the run ended');
+  const foreignState = (await execa('docker', ['inspect', '-f', '{{.State.Paused}}', foreign])).stdout.trim();
+  t.is(foreignState, 'true', 'a container the project did not create stays as it was');
+
+  // The next run's sweep and a plain cleanup leave the stopped run; cleanup --all removes it.
+  const plain = await execa(process.execPath, [cleanupCli], { reject: false, env: { RESILIENCE_STATE_DIR: state } });
+  t.regex(plain.stdout, new RegExp(`keep\\s+${runId}: .*stopped for inspection`));
+  t.is((await redisState()).length, 1);
+  const all = await execa(process.execPath, [cleanupCli, '--all'], { reject: false, env: { RESILIENCE_STATE_DIR: state } });
+  t.is(all.exitCode, 0, all.stdout + all.stderr);
+  t.deepEqual(await containersOfProject(), []);
+  t.deepEqual(readdirSync(join(state, 'runs')), [], 'the run folder went with it');
+});
+
+test.serial('npm run stop --remove heals and removes the run once its runner ended', async (t) => {
+  const state = mkdtempSync(join(tmpdir(), 'rz-state-'));
+  const { exited, output, runId } = await runningMidFault(state);
+  const stop = await execa(process.execPath, [stopCli, '--remove', '--run', runId], { reject: false, env: { RESILIENCE_STATE_DIR: state } });
+  t.is(stop.exitCode, 0, stop.stdout + stop.stderr);
+  t.regex(stop.stdout, new RegExp(`${runId}: its runner ended; its containers, networks and volumes were removed`));
+  t.is(await exited, 130, output.text);
+  t.deepEqual(await containersOfProject(), []);
+  t.deepEqual(readdirSync(join(state, 'runs')), []);
+});
+
+test.serial('npm run stop refuses a run id it does not know and an unknown option, with exit 2, changing nothing', async (t) => {
+  const state = mkdtempSync(join(tmpdir(), 'rz-state-'));
+  const unknown = await execa(process.execPath, [stopCli, '--run=rz-nope'], { reject: false, env: { RESILIENCE_STATE_DIR: state } });
+  t.is(unknown.exitCode, 2, unknown.stdout + unknown.stderr);
+  t.regex(unknown.stderr, /`--run` to be .*, got "rz-nope"|--run.*rz-nope/);
+  const bad = await execa(process.execPath, [stopCli, '--now'], { reject: false });
+  t.is(bad.exitCode, 2);
+  t.regex(bad.stderr, /unknown option `--now`; accepted: --run=ID, --remove, --dry-run, --help/);
+});
