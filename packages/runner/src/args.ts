@@ -1,10 +1,12 @@
 // Command-line options for workflows: `--key value`, `--key=value`, `--flag`, `--no-flag`,
-// repeatable `--slo`. Parsed into a plain object that the workflow's zod schema validates.
+// repeatable `--slo` and `--abort-if`. Parsed into a plain object that the workflow's zod schema validates.
 import { InvalidArgumentError } from '@resilience/fixtures';
 
 export interface ParsedArgs {
   readonly values: Record<string, string | boolean>;
   readonly slo: string[];
+  /** `--abort-if` safeguards (repeatable). */
+  readonly abortIf: string[];
   readonly help: boolean;
 }
 
@@ -15,6 +17,7 @@ function camel(key: string): string {
 export function parseArgs(argv: readonly string[]): ParsedArgs {
   const values: Record<string, string | boolean> = {};
   const slo: string[] = [];
+  const abortIf: string[] = [];
   let help = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
@@ -35,9 +38,12 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     if (key === 'slo') {
       if (typeof value !== 'string') throw new InvalidArgumentError('--slo', value, 'an expression such as "rto<=30s"');
       slo.push(value);
+    } else if (key === 'abort-if') {
+      if (typeof value !== 'string') throw new InvalidArgumentError('--abort-if', value, 'an expression such as "availability(fault) < 50%"');
+      abortIf.push(value);
     } else values[camel(key)] = value;
   }
-  return { values, slo, help };
+  return { values, slo, abortIf, help };
 }
 
 /** Parses durations like `30s`, `500ms`, `2m`, `24h` (or a plain number of ms) to milliseconds. */

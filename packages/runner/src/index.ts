@@ -12,3 +12,4 @@ export * from './roles.ts';
 export * from './options.ts';
 export * from './resources.ts';
 export * from './prometheus.ts';
+export * from './safeguard.ts';

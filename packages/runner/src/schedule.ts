@@ -119,6 +119,14 @@ export interface Step<E = unknown, O = unknown> {
   /** Nested steps (repeat), for the plan. */
   readonly children?: readonly Step<E, O>[];
   readonly times?: number;
+  /**
+   * For a fault step: how many containers the fault hits (its blast radius), for --max-targets
+   * before anything starts and for --dry-run; undefined when the step does not say (the fault
+   * library still refuses it when it is applied).
+   */
+  readonly targets?: number;
+  /** The fault kind, for a step that injects one. */
+  readonly fault?: string;
 }
 
 /** Selects a fault's target when the step runs. */
@@ -175,6 +183,13 @@ export interface InjectOptions {
   /** The system it hits: probes depending on it are judged on it, conditions wait on it. */
   readonly scope: string;
   readonly params?: Readonly<Record<string, unknown>>;
+  /**
+   * How many containers the fault hits (its blast radius: a partition of the leader from the
+   * four others of its cluster hits five). Default 1 for the built-in kinds (kill, stop,
+   * restart, pause, disconnect hit their target); a custom fault that does not say is checked
+   * against --max-targets only when the fault library applies it.
+   */
+  readonly targets?: number;
 }
 
 /** A fault kind of the workflow's own (anything the fault library or `chaos.announce` can apply). */
@@ -209,8 +224,12 @@ export function inject<E>(fault: string | CustomFault<E>, target: TargetSelector
   const kind = typeof fault === 'string' ? fault : fault.name;
   const apply = (typeof fault === 'string' ? FAULT_KINDS[fault] : fault.apply) as FaultApplier<E> | undefined;
   if (!apply) throw new Error(`unknown fault kind \`${kind}\` (known: ${Object.keys(FAULT_KINDS).join(', ')})`);
+  const targets = options.targets ?? (typeof fault === 'string' ? 1 : undefined);
+  if (targets !== undefined && !(Number.isInteger(targets) && targets >= 1)) throw new Error(`inject ${kind}: targets must be a whole number of containers, at least 1 (got ${targets})`);
   return {
     label: `inject ${kind} on ${target.label} (scope ${options.scope})`,
+    fault: kind,
+    ...(targets === undefined ? {} : { targets }),
     run: async (sc) => {
       const t = await resolveBeforeFault(sc, target, kind, options.scope);
       sc.note(`${sc.variant ? `[${sc.variant}] ` : ''}iteration ${sc.iteration}: ${kind} ${t.name} (${options.scope})`);
@@ -389,11 +408,28 @@ export function fullRedundancy(scope: string): Condition {
   };
 }
 
+/** Every step of a plan with its nesting, depth first (a repeat's children once). */
+export function* planSteps<E, O>(steps: readonly Step<E, O>[]): Generator<Step<E, O>> {
+  for (const s of steps) {
+    yield s;
+    if (s.children) yield* planSteps(s.children);
+  }
+}
+
+/**
+ * The blast-radius cap before anything starts: the fault steps declaring more containers than
+ * `max`. Steps that declare no count are listed apart (the fault library checks them when applied).
+ */
+export function blastRadius<E, O>(steps: readonly Step<E, O>[], max: number): { readonly over: readonly Step<E, O>[]; readonly undeclared: readonly Step<E, O>[] } {
+  const all = [...planSteps(steps)].filter((s) => s.fault !== undefined);
+  return { over: all.filter((s) => s.targets !== undefined && s.targets > max), undeclared: all.filter((s) => s.targets === undefined) };
+}
+
 /** The plan as text lines, for --dry-run. */
 export function describePlan(steps: readonly Step[], indent = ''): string[] {
   const lines: string[] = [];
   for (const s of steps) {
-    lines.push(`${indent}${s.label}`);
+    lines.push(`${indent}${s.label}${s.targets === undefined ? '' : ` — hits ${s.targets} container${s.targets === 1 ? '' : 's'}`}`);
     if (s.children) lines.push(...describePlan(s.children, `${indent}  `));
   }
   return lines;

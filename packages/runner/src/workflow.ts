@@ -20,7 +20,9 @@ import { ExitCode } from './exit-codes.ts';
 import { evaluate, formatThreshold, formatValue, parseHypothesis, type Hypothesis, type HypothesisOutcome } from './hypotheses.ts';
 import { MetricRegistry, baseName, metricLookup, type Measurement, type MetricSpec } from './metrics.ts';
 import { RoleWatcher, roleMeasurements } from './roles.ts';
-import { describePlan, explainFinding, type ScheduledFault, type Step, type StepContext, type System } from './schedule.ts';
+import { blastRadius, describePlan, explainFinding, type ScheduledFault, type Step, type StepContext, type System } from './schedule.ts';
+import { DEFAULT_ABORT_WINDOW_MS, SafeguardMonitor, parseSafeguard, type Safeguard, type Trip } from './safeguard.ts';
+import { parseDuration } from './args.ts';
 import { ACK_LOG_DIR } from './ack-log.ts';
 import { WriteCollector, writeCheckOutcome, type WriteVerifier } from './writes.ts';
 import { LagMonitor, lagFinding } from './lag.ts';
@@ -252,8 +254,22 @@ function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/** What --dry-run prints of the safeguards and the blast-radius cap. */
+function safetyLines(safeguards: readonly Safeguard[], windowMs: number, maxTargets: number | undefined, steps: readonly Step[]): string[] {
+  const out: string[] = [];
+  if (safeguards.length) {
+    out.push(`safeguards (--abort-if; checked every 250 ms, availability and latency over the last ${formatDuration(windowMs)}; when one is true every fault is healed at once and the run ends FAILED):`);
+    for (const s of safeguards) out.push(`  ${s.text}${s.over === 'so far' ? ' (its value so far)' : ''}`);
+  }
+  if (maxTargets !== undefined) {
+    const { undeclared } = blastRadius(steps, maxTargets);
+    out.push(`blast radius: at most ${maxTargets} container${maxTargets === 1 ? '' : 's'} per fault (--max-targets)${undeclared.length ? `; ${undeclared.map((x) => `\`${x.label}\``).join(', ')} declare${undeclared.length === 1 ? 's' : ''} no count and ${undeclared.length === 1 ? 'is' : 'are'} checked when applied` : ''}`);
+  }
+  return out;
+}
+
 function help<O>(def: WorkflowDefinition<O, unknown>): string {
-  return `${def.name}: ${def.description}\n\n${def.usage}\n\n  --slo EXPR   add or replace a hypothesis, e.g. --slo "rto<=30s" or --slo "lostWrites(redis-write) <= 100" (repeatable)\n  --dry-run    print the plan (variants, steps, hypotheses) and start nothing\n  --no-png     skip the PNG of the HTML report\n  --metrics-port N   serve live metrics for Prometheus on 127.0.0.1:N/metrics (0 picks a port)\n${def.resumable ? '  --resume DIR go on with a run whose runner stopped (its report folder), with the options it started with\n' : ''}  --help       this text\n\nExit codes: 0 passed, 1 a hypothesis failed, 2 bad input or setup error, 3 a heal failed, 130 interrupted.`;
+  return `${def.name}: ${def.description}\n\n${def.usage}\n\n  --slo EXPR   add or replace a hypothesis, e.g. --slo "rto<=30s" or --slo "lostWrites(redis-write) <= 100" (repeatable)\n  --dry-run    print the plan (variants, steps, hypotheses) and start nothing\n  --no-png     skip the PNG of the HTML report\n  --metrics-port N   serve live metrics for Prometheus on 127.0.0.1:N/metrics (0 picks a port)\n  --abort-if EXPR    a safeguard, e.g. --abort-if "availability(fault) < 50%": watched every 250 ms over the last --abort-window; when true every fault is healed at once and the run ends FAILED with a finding (repeatable)\n  --abort-window D   the safeguards' window (default 10s)\n  --max-targets N    refuse (before anything starts) a fault that would hit more than N containers\n${def.resumable ? '  --resume DIR go on with a run whose runner stopped (its report folder), with the options it started with\n' : ''}  --help       this text\n\nExit codes: 0 passed, 1 a hypothesis failed, 2 bad input or setup error, 3 a heal failed, 130 interrupted.`;
 }
 
 function parseOptions<O>(def: WorkflowDefinition<O, unknown>, values: Record<string, unknown>): O {
@@ -277,7 +293,7 @@ function parseOptions<O>(def: WorkflowDefinition<O, unknown>, values: Record<str
 interface Resumable {
   readonly dir: string;
   readonly analyser: RunAnalyser;
-  readonly given: { readonly values: Record<string, unknown>; readonly slo: string[] };
+  readonly given: { readonly values: Record<string, unknown>; readonly slo: string[]; readonly abortIf: string[] };
   readonly startedAt: string;
   readonly runId: string;
   readonly stoppedAt: number;
@@ -325,11 +341,11 @@ async function resumeState(workflow: string, dir: string): Promise<Resumable> {
     analyser.push(e);
   }
   if (!start) throw new InvalidArgumentError('--resume', dir, `a folder whose ${JOURNAL_FILE} begins with run-start`);
-  const g = (start.meta as { given?: { values?: unknown; slo?: unknown } } | undefined)?.given;
+  const g = (start.meta as { given?: { values?: unknown; slo?: unknown; abortIf?: unknown } } | undefined)?.given;
   if (!g || typeof g.values !== 'object' || g.values === null || !Array.isArray(g.slo)) {
     throw new InvalidArgumentError('--resume', dir, 'a run whose journal records the options it started with (runs of this version do)');
   }
-  return { dir, analyser, given: { values: { ...(g.values as Record<string, unknown>) }, slo: g.slo.map(String) }, startedAt: start.startedAt, runId: start.runId, stoppedAt, faults: [...faults.values()], resumes, acked, scheduleStartedAt, measurements };
+  return { dir, analyser, given: { values: { ...(g.values as Record<string, unknown>) }, slo: g.slo.map(String), abortIf: Array.isArray(g.abortIf) ? g.abortIf.map(String) : [] }, startedAt: start.startedAt, runId: start.runId, stoppedAt, faults: [...faults.values()], resumes, acked, scheduleStartedAt, measurements };
 }
 
 export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: RunWorkflowOptions = {}): Promise<WorkflowResult> {
@@ -347,8 +363,11 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
   let dryRun = false;
   let metricsPort: number | undefined;
   let resume: Resumable | undefined;
-  /** The options as given (before validation) and the --slo expressions: the journal keeps them for --resume. */
-  let given: { values: Record<string, unknown>; slo: string[] };
+  /** The options as given (before validation), the --slo and --abort-if expressions: the journal keeps them for --resume. */
+  let given: { values: Record<string, unknown>; slo: string[]; abortIf: string[] };
+  let safeguards: Safeguard[] = [];
+  let abortWindowMs = DEFAULT_ABORT_WINDOW_MS;
+  let maxTargets: number | undefined;
   try {
     const args = parseArgs(options.argv ?? process.argv.slice(2));
     if (args.help) {
@@ -357,6 +376,7 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
     }
     let values: Record<string, unknown> = { ...args.values };
     let slo = args.slo;
+    let abortIf = args.abortIf;
     for (const [k, set] of [['png', (v: boolean) => (png = v)], ['dryRun', (v: boolean) => (dryRun = v)]] as const) {
       if (k in values) {
         const v = values[k];
@@ -377,19 +397,42 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
       delete values['resume'];
       if (typeof dir !== 'string' || dir === '') throw new InvalidArgumentError('--resume', dir, 'the report folder of a run whose runner stopped');
       if (!def.resumable) throw new InvalidArgumentError('--resume', dir, `a workflow that can resume (${def.name} cannot: run it again)`);
-      if (Object.keys(values).length || slo.length) {
-        throw new InvalidArgumentError('--resume', [...Object.keys(values).map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`), ...(slo.length ? ['--slo'] : [])].join(', '), 'no other option: a resumed run keeps the options it started with (only --metrics-port and --no-png may be given)');
+      if (Object.keys(values).length || slo.length || abortIf.length) {
+        throw new InvalidArgumentError('--resume', [...Object.keys(values).map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`), ...(slo.length ? ['--slo'] : []), ...(abortIf.length ? ['--abort-if'] : [])].join(', '), 'no other option: a resumed run keeps the options it started with (only --metrics-port and --no-png may be given)');
       }
       resume = await resumeState(def.name, resolve(dir));
       values = resume.given.values;
       slo = resume.given.slo;
+      abortIf = resume.given.abortIf;
     }
-    given = { values, slo };
+    given = { values, slo, abortIf };
+    // The safety options (kept with the others for --resume).
+    values = { ...values };
+    if ('maxTargets' in values) {
+      const v = values['maxTargets'];
+      const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : Number.NaN;
+      if (!(Number.isInteger(n) && n >= 1)) throw new InvalidArgumentError('--max-targets', v, 'a whole number of containers, at least 1');
+      maxTargets = n;
+      delete values['maxTargets'];
+    }
+    if ('abortWindow' in values) {
+      const v = values['abortWindow'];
+      abortWindowMs = parseDuration('--abort-window', typeof v === 'string' ? v : String(v));
+      delete values['abortWindow'];
+    }
+    safeguards = abortIf.map((text) => parseSafeguard(text, registry));
     opts = parseOptions(def as WorkflowDefinition<O, unknown>, values);
     userHypotheses = slo.map((s) => parseHypothesis(s, undefined, registry));
     defaults = def.hypotheses(opts).map((h) => hypothesisOf(h, registry));
     variants = def.variants?.(opts) ?? [];
     if (new Set(variants).size !== variants.length || variants.some((v) => !/^[a-z0-9][a-z0-9-]*$/i.test(v))) throw new InvalidArgumentError('variants', variants.join(', '), 'distinct names of letters, digits and dashes');
+    // The blast-radius cap, on the plan: a fault declared to hit more containers is refused before anything starts.
+    if (maxTargets !== undefined) {
+      const { over } = blastRadius(def.schedule(opts) as readonly Step[], maxTargets);
+      if (over.length) {
+        throw new InvalidArgumentError('--max-targets', maxTargets, `at least ${Math.max(...over.map((x) => x.targets!))} for this plan: ${over.map((x) => `\`${x.label}\` hits ${x.targets} containers`).join('; ')}`);
+      }
+    }
   } catch (e) {
     write(`${def.name}: ${errorText(e)}\nSee --help. Nothing was started.`);
     return empty(ExitCode.badInput, 'aborted');
@@ -405,6 +448,7 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
     for (const line of describePlan(def.schedule(opts) as readonly Step[])) write(`  ${line}`);
     write('hypotheses (plus lostWrites(<probe>) == 0 for every write probe whose traffic names no lossHypothesis; the run prints the probes that do):');
     for (const h of mergeHypotheses(defaults, userHypotheses)) write(`  ${h.text}`);
+    for (const line of safetyLines(safeguards, abortWindowMs, maxTargets, def.schedule(opts) as readonly Step[])) write(line);
     return empty(ExitCode.passed, 'completed');
   }
 
@@ -435,6 +479,7 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
     run = await ChaosRun.start({
       ...options.run, ...(engine ? { engine } : {}), workflow: def.name, journalDir: reportDir, handleSignals: false, ...(resume ? { resume: true } : {}),
       meta: { hypotheses: mergeHypotheses(defaults, userHypotheses).map((h) => h.text), variants, given },
+      ...(maxTargets === undefined ? {} : { maxTargets }),
     });
   } catch (e) {
     write(`${def.name}: ${errorText(e)}`);
@@ -489,6 +534,37 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
   };
   const stopPoll = setInterval(onStop, 250);
   stopPoll.unref();
+  // Safeguards (--abort-if): judged every 250 ms on what the probes saw; when one holds, the
+  // schedule is stopped, every fault healed at once, and the run ends FAILED with a finding.
+  let tripped: Trip | undefined;
+  let tripping: Promise<void> | undefined;
+  const tripText = (t: Trip) => `safeguard tripped: ${t.safeguard.text} (observed ${formatValue(t.observed, t.safeguard.unit)}, ${t.basis})`;
+  const trip = async (t: Trip) => {
+    tripped = t;
+    con.line(`SAFEGUARD: ${tripText(t)} — healing every fault now and ending the run`);
+    abort.abort(new Error(tripText(t)));
+    const open = run.chaos.active.map((f) => `${f.kind} ${f.id} on ${f.targets.map((x) => x.name).join(', ')}`);
+    const started = performance.now();
+    await healEverything();
+    const healMs = performance.now() - started;
+    finding({
+      id: 'safeguard-tripped', kind: 'safeguard-tripped', severity: 'critical', at: t.at,
+      title: `safeguard tripped: ${t.safeguard.text} (observed ${formatValue(t.observed, t.safeguard.unit)})`,
+      detail: `The safeguard \`--abort-if ${t.safeguard.text}\` held at ${formatDuration(t.at)} over ${t.basis}. ${open.length ? `Every fault in effect was healed at once (${open.length} in ${Math.round(healMs)} ms)` : 'No fault was in effect'}, the schedule stopped there and the run ended FAILED; the hypotheses are judged on what was measured until then, and the acknowledged writes were still checked.`,
+      evidence: [
+        { label: 'safeguard', text: `--abort-if ${t.safeguard.text} (${t.safeguard.over === 'window' ? `over the last ${formatDuration(monitor?.windowMs ?? abortWindowMs)}` : 'its value so far'}): observed ${formatValue(t.observed, t.safeguard.unit)}` },
+        { label: 'healed at once', text: open.join('\n') || 'no fault was in effect' },
+      ],
+    });
+  };
+  const monitor = safeguards.length ? new SafeguardMonitor(safeguards, { windowMs: abortWindowMs, registry }) : undefined;
+  const stopWatching = monitor ? run.bus.subscribe((e) => monitor.observe(e)) : undefined;
+  const guardPoll = monitor ? setInterval(() => {
+    if (tripped || abort.signal.aborted) return;
+    const t = monitor.check(run.now());
+    if (t) tripping = trip(t);
+  }, 250) : undefined;
+  guardPoll?.unref();
   const onSignal = (signal: NodeJS.Signals) => {
     interrupts++;
     if (interrupts === 1) {
@@ -507,7 +583,10 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
 
   const measurements: Measurement[] = [];
   const findings: FindingEvent[] = [];
-  const settings: Record<string, unknown> = { options: opts };
+  const settings: Record<string, unknown> = {
+    options: opts,
+    ...(safeguards.length || maxTargets !== undefined ? { safety: { ...(safeguards.length ? { abortIf: safeguards.map((x) => x.text), abortWindow: formatDuration(abortWindowMs) } : {}), ...(maxTargets === undefined ? {} : { maxTargets }) } } : {}),
+  };
   const environment: Record<string, unknown> = {};
   /** Per write probe (base name): the hypothesis that judges its loss, null for lostWrites(<probe>) == 0. */
   const lossJudges = new Map<string, Hypothesis | null>();
@@ -701,7 +780,8 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
         } catch (e) {
           scheduleError = e;
         }
-        if (scheduleError !== undefined && abort.signal.aborted) throw scheduleError;
+        // Interrupted: straight to the teardown. A tripped safeguard still checks the writes.
+        if (scheduleError !== undefined && abort.signal.aborted && !tripped) throw scheduleError;
 
         // Write check: every acknowledged write is read back after recovery, also when the
         // schedule stopped early (a system that never recovered): what was lost matters most then.
@@ -766,13 +846,22 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
     failure = e;
     // A fault refused because the run was stopped: the stop is why the run ended.
     onStop();
-    status = abort.signal.aborted ? 'interrupted' : isResilienceError(e) && e.exitCode === 2 ? 'aborted' : 'failed';
-    con.line(`${status}: ${errorText(e)}`);
+    status = tripped ? 'failed' : abort.signal.aborted ? 'interrupted' : isResilienceError(e) && e.exitCode === 2 ? 'aborted' : 'failed';
+    if (tripped) failure = new Error(tripText(tripped));
+    con.line(`${status}: ${errorText(failure)}`);
   } finally {
     if (checkpointTimer) clearInterval(checkpointTimer);
+    if (guardPoll) clearInterval(guardPoll);
+    await tripping;
     await Promise.allSettled(allProbes.map((p) => p.stop()));
     await healEverything();
     await checkpointing;
+  }
+  stopWatching?.();
+  // A safeguard that tripped as the schedule ended: the run still ends FAILED on it.
+  if (tripped && status === 'completed') {
+    status = 'failed';
+    failure = new Error(tripText(tripped));
   }
   const lagged = lagFinding(lag, formatDuration);
   if (lagged) finding({ id: 'runner-lagged', ...lagged });

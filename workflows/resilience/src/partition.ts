@@ -3,8 +3,8 @@
 // Measured: the old primary's demotion, the election, two writable primaries at once (split
 // brain), writes the old primary acknowledged after the election, how long a cut-off master
 // kept acknowledging, and the acknowledged writes lost, on one image or both side by side.
-import { provision as provisionPg, type PgHa } from '@resilience/pg-ha';
-import { provision as provisionRedis, type RedisSentinel } from '@resilience/redis-sentinel';
+import { DEFAULTS as PG_DEFAULTS, provision as provisionPg, type PgHa } from '@resilience/pg-ha';
+import { DEFAULTS as REDIS_DEFAULTS, provision as provisionRedis, type RedisSentinel } from '@resilience/redis-sentinel';
 import type { ChaosRun, ContainerHandle } from '@resilience/fixtures';
 import {
   clientsRecovered, defineWorkflow, fullRedundancy, heal, hold, inject, observe, primaryOf, promoted, rejoined, repeat, steady, until,
@@ -100,9 +100,9 @@ interface CutWaits {
  * One cut of the primary: inject, wait (`beforeHold`), hold, heal, wait (`afterHeal`, then
  * the old primary back and full redundancy), observe.
  */
-function cut(fault: string | CustomFault<PartitionEnv>, scope: string, waits: CutWaits, holdFor: number, after: number): Step<PartitionEnv>[] {
+function cut(fault: string | CustomFault<PartitionEnv>, scope: string, waits: CutWaits, holdFor: number, after: number, targets?: number): Step<PartitionEnv>[] {
   return [
-    inject(fault, primaryOf(scope), { scope }),
+    inject(fault, primaryOf(scope), { scope, ...(targets === undefined ? {} : { targets }) }),
     ...(waits.beforeHold.length ? [until(...waits.beforeHold)] : []),
     ...(holdFor > 0 ? [hold(holdFor)] : []),
     heal(scope),
@@ -122,15 +122,18 @@ const masterFailover: CutWaits = { beforeHold: [promoted('redis')], afterHeal: [
 /** A cut that needs no election to end: held, healed, then the old leader back. */
 const held: CutWaits = { beforeHold: [], afterHeal: [] };
 
+/** Every container of pg-ha with `etcd` members: each cut puts rules in all of them (the blast radius, for --max-targets). */
+const PG_ALL = (etcd: number) => PG_DEFAULTS.nodes + etcd;
+
 export function partitionSchedule(o: PartitionOptionsT): Step<PartitionEnv>[] {
   const h = holdMs(o);
   const body: Step<PartitionEnv>[] = [steady(o.steady) as Step<PartitionEnv>];
   switch (o.scenario) {
-    case 'leader-isolated': body.push(...cut(isolateLeader, 'postgres', failover('postgres'), h, o.after)); break;
-    case 'dcs-lost': body.push(...cut(dcsLost, 'postgres', held, h, o.after)); break;
-    case 'one-way': body.push(...cut(oneWay('in'), 'postgres', failover('postgres'), h, o.after), steady(o.steady) as Step<PartitionEnv>, ...cut(oneWay('out'), 'postgres', failover('postgres'), h, o.after)); break;
-    case 'majorities-ring': body.push(...cut(majoritiesRing, 'postgres', held, h, o.after)); break;
-    case 'redis-master-isolated': body.push(...cut(isolateMaster, 'redis', masterFailover, h, o.after)); break;
+    case 'leader-isolated': body.push(...cut(isolateLeader, 'postgres', failover('postgres'), h, o.after, PG_ALL(1))); break;
+    case 'dcs-lost': body.push(...cut(dcsLost, 'postgres', held, h, o.after, PG_ALL(1))); break;
+    case 'one-way': body.push(...cut(oneWay('in'), 'postgres', failover('postgres'), h, o.after, PG_ALL(1)), steady(o.steady) as Step<PartitionEnv>, ...cut(oneWay('out'), 'postgres', failover('postgres'), h, o.after, PG_ALL(1))); break;
+    case 'majorities-ring': body.push(...cut(majoritiesRing, 'postgres', held, h, o.after, PG_ALL(3))); break;
+    case 'redis-master-isolated': body.push(...cut(isolateMaster, 'redis', masterFailover, h, o.after, 1 + REDIS_DEFAULTS.replicas + REDIS_DEFAULTS.sentinels)); break;
     case 'pause-thaw': body.push(...cut('pause', 'postgres', failover('postgres'), 0, o.after)); break;
   }
   return [repeat(o.iterations, body) as Step<PartitionEnv>];

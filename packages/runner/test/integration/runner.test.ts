@@ -68,6 +68,27 @@ test.serial('an impossible SLO fails with exit 1 and names the hypothesis', asyn
   t.regex(r.stdout, /FAILED \(exit 1\)/);
 });
 
+test.serial('a safeguard (--abort-if) that holds during a real pause thaws the container at once and ends the run FAILED with a finding', async (t) => {
+  const started = Date.now();
+  const r = await runScript(['--pause', '30s', '--abort-if', 'availability(fault, redis) < 50%', '--abort-window', '1s']);
+  t.is(r.exitCode, 1, r.stdout + r.stderr);
+  t.regex(r.stdout, /SAFEGUARD: safeguard tripped: availability\(fault, redis\) < 50%/);
+  t.regex(r.stdout, /pause-demo: FAILED \(exit 1\).*safeguard tripped/);
+  t.true(Date.now() - started < 25_000, 'the 30 s pause was not held');
+  const dir = /report: (\S+)/.exec(r.stdout)?.[1];
+  const events: JournalEvent[] = [];
+  for await (const e of readJournal(join(dir!, 'journal.ndjson'))) events.push(e);
+  const injected = events.find((e) => e.type === 'fault-injected');
+  const healed = events.find((e) => e.type === 'fault-healed');
+  if (injected?.type !== 'fault-injected' || healed?.type !== 'fault-healed') return t.fail('the journal has the pause and its heal');
+  // Judged once the 1 s window of the fault phase is observed, every 250 ms; then thawed at once.
+  const held = healed.at - injected.at;
+  t.true(held >= 1000 && held <= 2500, `the pause was held ${held.toFixed(0)} ms`);
+  t.true(events.some((e) => e.type === 'finding' && e.kind === 'safeguard-tripped' && e.severity === 'critical'));
+  t.regex(r.stdout, /lostWrites\(redis-set\) == 0\s+0\s+== 0\s+PASS/, 'the writes were still checked');
+  t.deepEqual(await containersOfProject(), []);
+});
+
 const badOption = test.macro(async (t, args: string[], pattern: RegExp) => {
   const before = await containersOfProject();
   const r = await runScript(args);
