@@ -3,7 +3,7 @@
 // until each one's /health says both dependencies are up. Exported so the provisioning
 // benchmark starts the app exactly as provision() does.
 import { request } from 'undici';
-import { Images, waitFor, type ContainerHandle, type Engine, ENVIRONMENT_LABEL } from '@resilience/fixtures';
+import { Images, waitFor, type ContainerFile, type ContainerHandle, type Engine, ENVIRONMENT_LABEL } from '@resilience/fixtures';
 import type { PgHa } from '@resilience/pg-ha';
 import type { RedisSentinel } from '@resilience/redis-sentinel';
 import type { AppSettings } from './options.ts';
@@ -34,17 +34,32 @@ export async function appHealth(url: string, timeoutMs = 2_000): Promise<AppHeal
   return { httpStatus: res.statusCode, ...body };
 }
 
-/** The app's environment: where the database and the Sentinels are, in the stack's network. */
-export function appEnv(settings: AppSettings, pg: PgHa, redis: RedisSentinel): Record<string, string> {
+/** Where the app finds its secrets (the Docker secrets convention: `NAME_FILE`), owned by its user, mode 600. */
+export const APP_SECRETS_DIR = '/run/secrets';
+
+/**
+ * The app's environment: where the database and the Sentinels are, in the stack's network.
+ * Secrets are not in it: `DATABASE_URL_FILE` and `REDIS_*PASSWORD_FILE` name files that
+ * appSecretFiles() puts into the container before it starts, so `docker inspect` shows none.
+ */
+export function appEnv(settings: AppSettings, redis: RedisSentinel): Record<string, string> {
   return {
     APP_MODE: settings.mode,
     PORT: String(APP_PORT),
-    DATABASE_URL: pg.internal.primaryUrl,
+    DATABASE_URL_FILE: `${APP_SECRETS_DIR}/database-url`,
     REDIS_SENTINELS: redis.sentinels.map((s) => s.address).join(','),
     REDIS_MASTER_NAME: redis.masterName,
-    REDIS_PASSWORD: redis.password,
-    REDIS_SENTINEL_PASSWORD: redis.password,
+    REDIS_PASSWORD_FILE: `${APP_SECRETS_DIR}/redis-password`,
+    REDIS_SENTINEL_PASSWORD_FILE: `${APP_SECRETS_DIR}/redis-password`,
   };
+}
+
+/** The files appEnv() names: the database URL (with its password) and the Redis password. */
+export function appSecretFiles(pg: PgHa, redis: RedisSentinel): ContainerFile[] {
+  return [
+    { path: `${APP_SECRETS_DIR}/database-url`, content: pg.internal.primaryUrl },
+    { path: `${APP_SECRETS_DIR}/redis-password`, content: redis.password },
+  ];
 }
 
 export interface StartAppsOptions {
@@ -67,7 +82,8 @@ export interface StartAppsOptions {
  */
 export async function startApps(options: StartAppsOptions): Promise<AppInstance[]> {
   const { engine, network, settings, signal } = options;
-  const env = appEnv(settings, options.pg, options.redis);
+  const env = appEnv(settings, options.redis);
+  const files = appSecretFiles(options.pg, options.redis);
   const labels = { [ENVIRONMENT_LABEL]: ENVIRONMENT, ...options.labels };
   const names = Array.from({ length: settings.instances }, (_, i) => `app-${i + 1}`);
   const results = await Promise.allSettled(names.map(async (name): Promise<AppInstance> => {
@@ -80,6 +96,7 @@ export async function startApps(options: StartAppsOptions): Promise<AppInstance[
       networks: [{ network, aliases: [name] }],
       labels,
       env,
+      files,
       // The app drains and closes its pools on SIGTERM within its 8 s budget.
       stopTimeoutSeconds: 10,
     }, signal);

@@ -4,7 +4,7 @@
 // restores run on a fresh node as Patroni's custom bootstrap. Every command the repository
 // runs is recorded (command line, exit code, time, output) for a drill's evidence.
 import { InvalidArgumentError, ResilienceError, recordedExec, type CommandRecord, type ContainerHandle, type Engine } from '@resilience/fixtures';
-import { PATHS, writeAndExec } from './config.ts';
+import { PATHS, SECRETS_FILE, renderSecretsFile, writeAndExec } from './config.ts';
 import { PORTS, type Topology } from './topology.ts';
 
 /** Where pgBackRest's files live in every container (the repository itself is a volume). */
@@ -168,7 +168,7 @@ export function renderRestoreScript(r: RestoreBootstrap, a: ArchiveConfig): stri
   ].join('\n');
 }
 
-/** What a container's command (writeAndExec) adds to run pgBackRest: its files, from these environment variables, after making its directories. */
+/** What a container's command (writeAndExec) adds to run pgBackRest: its files, from these variables (of the secrets file, SECRETS_FILE), after making its directories. */
 export interface BackupContainerParts {
   readonly files: { path: string; envVar: string; mode?: string }[];
   readonly env: Record<string, string>;
@@ -322,8 +322,8 @@ export async function startBackupRepo(engine: Engine, options: { readonly image:
       networks: [{ network: options.network, aliases: [alias] }],
       volumes: [{ source: volume, target: BACKUP_PATHS.repo }],
       ...(options.labels ? { labels: options.labels } : {}),
-      env: parts.env,
-      cmd: writeAndExec(parts.files, ['pgbackrest', 'server'], parts.before),
+      files: [{ path: SECRETS_FILE, content: renderSecretsFile(parts.env) }],
+      cmd: writeAndExec(parts.files, ['pgbackrest', 'server'], parts.before, [], true),
     }, options.signal);
   } catch (e) {
     await engine.removeVolume(volume).catch(() => undefined);

@@ -1,6 +1,8 @@
 // Renders the files the containers run from: Patroni's YAML (no secrets: passwords reach
-// Patroni through its PATRONI_* environment variables), the post-bootstrap script that creates
+// Patroni through its PATRONI_* environment variables, read from the secrets file at start,
+// never the container's own environment), the post-bootstrap script that creates
 // the app user, HAProxy's configuration, and etcd's command line. Pure, so unit-tested.
+import { InvalidArgumentError } from '@resilience/fixtures';
 import type { PgHaSettings } from './options.ts';
 import { PORTS, type NodeName, type Topology } from './topology.ts';
 import { APP_DATABASE } from './secrets.ts';
@@ -205,11 +207,28 @@ export function etcdCommand(topo: Topology, member: NodeName, token: string): st
 }
 
 /**
+ * Where a container's secrets are (passwords, the TLS key): a shell file of `export NAME='value'`
+ * lines, owned by the container's user with mode 600, put there before the container starts
+ * (Engine `files`), so `docker inspect` shows neither the values nor the names' contents.
+ */
+export const SECRETS_FILE = '/tmp/pgha-secrets.env';
+
+/** The secrets file's content: one `export NAME='value'` line each, quoted for sh. */
+export function renderSecretsFile(secrets: Readonly<Record<string, string>>): string {
+  return Object.entries(secrets).map(([k, v]) => {
+    if (!/^[A-Z_][A-Z0-9_]*$/.test(k)) throw new InvalidArgumentError('secret name', k, 'an environment variable name (A-Z, 0-9, _)');
+    return `export ${k}='${v.replaceAll("'", `'\\''`)}'\n`;
+  }).join('');
+}
+
+/**
  * The shell command a container runs to write its files from environment variables and exec
  * the server, so a restarted container (same command, same environment) comes back the same.
+ * With `secrets` it first reads the secrets file (SECRETS_FILE) into its environment: the
+ * server and the files get them, `docker inspect` does not.
  */
-export function writeAndExec(files: readonly { readonly path: string; readonly envVar: string; readonly mode?: string }[], exec: readonly string[], before: readonly string[] = [], background: readonly string[] = []): string[] {
-  const lines = ['set -e', 'umask 077', ...before];
+export function writeAndExec(files: readonly { readonly path: string; readonly envVar: string; readonly mode?: string }[], exec: readonly string[], before: readonly string[] = [], background: readonly string[] = [], secrets = false): string[] {
+  const lines = ['set -e', 'umask 077', ...(secrets ? [`. ${SECRETS_FILE}`] : []), ...before];
   for (const f of files) {
     lines.push(`printf '%s\\n' "$${f.envVar}" > ${f.path}`);
     if (f.mode) lines.push(`chmod ${f.mode} ${f.path}`);

@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { Engine, InvalidArgumentError, Labels, SetupError, requireImage, statusOf, waitFor, type ContainerHandle, type ContainerSpec, type NetworkHandle, ENVIRONMENT_LABEL } from '@resilience/fixtures';
 import { parseOptions, type PgHaOptionsInput, type PgHaSettings } from './options.ts';
 import { PORTS, ROLES, topology, type Topology } from './topology.ts';
-import { PATHS, etcdCommand, renderHaproxyConfig, renderPatroniConfig, renderPostBootstrap, writeAndExec, type BackupExtras } from './config.ts';
+import { PATHS, SECRETS_FILE, etcdCommand, renderHaproxyConfig, renderPatroniConfig, renderPostBootstrap, renderSecretsFile, writeAndExec, type BackupExtras } from './config.ts';
 import { BACKUP_PATHS, checkArchiveConfig, checkRestoreBootstrap, nodeBackupFiles, type ArchiveConfig, type RestoreBootstrap } from './backup.ts';
 import { APP_DATABASE, generateCredentials, postgresUrl, type Credentials } from './secrets.ts';
 import { PgHa, type PgNode } from './pg-ha.ts';
@@ -255,21 +255,27 @@ function patroniSpec(settings: PgHaSettings, topo: Topology, node: Topology['nod
     // Patroni gets a moment to stop PostgreSQL cleanly on `docker stop`.
     stopTimeoutSeconds: 10,
     env: {
-      ...backup?.env,
       PGHA_PATRONI_YML: renderPatroniConfig(settings, topo, node, extras),
       PGHA_POST_BOOTSTRAP: renderPostBootstrap(),
-      PGHA_APP_PASSWORD: credentials.app.password,
       PATRONI_SUPERUSER_USERNAME: credentials.superuser.user,
-      PATRONI_SUPERUSER_PASSWORD: credentials.superuser.password,
       PATRONI_REPLICATION_USERNAME: credentials.replication.user,
-      PATRONI_REPLICATION_PASSWORD: credentials.replication.password,
       PGHOST: PATHS.socketDir,
     },
+    // Passwords and pgBackRest's files (its TLS key) are in a file, not the environment `docker inspect` shows.
+    files: [{
+      path: SECRETS_FILE,
+      content: renderSecretsFile({
+        ...backup?.env,
+        PGHA_APP_PASSWORD: credentials.app.password,
+        PATRONI_SUPERUSER_PASSWORD: credentials.superuser.password,
+        PATRONI_REPLICATION_PASSWORD: credentials.replication.password,
+      }),
+    }],
     cmd: writeAndExec([
       { path: PATHS.patroniConfig, envVar: 'PGHA_PATRONI_YML' },
       { path: PATHS.postBootstrap, envVar: 'PGHA_POST_BOOTSTRAP', mode: '700' },
       ...(backup?.files ?? []),
-    ], ['patroni', PATHS.patroniConfig], backup?.before ?? [], backup ? ['pgbackrest server'] : []),
+    ], ['patroni', PATHS.patroniConfig], backup?.before ?? [], backup ? ['pgbackrest server'] : [], true),
   };
 }
 

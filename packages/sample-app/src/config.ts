@@ -1,5 +1,6 @@
 // The app's settings, from environment variables, validated at start: a bad value stops the app
 // with a message naming the variable and the value (never a secret's value).
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 export type Mode = 'hardened' | 'naive';
@@ -188,7 +189,33 @@ function faults(env: Env): FaultConfig | undefined {
   };
 }
 
-export function loadConfig(env: Env): Config {
+/** The settings that hold secrets; each may come from a file instead (`DATABASE_URL_FILE`). */
+export const SECRET_SETTINGS = ['DATABASE_URL', 'REDIS_URL', 'REDIS_PASSWORD', 'REDIS_SENTINEL_PASSWORD'] as const;
+
+/**
+ * `NAME_FILE=/run/secrets/x` sets NAME to the file's contents (without the final newline): the
+ * Docker secrets convention, so a secret is not in the container's environment, which
+ * `docker inspect` shows. NAME and NAME_FILE together are an error.
+ */
+export function secretsFromFiles(env: Env, read: (path: string) => string = (p) => readFileSync(p, 'utf8')): Env {
+  const out: Record<string, string | undefined> = { ...env };
+  for (const name of SECRET_SETTINGS) {
+    const path = env[`${name}_FILE`];
+    if (path === undefined || path === '') continue;
+    if (env[name] !== undefined && env[name] !== '') throw new ConfigError(`${name}_FILE`, show(path), `unset when ${name} is set (use one or the other)`);
+    let content: string;
+    try {
+      content = read(path);
+    } catch (e) {
+      throw new ConfigError(`${name}_FILE`, show(path), `a file the app can read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+    out[name] = content.replace(/\r?\n$/, '');
+  }
+  return out;
+}
+
+export function loadConfig(given: Env, read?: (path: string) => string): Config {
+  const env = secretsFromFiles(given, read);
   const mode = oneOf(env, 'APP_MODE', 'hardened', ['hardened', 'naive'] as const);
   const host = env['HOST'] || '0.0.0.0';
   if (!/^[A-Za-z0-9.:_-]+$/.test(host)) throw new ConfigError('HOST', show(host), 'an address to listen on, such as `0.0.0.0`');

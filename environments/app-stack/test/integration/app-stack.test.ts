@@ -122,6 +122,20 @@ test.serial('an HTTP write probe (POST /orders) attributes every acknowledged or
   t.is(Number(rows[0]?.n), ids.length, 'every acknowledged order is in the table');
 });
 
+test.serial('no password is visible to `docker inspect`: not in any container\'s environment, command or labels', async (t) => {
+  const secrets = [stack.pg.credentials.superuser.password, stack.pg.credentials.replication.password, stack.pg.credentials.app.password, stack.redis.password];
+  const containers = await stack.engine.listContainers({ runId: stack.runId });
+  t.true(containers.length >= 12, `the whole stack is read (${containers.length} containers)`);
+  for (const c of containers) {
+    const { Config } = await stack.engine.docker.getContainer(c.Id).inspect();
+    const shown = JSON.stringify({ env: Config.Env, cmd: Config.Cmd, entrypoint: Config.Entrypoint, labels: Config.Labels });
+    for (const [i, secret] of secrets.entries()) t.false(shown.includes(secret), `secret ${i} in ${c.Names.join(',')}`);
+  }
+  // The app got them from files instead, and works (the tests above place and read orders).
+  const app = stack.apps[0]!.container;
+  t.is((await app.exec(['sh', '-c', 'stat -c "%a %u" /run/secrets/database-url; printenv DATABASE_URL_FILE'])).stdout.trim(), '600 1000\n/run/secrets/database-url');
+});
+
 test.serial('/health of every instance says database and cache up', async (t) => {
   for (const app of stack.apps) {
     const h = await appHealth(app.url);

@@ -1,7 +1,8 @@
 // What the containers run from: Patroni's YAML carries the settings and no secret, HAProxy
 // routes by Patroni's health endpoints, etcd members know each other.
 import test from 'ava';
-import { parseOptions, topology, renderPatroniConfig, renderHaproxyConfig, renderPostBootstrap, etcdCommand, renderNodeBackupConfig, renderRepoBackupConfig, renderRestoreScript, checkArchiveConfig, checkRestoreBootstrap } from '../../src/index.ts';
+import { execa } from 'execa';
+import { parseOptions, topology, renderPatroniConfig, renderHaproxyConfig, renderPostBootstrap, renderSecretsFile, writeAndExec, SECRETS_FILE, etcdCommand, renderNodeBackupConfig, renderRepoBackupConfig, renderRestoreScript, checkArchiveConfig, checkRestoreBootstrap } from '../../src/index.ts';
 
 const lines = (text: string) => text.split('\n').map((l) => l.trim());
 
@@ -140,4 +141,15 @@ test('HAProxy and etcd take the same configuration on both images (HAProxy 3.0 a
   const trixie = parseOptions({ image: 'trixie' });
   t.is(renderHaproxyConfig(trixie, topology(trixie)), renderHaproxyConfig(bookworm, topology(bookworm)));
   t.deepEqual(etcdCommand(topology(trixie), topology(trixie).etcd[0]!, 'tok'), etcdCommand(topology(bookworm), topology(bookworm).etcd[0]!, 'tok'));
+});
+
+test('secrets reach a container through its secrets file, quoted for sh, never through its environment', async (t) => {
+  const content = renderSecretsFile({ PATRONI_SUPERUSER_PASSWORD: 'a1b2', PGHA_PGBACKREST_KEY: "-----BEGIN PRIVATE KEY-----\nab'c\n" });
+  t.is(content, "export PATRONI_SUPERUSER_PASSWORD='a1b2'\nexport PGHA_PGBACKREST_KEY='-----BEGIN PRIVATE KEY-----\nab'\\''c\n'\n");
+  // sh reads back exactly what was written (the quote and the newlines included).
+  const { stdout } = await execa('sh', ['-c', `${content}printf '%s|%s' "$PATRONI_SUPERUSER_PASSWORD" "$PGHA_PGBACKREST_KEY"`], { stripFinalNewline: false });
+  t.is(stdout, "a1b2|-----BEGIN PRIVATE KEY-----\nab'c\n");
+  t.throws(() => renderSecretsFile({ 'bad-name': 'x' }), { message: /bad-name/ });
+  const [, , script] = writeAndExec([{ path: '/tmp/x', envVar: 'X' }], ['server'], [], [], true);
+  t.true(script!.split('\n').indexOf(`. ${SECRETS_FILE}`) === 2, 'the secrets file is read before any file is written');
 });
