@@ -297,7 +297,8 @@ function hypothesisOf(h: HypothesisInput): Hypothesis {
   };
 }
 
-function verdictOf(status: Report['run']['status'], exitCode: number | null, hypotheses: readonly Hypothesis[], findings: readonly ReportFinding[]): Omit<ReportVerdict, 'source' | 'hypotheses'> {
+/** The verdict of a report from its status, exit code, hypotheses and findings (a critical finding is named in the reason). */
+export function verdictOf(status: Report['run']['status'], exitCode: number | null, hypotheses: readonly Hypothesis[], findings: readonly ReportFinding[]): Omit<ReportVerdict, 'source' | 'hypotheses'> {
   const verdict = outcomeOf(status, exitCode, hypotheses);
   // Findings do not decide the verdict (hypotheses on what they measure do), but a critical
   // one is never left out of the one line people read.

@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { SEVERITY_LABEL, findingCounts, findingFacts, sortFindings, topSeverity } from './findings.ts';
 import { NONE, OUTCOME_LABEL, formatAt, formatCount, formatLatency, formatMs, formatRatio } from './format.ts';
 import { partialText } from './markdown.ts';
+import { comparisonHeadline, comparisonNotes, comparisonTable } from './compare.ts';
 import type { Report, ReportFinding } from './schema.ts';
 import {
   evidenceTables, evidenceTitle, faultsTable, hypothesesTables, measurementsTable, phasesTable, probePhasesTable, probesTable, variantsTable,
@@ -58,6 +59,7 @@ ${run.partial ? `<div class="banner" role="alert">⚠ ${esc(partialText(report))
 ${tiles(report)}
 ${variantsSection(report)}
 ${section('Hypotheses', hypothesesTables(report).map((t) => table(t, t.caption)).join('\n'))}
+${baselineSection(report)}
 ${lostWritesSection(report)}
 ${evidenceSection(report)}
 ${section('Timeline', charts(report))}
@@ -143,6 +145,7 @@ ${tile('Lowest availability', formatRatio(worst?.availability), worst ? worst.na
 ${tile('Longest outage', formatMs(longest?.outageMs), longest ? longest.name : 'no samples', longest && longest.outageMs > 0 ? 'warn' : '')}
 ${rtoTile}
 ${checks.length ? tile('Lost writes', formatCount(lost), `of ${formatCount(acked)} acked, ${checks.length} write probe${checks.length === 1 ? '' : 's'}`, lost > 0 ? 'bad' : 'ok', 'tile-lost') : ''}
+${report.baseline ? tile('Against baseline', report.baseline.regressions ? `${report.baseline.regressions} regressed` : 'no regression', `of ${report.baseline.rows.length} metrics, run ${report.baseline.run.id}`, report.baseline.regressions ? 'bad' : 'ok', 'tile-baseline') : ''}
 ${tile('All-probe outage', formatMs(report.anyProbeOutage.outageMs), `union of failing intervals${report.anyProbeOutage.exact ? '' : ' (lower bound)'}`)}
 </div>`;
 }
@@ -150,6 +153,15 @@ ${tile('All-probe outage', formatMs(report.anyProbeOutage.outageMs), `union of f
 function variantsSection(report: Report): string {
   const t = variantsTable(report);
   return t ? section(t.title, table(t)) : '';
+}
+
+/** The run beside its baseline (`--baseline`): per probe and scope baseline, current, diff, noise and verdict, regressions in red. */
+function baselineSection(report: Report): string {
+  const c = report.baseline;
+  if (!c) return '';
+  const head = `<p class="baseline-head ${c.regressions ? 'bad' : 'ok'}">${esc(comparisonHeadline(c))}${c.source ? ` · <code>${esc(c.source)}</code>` : ''}</p>`;
+  const notes = `<ul class="baseline-notes">${comparisonNotes(c).map((n) => `<li>${esc(n)}</li>`).join('')}</ul>`;
+  return `<section id="baseline"><h2>Compared with baseline</h2><div class="card">${head}${tableElement(comparisonTable(c))}${notes}</div></section>`;
 }
 
 function lostWritesSection(report: Report): string {

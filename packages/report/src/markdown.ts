@@ -1,5 +1,7 @@
 // summary.md: the verdict and the report's tables in GitHub-flavoured Markdown, short enough
 // for a CI step summary.
+import { comparisonHeadline, comparisonNotes, comparisonTable } from './compare.ts';
+import type { Comparison } from './compare.ts';
 import { findingCounts, findingFacts, SEVERITY_LABEL, sortFindings } from './findings.ts';
 import { OUTCOME_LABEL, formatAt, formatMs } from './format.ts';
 import type { Report, ReportFinding } from './schema.ts';
@@ -48,6 +50,7 @@ export function renderMarkdown(report: Report): string {
     if (table.caption) lines.push('', `#### ${inline(capitalized(table.caption))}`);
     lines.push('', ...renderTable(table));
   }
+  if (report.baseline) lines.push('', '### Compared with baseline', '', ...comparisonLines(report.baseline));
   if (report.writeChecks.length) {
     const overview = writeChecksTable(report);
     lines.push('', `### ${overview.title}`, '', ...renderTable(overview));
@@ -90,6 +93,16 @@ export function renderMarkdown(report: Report): string {
   }
   lines.push('', `<sub>${inline(report.generator.name)} ${inline(report.generator.version)} · report.json schema v${report.schemaVersion} · journal ${inline(report.journal.file)}</sub>`, '');
   return lines.join('\n');
+}
+
+/** The comparison with a baseline: headline, table (metric, probe / scope, baseline, current, diff, noise, verdict), notes. */
+function comparisonLines(c: NonNullable<Report['baseline']>): string[] {
+  return [`${c.regressions ? '❌' : '✅'} ${inline(comparisonHeadline(c))}.`, '', ...renderTable(comparisonTable(c)), '', ...comparisonNotes(c).map((n) => `- ${inline(n)}`)];
+}
+
+/** compare.md of `npm run compare`: the same headline, table and notes as summary.md's section. */
+export function renderComparisonMarkdown(c: Comparison, current: Pick<Report, 'run'>): string {
+  return [`## ${inline(current.run.workflow)}: run \`${code(current.run.id)}\` compared with baseline run \`${code(c.run.id)}\``, '', ...comparisonLines(c), ''].join('\n');
 }
 
 /** Why the numbers are incomplete, in one sentence. */

@@ -316,6 +316,52 @@ export const resourcesSchema = z.object({
   series: z.array(resourceSeriesSchema).describe('One per container and metric, containers in the order of their first reading, then metrics in the order they first appeared.'),
 });
 
+export const comparisonRowSchema = z.object({
+  metric: z.enum(['rto', 'ttd', 'availability', 'p99', 'lostWrites']).describe('rto: worst RTO over the faults; ttd: worst time to detect; availability: good / attempted (overall, or in `phase`); p99: 99th percentile latency over the run; lostWrites: acknowledged writes lost.'),
+  kind: z.enum(['probe', 'scope']).describe('probe: one probe; scope: the probes that depend on one system (RTO and time to detect per fault the worst of them, availability the lowest, p99 the highest, lost writes the sum).'),
+  subject: z.string().describe('The probe (`sql-write`, `sql-write@naive`) or the scope (`postgres`).'),
+  phase: z.string().nullable().describe('The phase of an availability row (`steady`, `fault`...); null: the whole run.'),
+  variant: z.string().nullable().describe('The variant, or null.'),
+  unit: z.enum(['ms', 'ratio', 'count']).describe('Unit of baseline, current, diff, noise, allowed and limit.'),
+  baseline: z.number().nullable().describe('The value in the baseline run; null when it was not measured there (not recovered, no samples, not checked).'),
+  current: z.number().nullable().describe('The value in this run; null when not measured.'),
+  diff: z.number().nullable().describe('current − baseline; null when either is null.'),
+  relative: z.number().nullable().describe('diff / |baseline| (0.1 = 10 %); null when either is null or the baseline is 0.'),
+  samples: z.object({
+    baseline: count('Per-fault (or per phase occurrence) samples of the metric in the baseline run.'),
+    current: count('The same in this run.'),
+  }).describe('How many samples each run gave for the noise.'),
+  noiseBasis: z.enum(['measured', 'unknown', 'none']).describe('measured: both runs had at least 2 samples; unknown: one had fewer, so the fallback tolerance is used; none: no noise applies (lost writes: any increase regresses).'),
+  noise: z.number().nullable().describe('Run-to-run noise: the larger of the two runs\' range (max − min) of the samples; null when not measured.'),
+  floor: z.number().describe('Smallest change that can count: two probe intervals for times (each run\'s time is quantised by its probe\'s schedule), one operation for availability, 0 for lost writes.'),
+  allowed: z.number().nullable().describe('How much worse the value may get without regressing: max(noise, or with unknown noise the tolerance × baseline (× its unavailability for availability), floor); null when the baseline is not measured.'),
+  limit: z.number().nullable().describe('The worst value that still passes: baseline + allowed (− allowed for availability); null when the baseline is not measured.'),
+  verdict: z.enum(['regressed', 'improved', 'within-noise', 'same', 'not-measured']).describe('regressed: worse by more than allowed, or no longer measured; improved: better by more than allowed, or measured now; within-noise: a change no larger than allowed; same: no change; not-measured: in neither run.'),
+});
+
+export const baselineSchema = z.object({
+  run: z.object({
+    id: z.string().describe('Run id of the baseline.'),
+    workflow: z.string().describe('Its workflow.'),
+    startedAt: z.string().describe('When it started (wall-clock ISO time).'),
+    outcome: verdictSchema.shape.outcome.describe('Its verdict\'s outcome.'),
+  }).describe('The run compared with.'),
+  source: z.string().nullable().describe('The report.json it was read from, as given; null when compared in memory.'),
+  tolerance: z.number().nonnegative().describe('Relative tolerance used when the noise is unknown (0.2 = 20 %).'),
+  rows: z.array(comparisonRowSchema).describe('Per probe, then per scope: RTO, time to detect, availability (overall, then per phase), p99 and lost writes, baseline beside this run.'),
+  regressions: count('Rows that regressed; each is a failed hypothesis `baseline: <metric>(<subject>)` in verdict.hypotheses.'),
+  newFindings: z.array(z.object({
+    kind: z.string().describe('The finding kind (`split-brain`, `lost-writes`...).'),
+    severity: z.enum(['critical', 'warning', 'info']).describe('The most severe of them.'),
+    count: count('Findings of that kind in this run.'),
+    title: z.string().describe('The title of the first.'),
+  })).describe('Finding kinds this run has and the baseline has not (listed; lost writes and the like are judged by their rows).'),
+  unmatched: z.object({
+    baselineOnly: z.array(z.string()).describe('Probes only the baseline has.'),
+    currentOnly: z.array(z.string()).describe('Probes only this run has.'),
+  }).describe('Probes of one run without a namesake in the other: not compared.'),
+});
+
 export const reportSchema = z.object({
   schemaVersion: z.literal(SCHEMA_VERSION).describe('Version of this schema; a change that removes or retypes a field increments it.'),
   generatedAt: z.string().describe('Wall-clock ISO time the report was built.'),
@@ -351,6 +397,7 @@ export const reportSchema = z.object({
   evidence: z.array(runEvidenceSchema).describe('What the workflow gathered to prove what happened (a drill\'s backups, restore steps, rows found after the restore): the journal\'s `evidence` events, one per name and variant (the last of them), in the order of those events (none: absent).').optional(),
   measurements: z.array(measurementSchema).describe('Values measured by the workflow and the runner (leader election, lost writes, RTO p95...): the journal\'s `measurement` events and `measurement` notes, then any passed to buildReport.'),
   timeline: timelineSchema.describe('Chart data: per-bucket success rate and latency of each probe, and markers.'),
+  baseline: baselineSchema.describe('This run compared with a baseline run (`--baseline`): regressions beyond the run-to-run noise are failed hypotheses (none: absent).').optional(),
   resources: resourcesSchema.describe('Resource readings of the containers (and the runner) over time, from the journal\'s `resource` events, bucketed for the charts: count, mean, min and max per bucket (none: absent).').optional(),
 });
 
@@ -380,6 +427,8 @@ export type Scalar = z.infer<typeof scalarSchema>;
 export type ReportResources = z.infer<typeof resourcesSchema>;
 export type ResourceSeries = z.infer<typeof resourceSeriesSchema>;
 export type ResourceUnit = z.infer<typeof resourceUnitSchema>;
+export type ReportBaseline = z.infer<typeof baselineSchema>;
+export type ComparisonRow = z.infer<typeof comparisonRowSchema>;
 
 /** The JSON Schema (draft 2020-12) of report.json, generated from reportSchema. */
 export function reportJsonSchema(): Record<string, unknown> {

@@ -9,9 +9,10 @@ import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ZodType } from 'zod';
+import type { Comparison, LoadedReport } from '@resilience/report';
 import {
   ChaosRun, Engine, InvalidArgumentError, JOURNAL_FILE, RunAnalyser, formatDuration, isResilienceError, measurementName, readJournal, toSampleEvent,
-  type FindingEvent, type JournalEvent, type Probe, type RoleEvent, type RunStatus, type RunSummary,
+  type FindingEvent, type HypothesisResult, type JournalEvent, type MetricUnit, type Probe, type RoleEvent, type RunStatus, type RunSummary,
 } from '@resilience/fixtures';
 import { parseArgs } from './args.ts';
 import { ConsoleReporter, table } from './console.ts';
@@ -167,6 +168,8 @@ export interface WorkflowResult {
   readonly findings: readonly FindingEvent[];
   readonly reportDir: string | undefined;
   readonly files: Record<string, string>;
+  /** With `--baseline`: this run compared with the baseline run (its regressions are failed hypotheses of the report). */
+  readonly baseline?: Comparison;
 }
 
 export interface RunWorkflowOptions {
@@ -254,6 +257,14 @@ function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/** What --dry-run prints of the baseline. */
+function baselineLine(b: { readonly loaded: LoadedReport; readonly given: string; readonly tolerance: number }): string {
+  const r = b.loaded.report;
+  return `baseline (--baseline): ${b.loaded.path}, run ${r.run.id} of ${r.run.workflow} started ${r.run.startedAt} (${r.verdict.outcome}, ${r.probes.length} probe${r.probes.length === 1 ? '' : 's'}, ${r.faultCount} fault${r.faultCount === 1 ? '' : 's'}); `
+    + `at the end RTO, time to detect, availability, p99 and lost writes per probe and scope are compared with it, and a regression beyond the run-to-run noise fails the run `
+    + `(where the noise is unknown, ${Number((b.tolerance * 100).toPrecision(6))} % of the baseline is allowed; --baseline-tolerance)`;
+}
+
 /** What --dry-run prints of the safeguards and the blast-radius cap. */
 function safetyLines(safeguards: readonly Safeguard[], windowMs: number, maxTargets: number | undefined, steps: readonly Step[]): string[] {
   const out: string[] = [];
@@ -269,7 +280,7 @@ function safetyLines(safeguards: readonly Safeguard[], windowMs: number, maxTarg
 }
 
 function help<O>(def: WorkflowDefinition<O, unknown>): string {
-  return `${def.name}: ${def.description}\n\n${def.usage}\n\n  --slo EXPR   add or replace a hypothesis, e.g. --slo "rto<=30s" or --slo "lostWrites(redis-write) <= 100" (repeatable)\n  --dry-run    print the plan (variants, steps, hypotheses) and start nothing\n  --no-png     skip the PNG of the HTML report\n  --metrics-port N   serve live metrics for Prometheus on 127.0.0.1:N/metrics (0 picks a port)\n  --abort-if EXPR    a safeguard, e.g. --abort-if "availability(fault) < 50%": watched every 250 ms over the last --abort-window; when true every fault is healed at once and the run ends FAILED with a finding (repeatable)\n  --abort-window D   the safeguards' window (default 10s)\n  --max-targets N    refuse (before anything starts) a fault that would hit more than N containers\n${def.resumable ? '  --resume DIR go on with a run whose runner stopped (its report folder), with the options it started with\n' : ''}  --help       this text\n\nExit codes: 0 passed, 1 a hypothesis failed, 2 bad input or setup error, 3 a heal failed, 130 interrupted.`;
+  return `${def.name}: ${def.description}\n\n${def.usage}\n\n  --slo EXPR   add or replace a hypothesis, e.g. --slo "rto<=30s" or --slo "lostWrites(redis-write) <= 100" (repeatable)\n  --dry-run    print the plan (variants, steps, hypotheses) and start nothing\n  --no-png     skip the PNG of the HTML report\n  --metrics-port N   serve live metrics for Prometheus on 127.0.0.1:N/metrics (0 picks a port)\n  --abort-if EXPR    a safeguard, e.g. --abort-if "availability(fault) < 50%": watched every 250 ms over the last --abort-window; when true every fault is healed at once and the run ends FAILED with a finding (repeatable)\n  --abort-window D   the safeguards' window (default 10s)\n  --max-targets N    refuse (before anything starts) a fault that would hit more than N containers\n  --baseline PATH    compare the run with a baseline run's report (its report.json or folder): RTO, time to detect, availability, p99 and lost writes per probe and scope; a regression beyond the run-to-run noise is a failed hypothesis (the run ends FAILED) and the report shows the baseline beside the run\n  --baseline-tolerance T   allowed change where the noise is unknown (one sample in a run), e.g. 20% (default)\n${def.resumable ? '  --resume DIR go on with a run whose runner stopped (its report folder), with the options it started with\n' : ''}  --help       this text\n\nExit codes: 0 passed, 1 a hypothesis failed, 2 bad input or setup error, 3 a heal failed, 130 interrupted.`;
 }
 
 function parseOptions<O>(def: WorkflowDefinition<O, unknown>, values: Record<string, unknown>): O {
@@ -368,6 +379,7 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
   let safeguards: Safeguard[] = [];
   let abortWindowMs = DEFAULT_ABORT_WINDOW_MS;
   let maxTargets: number | undefined;
+  let baseline: { readonly loaded: LoadedReport; readonly given: string; readonly tolerance: number } | undefined;
   try {
     const args = parseArgs(options.argv ?? process.argv.slice(2));
     if (args.help) {
@@ -420,6 +432,18 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
       abortWindowMs = parseDuration('--abort-window', typeof v === 'string' ? v : String(v));
       delete values['abortWindow'];
     }
+    // The baseline is read and checked now: a missing or foreign report is bad input, nothing started.
+    if ('baselineTolerance' in values && !('baseline' in values)) throw new InvalidArgumentError('--baseline-tolerance', values['baselineTolerance'], 'given with --baseline');
+    if ('baseline' in values) {
+      const v = values['baseline'];
+      delete values['baseline'];
+      const t = values['baselineTolerance'];
+      delete values['baselineTolerance'];
+      if (typeof v !== 'string' || v === '') throw new InvalidArgumentError('--baseline', v, 'the report.json (or report folder) of an earlier run of this workflow');
+      const report = await import('@resilience/report');
+      const tolerance = t === undefined ? report.DEFAULT_TOLERANCE : report.parseTolerance(String(t), '--baseline-tolerance');
+      baseline = { loaded: await report.loadReport(resolve(v), '--baseline', { workflow: def.name }), given: v, tolerance };
+    }
     safeguards = abortIf.map((text) => parseSafeguard(text, registry));
     opts = parseOptions(def as WorkflowDefinition<O, unknown>, values);
     userHypotheses = slo.map((s) => parseHypothesis(s, undefined, registry));
@@ -449,6 +473,7 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
     write('hypotheses (plus lostWrites(<probe>) == 0 for every write probe whose traffic names no lossHypothesis; the run prints the probes that do):');
     for (const h of mergeHypotheses(defaults, userHypotheses)) write(`  ${h.text}`);
     for (const line of safetyLines(safeguards, abortWindowMs, maxTargets, def.schedule(opts) as readonly Step[])) write(line);
+    if (baseline) write(baselineLine(baseline));
     return empty(ExitCode.passed, 'completed');
   }
 
@@ -585,6 +610,7 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
   const findings: FindingEvent[] = [];
   const settings: Record<string, unknown> = {
     options: opts,
+    ...(baseline ? { baseline: { report: baseline.loaded.path, run: baseline.loaded.report.run.id, tolerance: baseline.tolerance } } : {}),
     ...(safeguards.length || maxTargets !== undefined ? { safety: { ...(safeguards.length ? { abortIf: safeguards.map((x) => x.text), abortWindow: formatDuration(abortWindowMs) } : {}), ...(maxTargets === undefined ? {} : { maxTargets }) } } : {}),
   };
   const environment: Record<string, unknown> = {};
@@ -881,11 +907,32 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
     if (judged) outcomes.push(...evaluate(hypotheses, lookup, variant));
     else outcomes.push(...hypotheses.map((h) => ({ ...h, ok: false, observed: null, ...(variant ? { variant } : {}) })));
   }
-  emit({ type: 'verdict', at: run.now(), hypotheses: outcomes.map((o) => ({ name: o.text, ok: o.ok, observed: o.observed, threshold: o.threshold, unit: o.unit, ...(o.description ? { description: o.description } : {}), ...(o.variant ? { variant: o.variant } : {}) })) });
-  const exitCode = status === 'interrupted' ? ExitCode.interrupted
+  const reportHypotheses = outcomes.map((o) => ({ name: o.text, description: o.description ?? '', ok: o.ok, observed: o.observed, threshold: o.threshold, unit: o.unit, ...(o.variant ? { variant: o.variant } : {}) }));
+  // With --baseline the run is compared with the baseline run before its verdict is journaled:
+  // the regressions are failed hypotheses of the journal's verdict too, so a report rebuilt from
+  // the journal alone fails as the run did. A comparison that cannot be made fails the run.
+  let comparison: Comparison | undefined;
+  let comparisonFailed: HypothesisResult | undefined;
+  if (baseline && judged) {
+    try {
+      await run.journal?.flush();
+      const report = await import('@resilience/report');
+      const current = await report.buildReport({ journalPath: join(reportDir, 'journal.ndjson'), hypotheses: reportHypotheses, settings, environment, exitCode: 0 });
+      comparison = report.compareReports(baseline.loaded.report, current, { tolerance: baseline.tolerance, source: baseline.loaded.path });
+    } catch (e) {
+      comparisonFailed = { name: 'baseline: compared', ok: false, observed: null, threshold: baseline.loaded.path, description: `the run could not be compared with the baseline: ${errorText(e)}` };
+    }
+  }
+  const regressions = comparison?.hypotheses ?? [];
+  emit({ type: 'verdict', at: run.now(), hypotheses: [
+    ...outcomes.map((o) => ({ name: o.text, ok: o.ok, observed: o.observed, threshold: o.threshold, unit: o.unit, ...(o.description ? { description: o.description } : {}), ...(o.variant ? { variant: o.variant } : {}) })),
+    ...regressions.map((h) => ({ name: h.name, ok: h.ok, observed: h.observed, threshold: h.threshold, ...(h.unit ? { unit: h.unit as MetricUnit } : {}), ...(h.description ? { description: h.description } : {}), ...(h.variant ? { variant: h.variant } : {}) })),
+    ...(comparisonFailed ? [comparisonFailed] : []),
+  ] });
+  const exitCode: number = status === 'interrupted' ? ExitCode.interrupted
     : healFailed ? ExitCode.healFailed
     : status === 'aborted' ? ExitCode.badInput
-    : status === 'failed' || outcomes.some((o) => !o.ok) ? ExitCode.failed
+    : status === 'failed' || outcomes.some((o) => !o.ok) || regressions.length > 0 || comparisonFailed ? ExitCode.failed
     : ExitCode.passed;
   try {
     await run.close(status);
@@ -893,22 +940,33 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
     write(`cleanup error: ${errorText(e)}`);
   }
 
-  // 5. Reports (one pass over the journal), evidence.json, SHA256SUMS, and the console summary, findings first.
-  const verdict = exitCode === ExitCode.passed ? (outcomes.length ? 'PASSED' : 'NO VERDICT (no hypothesis was checked)') : exitCode === ExitCode.interrupted ? 'INTERRUPTED' : exitCode === ExitCode.healFailed ? 'HEAL FAILED' : exitCode === ExitCode.badInput ? 'ABORTED' : 'FAILED';
+  // 5. Reports (one pass over the journal), the comparison with the baseline, evidence.json,
+  // SHA256SUMS, and the console summary, findings first.
   const endedAtMs = run.now();
   let files: Record<string, string> = {};
   let ordered: readonly FindingEvent[] = summary.findings;
   let endedAt: string | undefined;
+  let comparisonNote: string | undefined;
+  let comparisonText: string | undefined;
   try {
     const report = await import('@resilience/report');
     ordered = report.sortFindings(summary.findings);
-    const built = await report.buildReport({
+    let built = await report.buildReport({
       journalPath: join(reportDir, 'journal.ndjson'),
-      hypotheses: outcomes.map((o) => ({ name: o.text, description: o.description ?? '', ok: o.ok, observed: o.observed, threshold: o.threshold, unit: o.unit, ...(o.variant ? { variant: o.variant } : {}) })),
+      hypotheses: [...reportHypotheses, ...(comparisonFailed ? [{ ...comparisonFailed, description: comparisonFailed.description ?? '' }] : [])],
       settings,
       environment,
       exitCode,
     });
+    // With --baseline: the run beside the baseline run (compared above, before the verdict).
+    if (comparison) {
+      built = report.withBaseline(built, comparison);
+      comparisonText = report.renderComparisonText(comparison);
+    } else if (comparisonFailed) {
+      comparisonNote = comparisonFailed.description;
+    } else if (baseline) {
+      comparisonNote = `baseline: not compared, the run ${status === 'interrupted' ? 'was interrupted' : 'was aborted'} (its numbers cover only part of the plan)`;
+    }
     const written = (await report.writeReport(built, reportDir, { png })) as unknown as Record<string, unknown>;
     files = Object.fromEntries(Object.entries(written).filter((e): e is [string, string] => typeof e[1] === 'string'));
     for (const problem of (written['pageProblems'] as string[] | undefined) ?? []) write(`report.html: ${problem}`);
@@ -916,6 +974,7 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
   } catch (e) {
     write(`report: ${errorText(e)}`);
   }
+  const verdict = exitCode === ExitCode.passed ? (outcomes.length ? 'PASSED' : 'NO VERDICT (no hypothesis was checked)') : exitCode === ExitCode.interrupted ? 'INTERRUPTED' : exitCode === ExitCode.healFailed ? 'HEAL FAILED' : exitCode === ExitCode.badInput ? 'ABORTED' : 'FAILED';
   if (summary.evidence.length) {
     try {
       files['evidence'] = await writeEvidenceFile(reportDir, {
@@ -926,7 +985,14 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
         endedAt: endedAt ?? new Date(Date.parse(startedAt) + endedAtMs).toISOString(),
         exitCode,
         verdict,
-        hypotheses: outcomes.map((o) => ({ name: o.text, ok: o.ok, observed: o.observed, threshold: o.threshold, unit: o.unit, ...(o.variant ? { variant: o.variant } : {}) })),
+        hypotheses: [
+          ...outcomes.map((o) => ({ name: o.text, ok: o.ok, observed: o.observed, threshold: o.threshold, unit: o.unit, ...(o.variant ? { variant: o.variant } : {}) })),
+          // The regressions against the baseline; threshold: the worst value that still passed.
+          ...regressions.map((h) => ({
+            name: h.name, ok: h.ok, observed: typeof h.observed === 'number' ? h.observed : null,
+            threshold: Number(/-?[\d.]+(?:e[-+]?\d+)?$/.exec(String(h.threshold))?.[0] ?? 0), unit: (h.unit ?? 'count') as MetricUnit, ...(h.variant ? { variant: h.variant } : {}),
+          })),
+        ],
         measurements,
         evidence: evidenceData(summary.evidence),
       });
@@ -959,6 +1025,12 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
   }
   const rows: string[][] = [['hypothesis', ...(variants.length > 1 ? ['variant'] : []), 'observed', 'threshold', 'result']];
   for (const o of outcomes) rows.push([o.text, ...(variants.length > 1 ? [o.variant ?? ''] : []), formatValue(o.observed, o.unit), formatThreshold(o), o.ok ? 'PASS' : 'FAIL']);
+  for (const h of regressions) {
+    const unit = (h.unit ?? 'count') as MetricUnit;
+    const limit = typeof h.threshold === 'string' ? /^(<=|>=)\s*(-?[\d.e+-]+)$/.exec(h.threshold) : null;
+    rows.push([h.name, ...(variants.length > 1 ? [h.variant ?? ''] : []), formatValue(typeof h.observed === 'number' ? h.observed : null, unit), limit ? `${limit[1]} ${formatValue(Number(limit[2]), unit)}` : String(h.threshold), 'FAIL']);
+  }
+  if (comparisonFailed) rows.push([comparisonFailed.name, ...(variants.length > 1 ? [''] : []), 'not measured', 'compared', 'FAIL']);
   write(table(rows));
   const probeRows: string[][] = [['probe', 'attempts', 'availability', 'p50', 'p99', 'outage', 'ttd (worst)', 'rto (worst)']];
   for (const p of Object.values(summary.probes)) {
@@ -971,9 +1043,18 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
     write('');
     write(table([['measurement', 'value', 'how'], ...measurements.map((m) => [measurementName(m), formatValue(m.value, m.unit), m.description])]));
   }
-  const failed = outcomes.filter((o) => !o.ok);
+  if (comparison) {
+    write('');
+    write(`COMPARED WITH BASELINE ${baseline!.given}`);
+    write(comparisonText ?? '');
+  } else if (comparisonNote) {
+    write('');
+    write(comparisonNote);
+  }
+  const failed = [...outcomes.filter((o) => !o.ok), ...regressions, ...(comparisonFailed ? [comparisonFailed] : [])];
+  const checked = outcomes.length + regressions.length + (comparisonFailed ? 1 : 0);
   write('');
-  write(`${def.name}: ${verdict} (exit ${exitCode})${failed.length && judged ? ` — ${failed.length} of ${outcomes.length} hypotheses failed` : ''}${failure && status !== 'interrupted' ? ` — ${errorText(failure)}` : ''}`);
+  write(`${def.name}: ${verdict} (exit ${exitCode})${failed.length && judged ? ` — ${failed.length} of ${checked} hypotheses failed${regressions.length ? ` (${regressions.length} regression${regressions.length === 1 ? '' : 's'} against the baseline)` : ''}` : ''}${failure && status !== 'interrupted' ? ` — ${errorText(failure)}` : ''}`);
   write(`report: ${reportDir}${Object.keys(files).length ? ` (${Object.keys(files).join(', ')})` : ''}`);
-  return { exitCode, status, outcomes, summary, findings, reportDir, files };
+  return { exitCode, status, outcomes, summary, findings, reportDir, files, ...(comparison ? { baseline: comparison } : {}) };
 }

@@ -5,7 +5,7 @@
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { Writable } from 'node:stream';
@@ -412,4 +412,84 @@ test.serial('--dry-run prints the plan and starts nothing', async (t) => {
   t.regex(text, /report: report\.json, .*evidence\.json \(when the workflow gathers evidence\), SHA256SUMS/);
   t.regex(text, /hypotheses \(plus lostWrites\(<probe>\) == 0 for every write probe whose traffic names no lossHypothesis/);
   t.is(clusters.length, 0);
+});
+
+/** runWorkflow on the fake with argv, without a report folder check (for bad input). */
+async function runFakeRaw(argv: string[]) {
+  const clusters: FakeCluster[] = [];
+  let text = '';
+  const out = new Writable({ write(chunk, _e, cb) { text += String(chunk); cb(); } });
+  const reportsRoot = mkdtempSync(join(tmpdir(), 'rz-fake-'));
+  const result = await runWorkflow(fakeWorkflow(clusters), { argv, out, handleSignals: false, reportsRoot });
+  return { result, text, clusters, reportsRoot };
+}
+
+test.serial('--baseline: a missing file, a foreign report, a bad tolerance are bad input before anything starts', async (t) => {
+  const missing = await runFakeRaw(['--baseline', '/nonexistent/report.json']);
+  t.is(missing.result.exitCode, 2, missing.text);
+  t.regex(missing.text, /Expected `--baseline` to be a report\.json file or a report folder that contains one \(nothing is there\), got `\/nonexistent\/report\.json`/);
+  t.regex(missing.text, /Nothing was started/);
+  t.is(missing.clusters.length, 0);
+  t.deepEqual(readdirSync(missing.reportsRoot), [], 'no report folder');
+
+  const dir = mkdtempSync(join(tmpdir(), 'rz-baseline-'));
+  const notReport = join(dir, 'report.json');
+  writeFileSync(notReport, '{"hello": "world"}');
+  const bad = await runFakeRaw(['--baseline', dir]);
+  t.is(bad.result.exitCode, 2, bad.text);
+  t.regex(bad.text, /`--baseline` to be .*this JSON is not a report/);
+
+  const { result: first } = await runFake(['--iterations', '1']);
+  const report = JSON.parse(readFileSync(join(first.reportDir!, 'report.json'), 'utf8')) as { run: { workflow: string } };
+  report.run.workflow = 'partition';
+  writeFileSync(notReport, JSON.stringify(report));
+  const foreign = await runFakeRaw(['--baseline', notReport]);
+  t.is(foreign.result.exitCode, 2, foreign.text);
+  t.regex(foreign.text, /`--baseline` to be a report of workflow fake \(it is a report of partition\)/);
+  t.is(foreign.clusters.length, 0);
+
+  const tolerance = await runFakeRaw(['--baseline', first.reportDir!, '--baseline-tolerance', 'lots']);
+  t.is(tolerance.result.exitCode, 2, tolerance.text);
+  t.regex(tolerance.text, /`--baseline-tolerance` to be a percentage such as 20% or a fraction from 0 to 1 such as 0\.2, got `lots`/);
+  const alone = await runFakeRaw(['--baseline-tolerance', '10%']);
+  t.is(alone.result.exitCode, 2, alone.text);
+  t.regex(alone.text, /`--baseline-tolerance` to be given with --baseline/);
+
+  const dry = await runFakeRaw(['--dry-run', '--baseline', first.reportDir!, '--baseline-tolerance', '35%']);
+  t.is(dry.result.exitCode, 0, dry.text);
+  t.regex(dry.text, new RegExp(`baseline \\(--baseline\\): ${join(first.reportDir!, 'report.json').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, run \\S+ of fake started \\S+ \\(passed, 2 probes, 1 fault\\); .* \\(where the noise is unknown, 35 % of the baseline is allowed; --baseline-tolerance\\)`));
+  t.is(dry.clusters.length, 0);
+});
+
+test.serial('--baseline: a run that holds its own hypotheses but lost writes the baseline did not ends FAILED on the regression; the report shows the baseline beside the run', async (t) => {
+  const { result: first, text: firstText } = await runFake(['--iterations', '1']);
+  t.is(first.exitCode, 0, firstText);
+  const { result, text } = await runFake(['--iterations', '1', '--take-back', '--slo', 'lostWrites(db-write) <= 100000', '--baseline', first.reportDir!]);
+  t.is(result.exitCode, 1, text);
+  t.true(result.outcomes.every((o) => o.ok), 'its own hypotheses held');
+  const comparison = result.baseline!;
+  t.truthy(comparison);
+  t.true(comparison.hypotheses.some((h) => h.name === 'baseline: lostWrites(db-write)' && !h.ok), JSON.stringify(comparison.hypotheses.map((h) => h.name)));
+  t.deepEqual(comparison.newFindings.map((f) => f.kind).sort(), ['failover-not-held', 'lost-writes']);
+  // Console: the regression in the hypothesis table, the comparison, and the verdict line.
+  t.regex(text, /baseline: lostWrites\(db-write\)\s+[1-9][\d,]*\s+<= 0\s+FAIL/);
+  t.regex(text, /COMPARED WITH BASELINE .*\n\d+ regressions? against baseline run /);
+  t.regex(text, /fake: FAILED \(exit 1\) — \d+ of \d+ hypotheses failed \(\d+ regressions? against the baseline\)/);
+  // report.json: the comparison and its failed hypotheses; summary.md and report.html show it.
+  const report = JSON.parse(readFileSync(result.files['json']!, 'utf8')) as { run: { exitCode: number }; verdict: { passed: boolean; hypotheses: { name: string; ok: boolean }[] }; baseline: { regressions: number; source: string; rows: { metric: string; subject: string; verdict: string }[] } };
+  t.is(report.run.exitCode, 1);
+  t.false(report.verdict.passed);
+  t.is(report.baseline.source, join(first.reportDir!, 'report.json'));
+  t.is(report.baseline.regressions, comparison.regressions);
+  t.true(report.verdict.hypotheses.some((h) => h.name === 'baseline: lostWrites(db-write)' && !h.ok));
+  t.like(report.baseline.rows.find((r) => r.metric === 'lostWrites' && r.subject === 'db-write'), { verdict: 'regressed' });
+  t.regex(readFileSync(result.files['markdown']!, 'utf8'), /### Compared with baseline\n\n❌ \d+ regressions? against baseline run /);
+  t.regex(readFileSync(result.files['html']!, 'utf8'), /<section id="baseline"><h2>Compared with baseline<\/h2>/);
+  t.regex(readFileSync(result.files['junit']!, 'utf8'), /testcase name="baseline: lostWrites\(db-write\)"/);
+  t.deepEqual(verifyChecksums(result.reportDir!), []);
+  // The journal's verdict carries the regressions: a report rebuilt from the journal alone fails as the run did.
+  const { buildReport } = await import('@resilience/report');
+  const rebuilt = await buildReport({ journalPath: join(result.reportDir!, 'journal.ndjson') });
+  t.false(rebuilt.verdict.passed);
+  t.true(rebuilt.verdict.hypotheses.some((h) => h.name === 'baseline: lostWrites(db-write)' && !h.ok), JSON.stringify(rebuilt.verdict.hypotheses.map((h) => h.name)));
 });
