@@ -1,6 +1,6 @@
 // What a person watching a workflow sees. On a terminal: one live status line (phase, elapsed,
 // availability and p99 of the last 5 s per probe) under the events. In CI: plain timestamped lines.
-import { formatMetric, measurementName, type EventBus, type JournalEvent, type Probe } from '@resilience/fixtures';
+import { formatMetric, measurementName, type EventBus, type JournalEvent, type ProbeLike } from '@resilience/fixtures';
 
 /** The live line's window: what is happening now, not since the start. */
 export const LIVE_WINDOW_MS = 5000;
@@ -55,7 +55,7 @@ export class ConsoleReporter {
   readonly #out: NodeJS.WritableStream & { columns?: number };
   readonly #every: number;
   readonly #now: () => number;
-  #probes: Probe[] = [];
+  #probes: ProbeLike[] = [];
   #phase = 'setup';
   #timer: NodeJS.Timeout | undefined;
   #statusShown = false;
@@ -99,7 +99,7 @@ export class ConsoleReporter {
     });
   }
 
-  watch(probes: readonly Probe[]): void {
+  watch(probes: readonly ProbeLike[]): void {
     this.#probes = [...probes];
     clearInterval(this.#timer);
     this.#timer = setInterval(() => this.#tick(), this.#tty ? 250 : 1000);

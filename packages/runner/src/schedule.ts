@@ -2,7 +2,7 @@
 // with a scope, wait until named conditions, heal, observe, repeat) that the runner executes.
 // Every wait takes the run's abort signal; every time is on the run clock; what a condition
 // measures becomes a measurement, and what surprises it becomes a finding.
-import type { ChaosRun, ContainerHandle, Evidence, EvidenceTable, FindingEvent, Injected, Probe } from '@resilience/fixtures';
+import type { ChaosRun, ContainerHandle, Evidence, EvidenceTable, FindingEvent, Injected, ProbeLike } from '@resilience/fixtures';
 import { isWaitTimeoutError, waitFor } from '@resilience/fixtures';
 import type { Measurement } from './metrics.ts';
 import type { RoleSource } from './roles.ts';
@@ -103,7 +103,7 @@ export interface StepContext<E = unknown, O = unknown> {
    */
   evidence(name: string, data: unknown, tables?: readonly EvidenceTable[]): void;
   /** The probes that depend on a scope. */
-  probes(scope: string): readonly Probe[];
+  probes(scope: string): readonly ProbeLike[];
   /** Faults of this run so far, in order. */
   readonly faults: ScheduledFault[];
   /** The latest fault of a scope that is not healed yet (or the latest of the scope). */

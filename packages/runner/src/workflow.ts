@@ -12,7 +12,7 @@ import type { ZodType } from 'zod';
 import type { Comparison, LoadedReport } from '@resilience/report';
 import {
   ChaosRun, Engine, InvalidArgumentError, JOURNAL_FILE, RunAnalyser, formatDuration, isResilienceError, measurementName, readJournal, toSampleEvent,
-  type FindingEvent, type HypothesisResult, type JournalEvent, type MetricUnit, type Probe, type RoleEvent, type RunStatus, type RunSummary,
+  type FindingEvent, type HypothesisResult, type JournalEvent, type MetricUnit, type ProbeLike, type RoleEvent, type RunStatus, type RunSummary,
 } from '@resilience/fixtures';
 import { parseArgs } from './args.ts';
 import { ConsoleReporter, table } from './console.ts';
@@ -78,7 +78,7 @@ export interface TrafficContext {
 
 /** One probe of the live traffic, with the scopes its success depends on. */
 export interface Traffic {
-  readonly probe: Probe;
+  readonly probe: ProbeLike;
   /** Systems it depends on (`postgres`, `redis`); [] when it depends on none of the faulted ones. */
   readonly scopes: readonly string[];
   /** For a write probe: how to read its ids back (its acknowledged writes are then verified). */
@@ -616,7 +616,7 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
   const environment: Record<string, unknown> = {};
   /** Per write probe (base name): the hypothesis that judges its loss, null for lostWrites(<probe>) == 0. */
   const lossJudges = new Map<string, Hypothesis | null>();
-  const allProbes: Probe[] = [];
+  const allProbes: ProbeLike[] = [];
   const emit = (e: JournalEvent) => run.emit(e);
   const measure = (m: Measurement) => {
     measurements.push(m);
@@ -721,7 +721,7 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
       if (variant) emit({ type: 'variant', name: variant, at: run.now() });
       con.line(`provisioning the environment${variant ? ` for variant ${variant}` : ''}`);
       const env = await def.environment(opts, { engine: run.engine, run, signal: abort.signal, now: () => run.now(), variant, note: (m) => con.line(m) });
-      const probes: Probe[] = [];
+      const probes: ProbeLike[] = [];
       let sampler: ResourceSampler | undefined;
       const watchers: RoleWatcher[] = [];
       const closers: (() => void | Promise<void>)[] = [];
@@ -731,7 +731,7 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
         const name = (base: string) => (variant && variantList.length > 1 ? `${base}@${variant}` : base);
         const traffic = await def.traffic(env.handle, opts, { now: () => run.now(), variant, name });
         const collectors: { traffic: Traffic; collector: WriteCollector }[] = [];
-        const byScope = new Map<string, Probe[]>();
+        const byScope = new Map<string, ProbeLike[]>();
         for (const t of traffic) {
           if (t.close) closers.push(t.close);
           emit({ type: 'probe', name: t.probe.name, op: t.probe.op, scopes: [...t.scopes], intervalMs: t.probe.intervalMs, writes: Boolean(t.verify), ...(variant ? { variant } : {}), at: run.now() });

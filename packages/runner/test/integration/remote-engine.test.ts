@@ -1,14 +1,15 @@
 // Everything works against DOCKER_HOST: a workflow run against a second Docker engine (over TCP
-// with mutual TLS, or on its own socket) puts every container there and none on the default engine, measures, judges and
-// cleans up there; a runner killed mid-fault is healed and reaped there by its watchdog, which
+// with mutual TLS, or on its own socket) puts every container there and none on the default
+// engine, measures, judges and cleans up there; with in-network probes it needs no published
+// port (probe agents on the environment's network stream their samples back); a runner killed mid-fault is healed and reaped there by its watchdog, which
 // follows the same DOCKER_HOST.
 import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { Images, waitFor } from '@resilience/fixtures';
+import { Images, readJournal, waitFor, type JournalEvent } from '@resilience/fixtures';
 import { startSecondEngine, type SecondEngine } from './support/second-engine.ts';
 
 const script = join(import.meta.dirname, 'support', 'pause-workflow.ts');
@@ -16,8 +17,8 @@ let engine2: SecondEngine;
 
 test.before(async (t) => {
   const started = performance.now();
-  engine2 = await startSecondEngine([Images.infra]);
-  t.log(`second engine at ${engine2.host}, ${Images.infra} loaded, in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  engine2 = await startSecondEngine([Images.infra, Images.app]);
+  t.log(`second engine at ${engine2.host}, ${Images.infra} and ${Images.app} loaded, in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 });
 
 test.after.always(async () => {
@@ -62,6 +63,33 @@ test.serial('a workflow against DOCKER_HOST (TCP with mutual TLS) runs on that e
   t.regex(output.text, /rto <= 30s\s+1\.\d+ s\s+<= 30\.00 s\s+PASS/, 'a 1 s pause is measured on the second engine as on the first');
   t.is(await engine2.docker(['ps', '-aq', '--filter', 'label=io.resilience.project=resilience']), '', 'no container of the project is left on the second engine');
   t.is(await engine2.docker(['network', 'ls', '-q', '--filter', 'label=io.resilience.project=resilience']), '', 'no network either');
+});
+
+test.serial('in-network probes: with no published port, the probes run in an agent on the environment\'s network and a 1 s pause is measured within one probe interval of its true span', async (t) => {
+  const { output, exited, ready } = startWorkflow(['--pause', '1s', '--no-png', '--probes', 'in-network'], engine2.tls);
+  const runId = await ready;
+  const redis = JSON.parse(await engine2.docker(['inspect', `rz-${runId}-redis`])) as { NetworkSettings: { Ports: Record<string, unknown> } }[];
+  t.deepEqual(Object.values(redis[0]!.NetworkSettings.Ports ?? {}).filter(Boolean), [], 'the Redis publishes no port');
+  const agents = await engine2.docker(['ps', '-q', '--filter', `label=io.resilience.run-id=${runId}`, '--filter', 'label=io.resilience.role=probe-agent']);
+  t.is(agents.split('\n').filter(Boolean).length, 2, `an agent per probe, on the second engine: ${await engine2.docker(['ps', '-a', '--format', '{{.Names}} {{.Labels}} {{.Status}}'])}`);
+  t.is(await exited, 0, output.text);
+  t.regex(output.text, /lostWrites\(redis-set\) == 0\s+0\s+== 0\s+PASS/, 'the writes were read back inside the network');
+  // The truth: the outage lies between the pause's inner span (freeze returned → thaw called) and its outer span.
+  const dir = /report: (\S+)/.exec(output.text)?.[1];
+  const report = JSON.parse(readFileSync(join(dir!, 'report.json'), 'utf8')) as { probes: { name: string; rtoMs: number | null }[] };
+  const events: JournalEvent[] = [];
+  for await (const e of readJournal(join(dir!, 'journal.ndjson'))) events.push(e);
+  const injected = events.find((e) => e.type === 'fault-injected');
+  const healed = events.find((e) => e.type === 'fault-healed');
+  if (injected?.type !== 'fault-injected' || healed?.type !== 'fault-healed') return t.fail('the journal has the fault and its heal');
+  const inner = (healed.at - healed.callMs!) - (injected.at + injected.callMs!);
+  const outer = healed.at - injected.at;
+  for (const name of ['redis-get', 'redis-set']) {
+    const rto = report.probes.find((p) => p.name === name)!.rtoMs!;
+    t.true(rto >= inner - 10 && rto <= outer + 10, `${name}: rto ${rto} ms for a pause of ${inner.toFixed(0)}..${outer.toFixed(0)} ms`);
+    t.log(`${name}: rto ${rto} ms for a pause of ${inner.toFixed(0)}..${outer.toFixed(0)} ms`);
+  }
+  t.is(await engine2.docker(['ps', '-aq', '--filter', 'label=io.resilience.project=resilience']), '', 'the agents are gone with the run');
 });
 
 test.serial('a runner killed mid-fault on DOCKER_HOST (another socket): its watchdog heals and removes the run on that engine within 10 s', async (t) => {

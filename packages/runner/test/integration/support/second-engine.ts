@@ -22,6 +22,7 @@ export interface SecondEngine {
 }
 
 const SUBNET_GATEWAY = '10.213.255.1/24';
+const FORWARD_RULE = ['-s', '10.213.0.0/16', '-d', '10.213.0.0/16', '-j', 'ACCEPT'];
 
 async function removeBridgesHolding(address: string): Promise<void> {
   const { stdout } = await execa('ip', ['-o', '-4', 'addr', 'show']);
@@ -41,6 +42,11 @@ export async function startSecondEngine(images: readonly string[]): Promise<Seco
   await execa('ip', ['link', 'add', bridge, 'type', 'bridge']);
   await execa('ip', ['addr', 'add', SUBNET_GATEWAY, 'dev', bridge]);
   await execa('ip', ['link', 'set', bridge, 'up']);
+  // The first engine set the host's FORWARD policy to DROP and bridged traffic passes through it
+  // (br_netfilter): without this rule, containers of the second engine cannot reach each other.
+  // Scoped to the second engine's own pool, removed at stop.
+  await execa('iptables', ['-D', 'FORWARD', ...FORWARD_RULE]).catch(() => undefined);
+  await execa('iptables', ['-I', 'FORWARD', ...FORWARD_RULE]);
   const certs = await makeCertificates(join(dir, 'tls'));
   const tcp = `tcp://127.0.0.1:${await freePort()}`;
   const daemon = spawn('dockerd', [
@@ -68,6 +74,7 @@ export async function startSecondEngine(images: readonly string[]): Promise<Seco
     if (daemon.exitCode === null) await new Promise((r) => daemon.once('exit', r));
     rmSync(dir, { recursive: true, force: true });
     await execa('ip', ['link', 'del', bridge]).catch(() => undefined);
+    await execa('iptables', ['-D', 'FORWARD', ...FORWARD_RULE]).catch(() => undefined);
   };
   try {
     await waitFor(async () => (await execa('docker', ['-H', host, 'version'], { reject: false })).exitCode === 0, { what: `a second dockerd on ${sock}`, timeoutMs: 30_000, intervalMs: 200 });
