@@ -18,12 +18,13 @@ Rebuilds report.json, junit.xml, summary.md, report.html and report.png from a r
   --json-schema   print the JSON Schema of report.json and exit
 Exit codes: 0 written, 2 bad arguments, unreadable journal or Chromium missing, 1 other errors.`;
 
-interface Io {
+/** Where a CLI writes (the console, or lines a test collects). */
+export interface Io {
   readonly out: (line: string) => void;
   readonly err: (line: string) => void;
 }
 
-const consoleIo: Io = { out: (l) => console.log(l), err: (l) => console.error(l) };
+export const consoleIo: Io = { out: (l) => console.log(l), err: (l) => console.error(l) };
 
 /** Runs the CLI with `argv` (without node and script); resolves to the exit code. */
 export async function main(argv: readonly string[], io: Io = consoleIo): Promise<number> {

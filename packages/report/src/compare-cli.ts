@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { InvalidArgumentError, isResilienceError } from '@resilience/fixtures/errors';
 import { DEFAULT_TOLERANCE, compareReports, parseTolerance, renderComparisonText } from './compare.ts';
+import { consoleIo, type Io } from './cli.ts';
 import { loadReport } from './load.ts';
 import { renderComparisonMarkdown } from './markdown.ts';
 
@@ -21,13 +22,6 @@ with the difference and the run-to-run noise. A report is a report.json or a rep
 Noise: the larger of the two runs' range (max - min) of a metric's per-fault samples; never less
 than two probe intervals (times) or one operation (availability). Lost writes regress on any increase.
 Exit codes: 0 no regression, 1 a regression, 2 bad input (nothing is written).`;
-
-interface Io {
-  readonly out: (line: string) => void;
-  readonly err: (line: string) => void;
-}
-
-const consoleIo: Io = { out: (l) => console.log(l), err: (l) => console.error(l) };
 
 /** Runs the CLI with `argv` (without node and script); resolves to the exit code. */
 export async function main(argv: readonly string[], io: Io = consoleIo): Promise<number> {

@@ -5,11 +5,12 @@
 // follows the same DOCKER_HOST.
 import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { Images, readJournal, waitFor, type JournalEvent } from '@resilience/fixtures';
+import { Images, waitFor } from '@resilience/fixtures';
+import { pauseTruth } from './support/pause-truth.ts';
 import { startSecondEngine, type SecondEngine } from './support/second-engine.ts';
 
 const script = join(import.meta.dirname, 'support', 'pause-workflow.ts');
@@ -74,18 +75,10 @@ test.serial('in-network probes: with no published port, the probes run in an age
   t.is(agents.split('\n').filter(Boolean).length, 2, `an agent per probe, on the second engine: ${await engine2.docker(['ps', '-a', '--format', '{{.Names}} {{.Labels}} {{.Status}}'])}`);
   t.is(await exited, 0, output.text);
   t.regex(output.text, /lostWrites\(redis-set\) == 0\s+0\s+== 0\s+PASS/, 'the writes were read back inside the network');
-  // The truth: the outage lies between the pause's inner span (freeze returned → thaw called) and its outer span.
-  const dir = /report: (\S+)/.exec(output.text)?.[1];
-  const report = JSON.parse(readFileSync(join(dir!, 'report.json'), 'utf8')) as { probes: { name: string; rtoMs: number | null }[] };
-  const events: JournalEvent[] = [];
-  for await (const e of readJournal(join(dir!, 'journal.ndjson'))) events.push(e);
-  const injected = events.find((e) => e.type === 'fault-injected');
-  const healed = events.find((e) => e.type === 'fault-healed');
-  if (injected?.type !== 'fault-injected' || healed?.type !== 'fault-healed') return t.fail('the journal has the fault and its heal');
-  const inner = (healed.at - healed.callMs!) - (injected.at + injected.callMs!);
-  const outer = healed.at - injected.at;
+  // The truth: the outage lies between the pause's inner and outer spans (support/pause-truth.ts).
+  const { inner, outer, rtoMs } = await pauseTruth(/report: (\S+)/.exec(output.text)![1]!);
   for (const name of ['redis-get', 'redis-set']) {
-    const rto = report.probes.find((p) => p.name === name)!.rtoMs!;
+    const rto = rtoMs.get(name)!;
     t.true(rto >= inner - 10 && rto <= outer + 10, `${name}: rto ${rto} ms for a pause of ${inner.toFixed(0)}..${outer.toFixed(0)} ms`);
     t.log(`${name}: rto ${rto} ms for a pause of ${inner.toFixed(0)}..${outer.toFixed(0)} ms`);
   }

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { readJournal, type JournalEvent } from '@resilience/fixtures';
+import { pauseTruth } from './support/pause-truth.ts';
 
 const script = join(import.meta.dirname, 'support', 'pause-workflow.ts');
 
@@ -33,17 +34,10 @@ test.serial('all hypotheses hold: exit 0, a report, nothing left behind', async 
   // truth is known to lie between the pause's inner span (freeze returned → thaw called) and its
   // outer span (freeze called → thaw returned).
   const dir = /report: (\S+)/.exec(r.stdout)?.[1];
-  const report = JSON.parse(readFileSync(join(dir!, 'report.json'), 'utf8')) as { probes: { name: string; rtoMs: number | null }[] };
-  const rto = report.probes.find((p) => p.name === 'redis-get')!.rtoMs!;
-  const events: JournalEvent[] = [];
-  for await (const e of readJournal(join(dir!, 'journal.ndjson'))) events.push(e);
-  const injected = events.find((e) => e.type === 'fault-injected');
-  const healed = events.find((e) => e.type === 'fault-healed');
-  if (injected?.type !== 'fault-injected' || healed?.type !== 'fault-healed') return t.fail('the journal has the fault and its heal');
-  const inner = (healed.at - healed.callMs!) - (injected.at + injected.callMs!);
-  const outer = healed.at - injected.at;
+  const { inner, outer, freezeCallMs, thawCallMs, rtoMs } = await pauseTruth(dir!);
+  const rto = rtoMs.get('redis-get')!;
   t.true(inner >= 999, `the pause held the container frozen for ${inner} ms`);
-  const span = `pause ${inner.toFixed(0)}..${outer.toFixed(0)} ms (freeze call ${injected.callMs} ms, thaw call ${healed.callMs} ms)`;
+  const span = `pause ${inner.toFixed(0)}..${outer.toFixed(0)} ms (freeze call ${freezeCallMs} ms, thaw call ${thawCallMs} ms)`;
   t.true(rto >= inner - 10 && rto <= outer + 10, `rto ${rto} ms for a ${span}`);
   t.log(`rto ${rto} ms for a ${span}`);
 });
