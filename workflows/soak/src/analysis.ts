@@ -203,10 +203,13 @@ export async function analyseSoak(events: AsyncIterable<JournalEvent> | Iterable
   const tables: EvidenceTable[] = [
     {
       title: `Resources after the settling period (${clock(settle)}): leak verdicts`,
-      header: ['container', 'metric', 'points', 'baseline', 'slope / h', 'growth %/h', 'Mann-Kendall p', 'verdict'],
+      header: ['container', 'metric', 'points', 'baseline', 'slope / h', 'growth %/h', 'last half %/h', 'Mann-Kendall p', 'verdict'],
       rows: verdicts.map((v) => [
         v.container, v.metric, String(v.result.n), fmt(v.metric, v.result.baseline), fmt(v.metric, v.result.slopePerHour),
-        v.result.growthPctPerHour === null ? '-' : v.result.growthPctPerHour.toFixed(2), v.result.mannKendall ? v.result.mannKendall.p.toPrecision(2) : '-',
+        v.result.growthPctPerHour === null ? '-' : v.result.growthPctPerHour.toFixed(2),
+        // Set only where the growth was significant and above the threshold: a leak must still grow over the last half.
+        v.result.lateGrowthPctPerHour === undefined || v.result.lateGrowthPctPerHour === null ? '-' : v.result.lateGrowthPctPerHour.toFixed(2),
+        v.result.mannKendall ? v.result.mannKendall.p.toPrecision(2) : '-',
         v.judged ? v.result.verdict : `${v.result.verdict === 'leak' ? 'grows' : v.result.verdict}: ${v.why}`,
       ]),
     },
