@@ -1,12 +1,15 @@
 // The HTTP surface of the reference app: place and read orders (PostgreSQL, cache-aside through
-// Redis), /health, /metrics and a small page. Dependencies are optional so the image can be
+// Redis), /health, /metrics, /schema (the contract of every answer, src/schemas.ts), /api/info
+// (no dependency) and a small page. Dependencies are optional so the image can be
 // smoke tested alone. The mode decides how dependencies are called: hardened (deadlines,
 // retries, breakers, cache fallback) or naive (plain driver calls, no fallback).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash, randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Registry } from 'prom-client';
-import { isBrokenCircuitError } from 'cockatiel';
+import { isBrokenCircuitError, isTaskCancelledError } from 'cockatiel';
+import { isAbortError } from './abort.ts';
 import type { Config, Mode } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createDatabase, isDatabaseFailure, isDatabaseTransient, type Database } from './db.ts';
@@ -20,6 +23,11 @@ import { createMetrics, type DependencyState } from './metrics.ts';
 import { cacheKey, isOrderId, parseOrderBody, type Order } from './orders.ts';
 import { BodyTooLargeError, readBody, send, sendJson } from './http.ts';
 import { PAGE_CSP, renderPage } from './page.ts';
+import { TokenBucket } from './rate-limit.ts';
+import {
+  contractDocument, type CreatedOrderBody, type HealthBody, type InfoBody, type InternalErrorBody, type InvalidInputBody,
+  type MethodNotAllowedBody, type NotFoundBody, type OrderNotFoundBody, type RateLimitedBody, type TooLargeBody, type UnavailableBody,
+} from './schemas.ts';
 
 export type HealthStatus = 'ok' | 'degraded' | 'down' | 'stopping';
 
@@ -54,10 +62,10 @@ export interface AppOptions {
 
 const MAX_BODY_BYTES = 16 * 1024;
 
-type Route = '/' | '/health' | '/metrics' | '/orders' | '/orders/:id' | 'unmatched';
+type Route = '/' | '/health' | '/metrics' | '/schema' | '/api/info' | '/orders' | '/orders/:id' | 'unmatched';
 
 function routeOf(path: string): Route {
-  if (path === '/' || path === '/health' || path === '/metrics' || path === '/orders') return path;
+  if (path === '/' || path === '/health' || path === '/metrics' || path === '/schema' || path === '/api/info' || path === '/orders') return path;
   if (/^\/orders\/[^/]+$/.test(path)) return '/orders/:id';
   return 'unmatched';
 }
@@ -71,8 +79,11 @@ function decodeSegment(segment: string): string {
 }
 
 const ALLOWED: Record<Exclude<Route, 'unmatched'>, string> = {
-  '/': 'GET', '/health': 'GET', '/metrics': 'GET', '/orders': 'POST', '/orders/:id': 'GET',
+  '/': 'GET', '/health': 'GET', '/metrics': 'GET', '/schema': 'GET', '/api/info': 'GET', '/orders': 'POST', '/orders/:id': 'GET',
 };
+
+/** Routes the rate limit never sheds: monitoring must see an overloaded instance. */
+const UNLIMITED: ReadonlySet<Route> = new Set(['/health', '/metrics', '/schema']);
 
 /** A short checksum of an order's fields, stored with its cache entry. */
 function orderSum(o: Order): string {
@@ -128,7 +139,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     ? hardenedPolicy({
       dependency: 'database',
       timeoutMs: config.databaseTimeoutMs,
-      retries: 2,
+      retries: config.databaseRetries,
       backoffInitialMs: 50,
       backoffMaxMs: 250,
       breakerThreshold: config.breakerThreshold,
@@ -142,7 +153,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     ? hardenedPolicy({
       dependency: 'cache',
       timeoutMs: config.redisTimeoutMs,
-      retries: 1,
+      retries: config.redisRetries,
       backoffInitialMs: 10,
       backoffMaxMs: 50,
       breakerThreshold: config.breakerThreshold,
@@ -185,12 +196,26 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   }
 
   const metrics = createMetrics({ mode: config.mode, dependencies, breakers });
+  const bucket = config.rateLimit ? new TokenBucket(config.rateLimit) : undefined;
+  const instance = hostname();
 
   async function call<T>(dependency: 'database' | 'cache', operation: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const policy = dependency === 'database' ? dbPolicy : cachePolicy;
     const started = performance.now();
+    // Each attempt the policy makes (the first, each retry) is counted on its own, so the load a
+    // request puts on a dependency is visible: retries multiply it during an outage.
+    const attempt = async (signal: AbortSignal): Promise<T> => {
+      try {
+        const value = await fn(signal);
+        metrics.attempt(dependency, 'ok');
+        return value;
+      } catch (e) {
+        metrics.attempt(dependency, signal.aborted || isAbortError(e) || isTaskCancelledError(e) ? 'timeout' : 'error');
+        throw e;
+      }
+    };
     try {
-      const value = await policy.execute(fn);
+      const value = await policy.execute(attempt);
       metrics.observeCall(dependency, operation, 'ok', (performance.now() - started) / 1000);
       return value;
     } catch (e) {
@@ -229,7 +254,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const deps = await dependencies();
     const uptimeSeconds = Math.round((performance.now() - startedAt) / 1000);
     const b = breakers();
-    const body = (status: HealthStatus): Health => ({
+    const body = (status: HealthStatus): Health & HealthBody => ({
       status, mode: config.mode, dependencies: deps, ...(hardened ? { breakers: b } : {}), uptimeSeconds,
       ...(config.faults ? { faults: faults.stats() } : {}),
     });
@@ -247,12 +272,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     try {
       text = await readBody(req, MAX_BODY_BYTES);
     } catch (e) {
-      if (e instanceof BodyTooLargeError) return sendJson(res, 413, { error: 'body too large', field: 'body', message: e.message });
+      if (e instanceof BodyTooLargeError) return sendJson(res, 413, { error: 'body too large', field: 'body', message: e.message } satisfies TooLargeBody);
       throw e;
     }
     const body = parseOrderBody(text);
-    if (!body.ok) return sendJson(res, 400, { error: 'invalid body', field: body.field, message: body.message });
-    if (!db) return sendJson(res, 503, { error: 'database not configured' });
+    if (!body.ok) return sendJson(res, 400, { error: 'invalid body', field: body.field, message: body.message } satisfies InvalidInputBody);
+    if (!db) return sendJson(res, 503, { error: 'database not configured' } satisfies UnavailableBody);
     // The id is chosen here so a retried insert is idempotent (ON CONFLICT on the id).
     const id = randomUUID();
     const inserted = await call('database', 'insert', async (signal) => {
@@ -262,12 +287,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     metrics.orderCreated();
     // `server`: the PostgreSQL node that committed the order (its address), so a client can say
     // which node acknowledged the write.
-    const order: Order & { server: string | null } = { id, item: body.value.item, quantity: body.value.quantity, createdAt: inserted.createdAt, server: inserted.server };
+    const order: Order & { server: string | null } & CreatedOrderBody = { id, item: body.value.item, quantity: body.value.quantity, createdAt: inserted.createdAt, server: inserted.server };
     sendJson(res, 201, order, { location: `/orders/${id}` });
   }
 
   async function readOrder(id: string, res: ServerResponse): Promise<void> {
-    if (!isOrderId(id)) return sendJson(res, 400, { error: 'invalid id', field: 'id', message: `Expected \`id\` to be an order id (a UUID), got \`${id.slice(0, 60)}\`` });
+    if (!isOrderId(id)) return sendJson(res, 400, { error: 'invalid id', field: 'id', message: `Expected \`id\` to be an order id (a UUID), got \`${id.slice(0, 60)}\`` } satisfies InvalidInputBody);
     const key = cacheKey(id);
     // Once the cache failed this request, it is not asked again (no second timeout to wait out).
     let cacheFailed = false;
@@ -290,12 +315,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         metrics.cache('error');
       }
     }
-    if (!db) return sendJson(res, 503, { error: 'database not configured' });
+    if (!db) return sendJson(res, 503, { error: 'database not configured' } satisfies UnavailableBody);
     const order = await call('database', 'select', async (signal) => {
       await ensureSchema(db, signal);
       return db.findOrder(id, signal);
     });
-    if (!order) return sendJson(res, 404, { error: 'order not found', id });
+    if (!order) return sendJson(res, 404, { error: 'order not found', id } satisfies OrderNotFoundBody);
     if (cache && !cacheFailed) {
       try {
         await call('cache', 'set', (signal) => cache.set(key, encodeCachedOrder(order), config.cacheTtlSeconds, signal));
@@ -307,10 +332,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   }
 
   async function dispatch(req: IncomingMessage, res: ServerResponse, route: Route, path: string): Promise<void> {
-    if (route === 'unmatched') return sendJson(res, 404, { error: 'not found', path });
+    if (route === 'unmatched') return sendJson(res, 404, { error: 'not found', path } satisfies NotFoundBody);
     const allowed = ALLOWED[route];
     if (req.method !== allowed && !(allowed === 'GET' && req.method === 'HEAD')) {
-      return sendJson(res, 405, { error: 'method not allowed', allow: allowed }, { allow: allowed });
+      return sendJson(res, 405, { error: 'method not allowed', allow: allowed } satisfies MethodNotAllowedBody, { allow: allowed });
     }
     switch (route) {
       case '/':
@@ -321,6 +346,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       }
       case '/metrics':
         return send(res, 200, await metrics.registry.metrics(), { 'content-type': metrics.registry.contentType });
+      case '/schema':
+        return sendJson(res, 200, contractDocument());
+      case '/api/info':
+        return sendJson(res, 200, {
+          app: 'sample-app', mode: config.mode, instance, uptimeSeconds: Math.round((performance.now() - startedAt) / 1000),
+          rateLimit: config.rateLimit ? { perSecond: config.rateLimit.perSecond, burst: config.rateLimit.burst } : null,
+        } satisfies InfoBody);
       case '/orders':
         return placeOrder(req, res);
       case '/orders/:id':
@@ -341,21 +373,34 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     }
     const route = routeOf(path);
     const method = req.method ?? 'GET';
+    metrics.inflight(1);
     res.on('close', () => {
+      metrics.inflight(-1);
       // A client that gave up before the answer: 499, as nginx logs it.
       const status = res.writableFinished ? res.statusCode : 499;
       const seconds = (performance.now() - started) / 1000;
       metrics.observeRequest(method, route, status, seconds);
       log('debug', 'request', { requestId, method, route, status, ms: Math.round(seconds * 1000) });
     });
+    if (bucket && !UNLIMITED.has(route)) {
+      const admission = bucket.take();
+      if (!admission.admitted) {
+        metrics.shed(route);
+        // Drain an unread body so the connection can be reused.
+        req.resume();
+        // Retry-After has whole seconds; the body has the exact wait.
+        return sendJson(res, 429, { error: 'rate limited', retryAfterMs: admission.retryAfterMs } satisfies RateLimitedBody,
+          { 'retry-after': String(Math.ceil(admission.retryAfterMs / 1000)) });
+      }
+    }
     dispatch(req, res, route, path).catch((e: unknown) => {
       if (isDependencyUnavailableError(e)) {
         // Rejections by an open breaker are many and expected; its opening was logged once.
         log(e.reason === 'circuit open' ? 'debug' : 'warn', 'dependency unavailable', { requestId, route, dependency: e.dependency, reason: e.reason });
-        return sendJson(res, 503, { error: `${e.dependency} unavailable`, reason: e.reason });
+        return sendJson(res, 503, { error: `${e.dependency as 'database' | 'cache'} unavailable`, reason: e.reason } satisfies UnavailableBody);
       }
       log('error', 'request failed', { requestId, method, route, error: e });
-      sendJson(res, 500, { error: 'internal error' });
+      sendJson(res, 500, { error: 'internal error' } satisfies InternalErrorBody);
     });
   };
 

@@ -2,6 +2,7 @@
 // with a message naming the variable and the value (never a secret's value).
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import type { RateLimit } from './rate-limit.ts';
 
 export type Mode = 'hardened' | 'naive';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -59,6 +60,12 @@ export interface Config {
   readonly shutdownTimeoutMs: number;
   /** Faults injected into the app's database and cache calls; undefined: none (the default). */
   readonly faults: FaultConfig | undefined;
+  /** Extra attempts of a database call after a transient error (hardened mode). */
+  readonly databaseRetries: number;
+  /** Extra attempts of a Redis call after a transient error (hardened mode). */
+  readonly redisRetries: number;
+  /** Token bucket shedding load with 429 (per instance); undefined: off (the default). */
+  readonly rateLimit: RateLimit | undefined;
 }
 
 export class ConfigError extends Error {
@@ -189,6 +196,14 @@ function faults(env: Env): FaultConfig | undefined {
   };
 }
 
+function rateLimit(env: Env): RateLimit | undefined {
+  const perSecond = integer(env, 'APP_RATE_LIMIT', 0, 0, 1_000_000);
+  const burst = integer(env, 'APP_RATE_LIMIT_BURST', Math.max(1, perSecond), 1, 1_000_000);
+  // A burst without a rate would silently do nothing: say so.
+  if (perSecond === 0 && env['APP_RATE_LIMIT_BURST']) throw new ConfigError('APP_RATE_LIMIT_BURST', show(env['APP_RATE_LIMIT_BURST']), 'unset unless APP_RATE_LIMIT is above 0');
+  return perSecond === 0 ? undefined : { perSecond, burst };
+}
+
 /** The settings that hold secrets; each may come from a file instead (`DATABASE_URL_FILE`). */
 export const SECRET_SETTINGS = ['DATABASE_URL', 'REDIS_URL', 'REDIS_PASSWORD', 'REDIS_SENTINEL_PASSWORD'] as const;
 
@@ -235,5 +250,8 @@ export function loadConfig(given: Env, read?: (path: string) => string): Config 
     breakerHalfOpenMs: integer(env, 'BREAKER_HALF_OPEN_MS', 2_000, 10, 600_000),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 8_000, 100, 60_000),
     faults: faults(env),
+    databaseRetries: integer(env, 'DB_RETRIES', 2, 0, 10),
+    redisRetries: integer(env, 'REDIS_RETRIES', 1, 0, 10),
+    rateLimit: rateLimit(env),
   };
 }

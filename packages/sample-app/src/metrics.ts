@@ -1,17 +1,28 @@
 // Prometheus metrics on a registry of the app's own (two apps in one process, as in the tests,
 // do not collide): requests by route and status, dependency state and breaker state read at
-// scrape time, cache outcomes, and the process's own metrics for soak trends.
+// scrape time, cache outcomes, and the process's own metrics for soak trends (prom-client's
+// defaults, which include the event-loop delay as nodejs_eventloop_lag_*_seconds). For cascade
+// analysis: every attempt at a dependency (so calls per request can be counted, retries
+// included), the requests being served now, and the requests shed by the rate limit.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Mode } from './config.ts';
 import type { BreakerState } from './policy.ts';
 
 export type DependencyState = 'up' | 'down' | 'not configured';
 export type CacheOutcome = 'hit' | 'miss' | 'error' | 'skipped';
+/** How one attempt at a dependency ended: answered, failed, or cut by its deadline. */
+export type AttemptOutcome = 'ok' | 'error' | 'timeout';
 
 export interface Metrics {
   readonly registry: Registry;
   observeRequest(method: string, route: string, status: number, seconds: number): void;
   observeCall(dependency: string, operation: string, outcome: 'ok' | 'error', seconds: number): void;
+  /** One attempt at a dependency: each retry counts; a call refused by an open breaker makes none. */
+  attempt(dependency: string, outcome: AttemptOutcome): void;
+  /** A request started (+1) or ended (-1). */
+  inflight(delta: 1 | -1): void;
+  /** A request shed by the rate limit. */
+  shed(route: string): void;
   cache(outcome: CacheOutcome): void;
   orderCreated(): void;
 }
@@ -36,6 +47,9 @@ export function createMetrics(sources: MetricsSources): Metrics {
   const latency = new Histogram({ name: 'http_request_duration_seconds', help: 'HTTP request latency, by method, route and status', labelNames: ['method', 'route', 'status'], buckets: SECONDS, registers });
   const calls = new Histogram({ name: 'app_dependency_call_duration_seconds', help: 'Calls to a dependency, by operation and outcome', labelNames: ['dependency', 'operation', 'outcome'], buckets: SECONDS, registers });
   const cache = new Counter({ name: 'app_cache_requests_total', help: 'Cache lookups by outcome (skipped: the cache breaker was open)', labelNames: ['result'], registers });
+  const attempts = new Counter({ name: 'app_dependency_attempts_total', help: 'Attempts at a dependency (each retry counts; calls refused by an open breaker make none), by outcome', labelNames: ['dependency', 'outcome'], registers });
+  const inflight = new Gauge({ name: 'app_http_inflight_requests', help: 'HTTP requests being served now', registers });
+  const shed = new Counter({ name: 'app_rate_limited_requests_total', help: 'Requests shed with 429 by the rate limit (APP_RATE_LIMIT), by route', labelNames: ['route'], registers });
   const orders = new Counter({ name: 'app_orders_created_total', help: 'Orders committed and acknowledged', registers });
   new Gauge({
     name: 'app_dependency_up',
@@ -71,6 +85,9 @@ export function createMetrics(sources: MetricsSources): Metrics {
     observeCall(dependency, operation, outcome, seconds) {
       calls.observe({ dependency, operation, outcome }, seconds);
     },
+    attempt: (dependency, outcome) => attempts.inc({ dependency, outcome }),
+    inflight: (delta) => inflight.inc(delta),
+    shed: (route) => shed.inc({ route }),
     cache: (outcome) => cache.inc({ result: outcome }),
     orderCreated: () => orders.inc(),
   };
