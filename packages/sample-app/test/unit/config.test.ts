@@ -70,6 +70,24 @@ test(rejects, { REDIS_TIMEOUT_MS: '0' }, 'REDIS_TIMEOUT_MS', /got `0`/);
 test(rejects, { BREAKER_THRESHOLD: '0' }, 'BREAKER_THRESHOLD', /got `0`/);
 test(rejects, { CACHE_TTL_SECONDS: '1e3' }, 'CACHE_TTL_SECONDS', /got `1e3`/);
 test(rejects, { SHUTDOWN_TIMEOUT_MS: '999999' }, 'SHUTDOWN_TIMEOUT_MS', /got `999999`/);
+test(rejects, { APP_RATE_LIMIT: '2.5' }, 'APP_RATE_LIMIT', /APP_RATE_LIMIT to be a whole number from 0 to 1000000, got `2.5`/);
+test(rejects, { APP_RATE_LIMIT: '-1' }, 'APP_RATE_LIMIT', /got `-1`/);
+test(rejects, { APP_RATE_LIMIT: '10', APP_RATE_LIMIT_BURST: '0' }, 'APP_RATE_LIMIT_BURST', /whole number from 1 to 1000000, got `0`/);
+test('a burst without a rate', rejects, { APP_RATE_LIMIT_BURST: '5' }, 'APP_RATE_LIMIT_BURST', /unset unless APP_RATE_LIMIT is above 0, got `5`/);
+test(rejects, { DB_RETRIES: '11' }, 'DB_RETRIES', /whole number from 0 to 10, got `11`/);
+test(rejects, { REDIS_RETRIES: 'x' }, 'REDIS_RETRIES', /got `x`/);
+
+test('rate limit: off by default; the burst defaults to one second of the rate', (t) => {
+  t.is(loadConfig({}).rateLimit, undefined);
+  t.is(loadConfig({ APP_RATE_LIMIT: '0' }).rateLimit, undefined);
+  t.deepEqual(loadConfig({ APP_RATE_LIMIT: '40' }).rateLimit, { perSecond: 40, burst: 40 });
+  t.deepEqual(loadConfig({ APP_RATE_LIMIT: '40', APP_RATE_LIMIT_BURST: '5' }).rateLimit, { perSecond: 40, burst: 5 });
+});
+
+test('retries: 2 for the database and 1 for Redis unless set', (t) => {
+  t.like(loadConfig({}), { databaseRetries: 2, redisRetries: 1 });
+  t.like(loadConfig({ DB_RETRIES: '0', REDIS_RETRIES: '3' }), { databaseRetries: 0, redisRetries: 3 });
+});
 test('a DATABASE_URL of another scheme: the scheme only', rejects, { DATABASE_URL: 'mysql://app:hunter2@db:3306/x' }, 'DATABASE_URL', /postgres:\/\/ or postgresql:\/\/ URL, got a URL with scheme `mysql:`/);
 test('a DATABASE_URL that misparses (`user:password@host`), not echoed', rejects, { DATABASE_URL: 'app:hunter2@db' }, 'DATABASE_URL', /scheme `app:` \(rest not shown/);
 test('an unparsable DATABASE_URL, not echoed', rejects, { DATABASE_URL: 'hunter2 s3cret' }, 'DATABASE_URL', /not a URL \(not shown/);
