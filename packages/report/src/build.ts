@@ -16,6 +16,7 @@ import { redact } from './redact.ts';
 import { SCHEMA_VERSION, reportSchema } from './schema.ts';
 import type { Hypothesis, Marker, Measurement, Report, ReportFault, ReportFinding, ReportLatency, ReportPhase, ReportProbe, ReportRunEvidence, ReportVerdict, ReportWriteCheck, Scalar } from './schema.ts';
 import { roleChartsOf } from './roles.ts';
+import { ScreenshotCollector } from './screenshots.ts';
 import { ResourceBuilder } from './resources.ts';
 import { TimelineBuilder } from './timeline.ts';
 
@@ -45,6 +46,7 @@ export async function buildReport(options: BuildReportOptions): Promise<Report> 
     ...(o.maxBuckets === undefined ? {} : { maxBuckets: o.maxBuckets }),
   });
   const resourceBuckets = new ResourceBuilder();
+  const shots = new ScreenshotCollector();
   const noteMeasurements: TimedMeasurement[] = [];
   let torn = false;
   let events = 0;
@@ -53,6 +55,7 @@ export async function buildReport(options: BuildReportOptions): Promise<Report> 
     analyser.push(event);
     buckets.push(event);
     if (event.type === 'resource') resourceBuckets.push(event);
+    shots.push(event);
     const m = noteMeasurementOf(event);
     if (m) noteMeasurements.push(m);
   }
@@ -91,6 +94,7 @@ export async function buildReport(options: BuildReportOptions): Promise<Report> 
   const meta = summary.meta ?? {};
   const timelineData = buckets.finish();
   const resources = resourceBuckets.finish();
+  const screenshots = shots.finish();
   const roles = roleChartsOf(summary.roles ?? [], { endAt: durationMs, faults, measurements, writeChecks });
 
   const report: Report = {
@@ -128,6 +132,7 @@ export async function buildReport(options: BuildReportOptions): Promise<Report> 
     writeChecks,
     ...(roles.length ? { roles } : {}),
     ...(evidence.length ? { evidence } : {}),
+    ...(screenshots ? { screenshots } : {}),
     measurements,
     timeline: { ...timelineData, markers: markersOf(phases, faults) },
     ...(resources ? { resources } : {}),

@@ -1,5 +1,6 @@
 // `report <journal.ndjson>`: rebuilds every report file from a journal alone, e.g. after a run
 // crashed before it could write its report.
+import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isResilienceError } from '@resilience/fixtures/errors';
 import { buildReport } from './build.ts';
@@ -75,7 +76,8 @@ export async function main(argv: readonly string[], io: Io = consoleIo): Promise
   try {
     const report = await buildReport({ journalPath: positionals[0]!, ...(bucketMs === undefined ? {} : { bucketMs }) });
     const outDir = values.out ?? defaultReportDir(report);
-    const written = await writeReport(report, outDir, { png: values.png });
+    // Screenshots of failed journeys are in the run's folder, next to its journal.
+    const written = await writeReport(report, outDir, { png: values.png, attachmentsDir: dirname(positionals[0]!) });
     io.out(verdictLine(report));
     if (report.run.partial) io.out(`note: partial run (status ${report.run.status}${report.journal.tornLastLine ? ', torn last line skipped' : ''})`);
     const findings = renderFindingsText(report.findings);

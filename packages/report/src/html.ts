@@ -13,6 +13,8 @@ import {
 } from './tables.ts';
 import type { Cell, Table } from './tables.ts';
 import { resourcesHtml } from './resource-charts.ts';
+import { loadScreenshots } from './screenshots.ts';
+import type { LoadedScreenshot } from './screenshots.ts';
 import { overlapsTable, roleChartId, roleChartTitle, roleMomentsText, rolesTable, splitBrainText, swimlaneKey, swimlaneSvg } from './swimlanes.ts';
 
 const require = createRequire(import.meta.url);
@@ -36,8 +38,17 @@ function loadAssets(): Promise<{ uplotJs: string; uplotCss: string; css: string;
 // Nothing may be fetched: inline scripts and styles only, images only as data: URLs.
 const CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";
 
-export async function renderHtml(report: Report): Promise<string> {
+export interface RenderHtmlOptions {
+  /**
+   * The run's report folder (where the journal is): the screenshots report.json names are read
+   * from it and inlined. Without it the page says they are not available.
+   */
+  readonly attachmentsDir?: string;
+}
+
+export async function renderHtml(report: Report, options: RenderHtmlOptions = {}): Promise<string> {
   const a = await loadAssets();
+  const shots = await loadScreenshots(report.screenshots?.shown ?? [], options.attachmentsDir);
   const { run, verdict } = report;
   const title = `${OUTCOME_LABEL[verdict.outcome]} · ${run.workflow} · ${run.id}`;
   return `<!doctype html>
@@ -62,6 +73,7 @@ ${section('Hypotheses', hypothesesTables(report).map((t) => table(t, t.caption))
 ${baselineSection(report)}
 ${lostWritesSection(report)}
 ${evidenceSection(report)}
+${screenshotsSection(report, shots)}
 ${section('Timeline', charts(report))}
 ${resourcesHtml(report)}
 ${rolesSection(report)}
@@ -183,6 +195,23 @@ function evidenceSection(report: Report): string {
     return `<div class="card"><h3 class="table-title">${esc(evidenceTitle(e))}</h3><div class="ev-tables">${body}</div></div>`;
   }).join('\n');
   return `<section id="evidence"><h2>Evidence</h2>${cards}</section>`;
+}
+
+/** Failed journeys with what the page showed then: the first few, inlined, and how many more there were. */
+function screenshotsSection(report: Report, loaded: ReadonlyMap<string, LoadedScreenshot>): string {
+  const s = report.screenshots;
+  if (!s || s.total === 0) return '';
+  const figures = s.shown.map((shot) => {
+    const image = loaded.get(shot.file);
+    const caption = `<figcaption><strong>${esc(shot.probe)}</strong> · started ${esc(formatAt(shot.at))} · failed after ${esc(formatMs(shot.durationMs))}<br><code>${esc(shot.error || 'failed')}</code></figcaption>`;
+    const body = image && 'dataUrl' in image
+      ? `<img src="${image.dataUrl}" alt="${esc(`${shot.probe}: the page when the journey failed (${shot.file})`)}">`
+      : `<p class="empty">Screenshot <code>${esc(shot.file)}</code>: ${esc(image && 'problem' in image ? image.problem : 'not available')}.</p>`;
+    return `<figure class="shot">${caption}${body}</figure>`;
+  }).join('\n');
+  const left = s.total - s.shown.length;
+  const more = left > 0 ? `<p class="more">${formatCount(left)} more failed journey${left === 1 ? '' : 's'} with a screenshot not shown here (their files are in the run's <code>screenshots/</code> folder).</p>` : '';
+  return `<section id="screenshots"><h2>Failed journeys <span class="count">${formatCount(s.total)}</span></h2><div class="card shots">${figures}${more}</div></section>`;
 }
 
 /** A table inside a card (no card of its own), with its title and caption. */

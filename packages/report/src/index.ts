@@ -20,4 +20,6 @@ export type { CompareOptions, Comparison } from './compare.ts';
 export { loadReport } from './load.ts';
 export type { LoadedReport } from './load.ts';
 export { renderHtml } from './html.ts';
+export type { RenderHtmlOptions } from './html.ts';
+export { MAX_INLINE_SCREENSHOT_BYTES, isReportFilePath } from './screenshots.ts';
 export type { BuildReportOptions, HypothesisInput, MeasurementInput, WriteReportOptions } from './options.ts';

@@ -64,6 +64,11 @@ export interface WriteReportOptions {
   readonly png?: boolean;
   /** File to append summary.md to. Default: $GITHUB_STEP_SUMMARY when set; false to skip. */
   readonly stepSummary?: string | false;
+  /**
+   * The run's report folder, where the screenshots the journal names are (report.html inlines
+   * them). Default `outDir`; pass the run's folder when writing the report somewhere else.
+   */
+  readonly attachmentsDir?: string;
 }
 
 const duration = z.number().finite().nonnegative();
@@ -121,6 +126,7 @@ export const buildOptionsSchema = z.strictObject({
 
 export const writeOptionsSchema = z.strictObject({
   png: z.boolean().optional(),
+  attachmentsDir: z.string().min(1).optional(),
   stepSummary: z.union([z.string().min(1), z.literal(false)]).optional(),
 });
 

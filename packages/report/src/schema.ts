@@ -362,6 +362,23 @@ export const baselineSchema = z.object({
   }).describe('Probes of one run without a namesake in the other: not compared.'),
 });
 
+/** The most screenshots report.json lists (and report.html inlines): each is tens of kB. */
+export const MAX_REPORT_SCREENSHOTS = 10;
+
+export const screenshotSchema = z.object({
+  probe: z.string().describe('The probe whose operation failed (a browser journey).'),
+  op: z.string().describe('Its operation label, e.g. `journey open,place-order,find-order`.'),
+  at: ms('Intended start of the failed operation (ms from run start).'),
+  durationMs: ms('completed − intended (ms): how long the user waited until it failed.'),
+  error: z.string().describe('The sample\'s error: `<step>: <what went wrong>` for a browser journey.'),
+  file: z.string().describe('The PNG, relative to the run\'s report folder (where the journal is), e.g. `screenshots/web-000012.png`.'),
+}).describe('A failed operation with a screenshot of what the user saw.');
+
+export const screenshotsSchema = z.object({
+  total: count('Failed samples in the journal that name a screenshot.'),
+  shown: z.array(screenshotSchema).describe(`The first of them in journal order (at most ${MAX_REPORT_SCREENSHOTS}); report.html shows these with their images inline.`),
+});
+
 export const reportSchema = z.object({
   schemaVersion: z.literal(SCHEMA_VERSION).describe('Version of this schema; a change that removes or retypes a field increments it.'),
   generatedAt: z.string().describe('Wall-clock ISO time the report was built.'),
@@ -395,6 +412,7 @@ export const reportSchema = z.object({
   writeChecks: z.array(writeCheckSchema).describe('Per write probe, its acknowledged writes read back after recovery: the journal\'s `write-check` events without `type`.'),
   roles: z.array(roleChartSchema).describe('Node roles over time, one entry per variant and system with `role` events (none: empty or absent): the swimlanes of the HTML page.').optional(),
   evidence: z.array(runEvidenceSchema).describe('What the workflow gathered to prove what happened (a drill\'s backups, restore steps, rows found after the restore): the journal\'s `evidence` events, one per name and variant (the last of them), in the order of those events (none: absent).').optional(),
+  screenshots: screenshotsSchema.describe('Failed operations that left a screenshot (browser journeys: the page when the journey failed), from the journal\'s failed samples with a `screenshot` (none: absent).').optional(),
   measurements: z.array(measurementSchema).describe('Values measured by the workflow and the runner (leader election, lost writes, RTO p95...): the journal\'s `measurement` events and `measurement` notes, then any passed to buildReport.'),
   timeline: timelineSchema.describe('Chart data: per-bucket success rate and latency of each probe, and markers.'),
   baseline: baselineSchema.describe('This run compared with a baseline run (`--baseline`): regressions beyond the run-to-run noise are failed hypotheses (none: absent).').optional(),
@@ -415,6 +433,8 @@ export type ReportFinding = z.infer<typeof findingSchema>;
 export type ReportEvidence = z.infer<typeof evidenceSchema>;
 export type ReportRunEvidence = z.infer<typeof runEvidenceSchema>;
 export type ReportEvidenceTable = z.infer<typeof evidenceTableSchema>;
+export type ReportScreenshot = z.infer<typeof screenshotSchema>;
+export type ReportScreenshots = z.infer<typeof screenshotsSchema>;
 export type ReportWriteCheck = z.infer<typeof writeCheckSchema>;
 export type ReportWriteCheckFault = z.infer<typeof writeCheckFaultSchema>;
 export type ReportRoleChart = z.infer<typeof roleChartSchema>;

@@ -64,7 +64,7 @@ export async function writeReport(report: Report, outDir: string, options: Write
     writeFile(paths.json, `${JSON.stringify(safe, null, 2)}\n`),
     writeFile(paths.junit, renderJunit(safe)),
     writeFile(paths.markdown, markdown),
-    renderHtml(safe).then((html) => writeFile(paths.html, html)),
+    renderHtml(safe, { attachmentsDir: o.attachmentsDir ?? outDir }).then((html) => writeFile(paths.html, html)),
   ]);
   const stepSummary = o.stepSummary ?? (process.env.GITHUB_STEP_SUMMARY || false);
   if (stepSummary) await appendFile(stepSummary, `${markdown}\n`);
