@@ -1,11 +1,19 @@
 // app-stack: pg-ha and redis-sentinel on one network with the reference app in front, its
 // port published on 127.0.0.1. pg-ha and redis-sentinel come up in parallel, then the app.
 import { performance } from 'node:perf_hooks';
-import { Engine, Images, Labels, requireImage, type NetworkHandle } from '@resilience/fixtures';
+import { Engine, Images, Labels, requireImage, startSidecarProxy, type NetworkHandle, type SidecarProxy } from '@resilience/fixtures';
 import { provision as provisionPg, redact, type ArchiveConfig, type PgHa, type PgHaDescription } from '@resilience/pg-ha';
 import { provision as provisionRedis, type RedisSentinel, type RedisSentinelDescription } from '@resilience/redis-sentinel';
 import { parseStackOptions, type AppSettings, type AppStackOptionsInput } from './options.ts';
-import { ENVIRONMENT, ENVIRONMENT_LABEL, startApps, type AppInstance } from './app.ts';
+import { ENVIRONMENT, ENVIRONMENT_LABEL, startApps, type AppInstance, type AppLinks } from './app.ts';
+
+/** The sidecar fault proxies on the apps' links (provision's `links`). */
+export interface StackLinks {
+  /** app -> HAProxy's primary port. */
+  readonly database: SidecarProxy;
+  /** app -> the Redis master at provisioning time. */
+  readonly cache: SidecarProxy;
+}
 
 export interface AppStackProvisionOptions extends AppStackOptionsInput {
   /** The engine (and so the run) to create everything in; default: a new connection and run. */
@@ -44,6 +52,8 @@ export class AppStack implements AsyncDisposable {
   readonly pg: PgHa;
   readonly redis: RedisSentinel;
   readonly apps: readonly AppInstance[];
+  /** The sidecar fault proxies between the apps and their dependencies, with `links`. */
+  readonly links: StackLinks | undefined;
   readonly settings: AppSettings;
   /**
    * Milliseconds per provisioning step: `engine` (connect, images), `network`, then `pg-ha` and
@@ -55,13 +65,14 @@ export class AppStack implements AsyncDisposable {
   readonly #network: NetworkHandle;
   #teardown: Promise<void> | undefined;
 
-  constructor(init: { engine: Engine; network: NetworkHandle; pg: PgHa; redis: RedisSentinel; apps: AppInstance[]; settings: AppSettings; timings: Record<string, number>; now: () => number }) {
+  constructor(init: { engine: Engine; network: NetworkHandle; pg: PgHa; redis: RedisSentinel; apps: AppInstance[]; links?: StackLinks; settings: AppSettings; timings: Record<string, number>; now: () => number }) {
     this.engine = init.engine;
     this.#network = init.network;
     this.network = init.network.name;
     this.pg = init.pg;
     this.redis = init.redis;
     this.apps = init.apps;
+    this.links = init.links;
     this.settings = init.settings;
     this.timings = init.timings;
     this.now = init.now;
@@ -96,6 +107,7 @@ export class AppStack implements AsyncDisposable {
     this.#teardown ??= (async () => {
       const results = await Promise.allSettled([
         ...this.apps.map((a) => a.container.remove()),
+        ...(this.links ? [this.links.database.remove(), this.links.cache.remove()] : []),
         this.pg.teardown(),
         this.redis.teardown(),
       ]);
@@ -138,6 +150,7 @@ export async function provision(options: AppStackProvisionOptions = {}): Promise
   let pg: PgHa | undefined;
   let redis: RedisSentinel | undefined;
   const appContainers: { remove(): Promise<void> }[] = [];
+  const sidecars: SidecarProxy[] = [];
   try {
     const partStart = now();
     const since = (): number => Math.round(now() - partStart);
@@ -152,17 +165,45 @@ export async function provision(options: AppStackProvisionOptions = {}): Promise
     if (pgResult.status === 'rejected') throw pgResult.reason;
     if (redisResult.status === 'rejected') throw redisResult.reason;
     last = now();
+    let links: StackLinks | undefined;
+    if (resolved.app.links) {
+      links = await startLinks(engine, network.name, pg!, redis!, sidecars, signal);
+      lap('links');
+    }
+    const via: AppLinks | undefined = links ? { database: links.database, cache: links.cache } : undefined;
     const apps = await startApps({
       engine, network: network.name, pg: pg!, redis: redis!, settings: resolved.app, labels: keepLabels, timeoutMs,
       onStarted: (c) => appContainers.push(c),
+      ...(resolved.app.apps ? { apps: resolved.app.apps } : {}),
+      ...(via ? { via } : {}),
       ...(signal ? { signal } : {}),
     });
     lap('app');
     timings['total'] = Math.round(now() - t0);
-    return new AppStack({ engine, network, pg: pg!, redis: redis!, apps, settings: resolved.app, timings, now });
+    return new AppStack({ engine, network, pg: pg!, redis: redis!, apps, ...(links ? { links } : {}), settings: resolved.app, timings, now });
   } catch (e) {
-    await Promise.allSettled([...appContainers.map((c) => c.remove()), pg?.teardown(), redis?.teardown()]);
+    await Promise.allSettled([...appContainers.map((c) => c.remove()), ...sidecars.map((x) => x.remove()), pg?.teardown(), redis?.teardown()]);
     await network.remove().catch(() => undefined);
     throw signal?.aborted ? signal.reason : e;
   }
+}
+
+/**
+ * The two links: HAProxy's primary port as the apps' database, the Redis master (asked of the
+ * Sentinels now) as their cache. Each sidecar is pushed to `started` as soon as it exists.
+ */
+async function startLinks(engine: Engine, network: string, pg: PgHa, redis: RedisSentinel, started: SidecarProxy[], signal: AbortSignal | undefined): Promise<StackLinks> {
+  const haproxy = new URL(pg.internal.primaryUrl);
+  const master = await redis.primary(signal ? { signal } : {});
+  const start = async (name: string, host: string, port: number): Promise<SidecarProxy> => {
+    signal?.throwIfAborted();
+    const sidecar = await startSidecarProxy(engine, { alias: name, name, network, upstream: { host, port } });
+    started.push(sidecar);
+    return sidecar;
+  };
+  const [database, cache] = await Promise.all([
+    start('link-database', haproxy.hostname, Number(haproxy.port || 5432)),
+    start('link-cache', master.host, master.port),
+  ]);
+  return { database, cache };
 }

@@ -13,8 +13,15 @@ export { ENVIRONMENT_LABEL };
 export const ENVIRONMENT = 'app-stack';
 export const APP_PORT = 8080;
 
+/** One app container to start: its name (also its network alias) and mode. */
+export interface AppSpec {
+  readonly name: string;
+  readonly mode: 'hardened' | 'naive';
+}
+
 export interface AppInstance {
   readonly name: string;
+  readonly mode: 'hardened' | 'naive';
   readonly container: ContainerHandle;
   /** http://127.0.0.1:<port> */
   readonly url: string;
@@ -42,22 +49,38 @@ export const APP_SECRETS_DIR = '/run/secrets';
  * Secrets are not in it: `DATABASE_URL_FILE` and `REDIS_*PASSWORD_FILE` name files that
  * appSecretFiles() puts into the container before it starts, so `docker inspect` shows none.
  */
-export function appEnv(settings: AppSettings, redis: RedisSentinel): Record<string, string> {
+export function appEnv(settings: Pick<AppSettings, 'mode'>, redis: RedisSentinel, via?: AppLinks): Record<string, string> {
   return {
     APP_MODE: settings.mode,
     PORT: String(APP_PORT),
     DATABASE_URL_FILE: `${APP_SECRETS_DIR}/database-url`,
-    REDIS_SENTINELS: redis.sentinels.map((s) => s.address).join(','),
-    REDIS_MASTER_NAME: redis.masterName,
+    // Through a link the app talks to one Redis address (the master when the link was made):
+    // the link is the fault point, and Sentinel's discovery would route around it.
+    ...(via?.cache
+      ? { REDIS_URL: `redis://${via.cache.host}:${via.cache.port}` }
+      : { REDIS_SENTINELS: redis.sentinels.map((s) => s.address).join(','), REDIS_MASTER_NAME: redis.masterName, REDIS_SENTINEL_PASSWORD_FILE: `${APP_SECRETS_DIR}/redis-password` }),
     REDIS_PASSWORD_FILE: `${APP_SECRETS_DIR}/redis-password`,
-    REDIS_SENTINEL_PASSWORD_FILE: `${APP_SECRETS_DIR}/redis-password`,
   };
 }
 
+/** Where the apps reach a dependency instead of its own address: a sidecar fault proxy on the link. */
+export interface AppLinks {
+  readonly database?: { readonly host: string; readonly port: number };
+  readonly cache?: { readonly host: string; readonly port: number };
+}
+
+/** `url` with its host and port replaced (the credentials and database kept). */
+export function throughLink(url: string, link: { readonly host: string; readonly port: number }): string {
+  const u = new URL(url);
+  u.hostname = link.host;
+  u.port = String(link.port);
+  return u.toString();
+}
+
 /** The files appEnv() names: the database URL (with its password) and the Redis password. */
-export function appSecretFiles(pg: PgHa, redis: RedisSentinel): ContainerFile[] {
+export function appSecretFiles(pg: PgHa, redis: RedisSentinel, via?: AppLinks): ContainerFile[] {
   return [
-    { path: `${APP_SECRETS_DIR}/database-url`, content: pg.internal.primaryUrl },
+    { path: `${APP_SECRETS_DIR}/database-url`, content: via?.database ? throughLink(pg.internal.primaryUrl, via.database) : pg.internal.primaryUrl },
     { path: `${APP_SECRETS_DIR}/redis-password`, content: redis.password },
   ];
 }
@@ -68,6 +91,10 @@ export interface StartAppsOptions {
   readonly pg: PgHa;
   readonly redis: RedisSentinel;
   readonly settings: AppSettings;
+  /** Named apps, each in its own mode (default: `settings.instances` apps `app-1`... in `settings.mode`). */
+  readonly apps?: readonly AppSpec[];
+  /** Reach the dependencies through these links (sidecar fault proxies) instead of directly. */
+  readonly via?: AppLinks;
   /** Extra labels (the keep label for `up`). */
   readonly labels?: Readonly<Record<string, string>>;
   readonly timeoutMs?: number;
@@ -77,16 +104,17 @@ export interface StartAppsOptions {
 }
 
 /**
- * Starts `settings.instances` app containers in parallel (`app-1`, `app-2`, ...) and waits until
+ * Starts `settings.instances` app containers in parallel (`app-1`, `app-2`, ...), or the named
+ * `apps`, and waits until
  * every one answers /health 200 with database and cache up.
  */
 export async function startApps(options: StartAppsOptions): Promise<AppInstance[]> {
   const { engine, network, settings, signal } = options;
-  const env = appEnv(settings, options.redis);
-  const files = appSecretFiles(options.pg, options.redis);
+  const files = appSecretFiles(options.pg, options.redis, options.via);
   const labels = { [ENVIRONMENT_LABEL]: ENVIRONMENT, ...options.labels };
-  const names = Array.from({ length: settings.instances }, (_, i) => `app-${i + 1}`);
-  const results = await Promise.allSettled(names.map(async (name): Promise<AppInstance> => {
+  const specs = options.apps ?? Array.from({ length: settings.instances }, (_, i): AppSpec => ({ name: `app-${i + 1}`, mode: settings.mode }));
+  const results = await Promise.allSettled(specs.map(async ({ name, mode }): Promise<AppInstance> => {
+    const env = { ...settings.env, ...appEnv({ mode }, options.redis, options.via) };
     const container = await engine.startContainer({
       image: Images.app,
       name,
@@ -101,7 +129,7 @@ export async function startApps(options: StartAppsOptions): Promise<AppInstance[
       stopTimeoutSeconds: 10,
     }, signal);
     options.onStarted?.(container);
-    return { name, container, url: `http://127.0.0.1:${await container.hostPort(APP_PORT)}` };
+    return { name, mode, container, url: `http://127.0.0.1:${await container.hostPort(APP_PORT)}` };
   }));
   const failed = results.find((r) => r.status === 'rejected');
   if (failed) throw failed.reason;

@@ -26,6 +26,21 @@ export interface AppStackOptionsInput {
    * `redis.image` (given too, they must agree). The app's own image is the same for both.
    */
   readonly image?: ImageName;
+  /** Named apps, each in its own mode (1 to 3; names are lower-case, e.g. `naive`, `hardened`); instead of `mode` and `instances`. */
+  readonly apps?: readonly { readonly name: string; readonly mode: string }[];
+  /**
+   * Put a sidecar fault proxy on each link of the apps: `link-database` (to HAProxy's primary
+   * port) and `link-cache` (to the Redis master at provisioning). Every app reaches its
+   * dependencies through them, so a fault on a link hits every app the same way.
+   */
+  readonly links?: boolean;
+  /** More settings of every app (`CACHE_TTL_SECONDS`, `BREAKER_THRESHOLD`...: see the app's README); secrets are not accepted here. */
+  readonly appEnv?: Readonly<Record<string, string>>;
+}
+
+export interface AppSpecSetting {
+  readonly name: string;
+  readonly mode: 'hardened' | 'naive';
 }
 
 export interface AppSettings {
@@ -33,6 +48,12 @@ export interface AppSettings {
   readonly instances: number;
   /** The infra image both parts run on (`bookworm`, `trixie`), or `mixed` when `pg.image` and `redis.image` differ. */
   readonly image: ImageName | 'mixed';
+  /** The named apps, when given. */
+  readonly apps?: readonly AppSpecSetting[];
+  /** Whether the apps reach their dependencies through sidecar fault proxies. */
+  readonly links?: boolean;
+  /** More settings of every app. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** Everything provision() needs, resolved. */
@@ -60,6 +81,9 @@ const EXPECTED: Readonly<Record<string, string>> = {
   sync: "true, false or 'strict' (Patroni synchronous replication, as `pg.sync`)",
   image: 'one of `bookworm` (Debian 12: PostgreSQL 15, Patroni 3.0.2, Redis 7.0) or `trixie` (Debian 13: PostgreSQL 17, Patroni 4.0, Redis 8.0)',
   pgArchive: "an object of pg-ha's `archive` (pgBackRest repository host and TLS)",
+  apps: 'a list of 1 to 3 apps `{ name, mode }` with distinct lower-case names (letters, digits, `-`, not `link-...`) and mode `hardened` or `naive`, without `instances`',
+  links: 'true or false',
+  appEnv: 'an object of app settings (upper-case names such as `CACHE_TTL_SECONDS`, string values), none of them a secret or set by app-stack (DATABASE_URL, REDIS_*, APP_MODE, PORT)',
 };
 
 const plainObject = z.record(z.string(), z.unknown());
@@ -78,6 +102,10 @@ const schema = z.strictObject({
   image: z.enum(IMAGE_NAMES).optional(),
   // pg-ha's `archive` (pgBackRest); checked by pg-ha's provision.
   pgArchive: plainObject.optional(),
+  apps: z.array(z.strictObject({ name: z.string().regex(/^(?!link-)[a-z][a-z0-9-]{0,30}$/), mode: z.enum(['hardened', 'naive']) }))
+    .min(1).max(3).refine((xs) => new Set(xs.map((x) => x.name)).size === xs.length).optional(),
+  links: z.boolean().default(false),
+  appEnv: z.record(z.string().regex(/^(?!DATABASE_URL|REDIS_|APP_MODE$|PORT$|HOST$)[A-Z][A-Z0-9_]*$/), z.string()).optional(),
 });
 
 /**
@@ -101,6 +129,7 @@ export function parseStackOptions(input: unknown = {}, nameOf: (path: string) =>
     throw new InvalidArgumentError(nameOf(key), raw[key], EXPECTED[key] ?? 'a valid value');
   }
   const o = parsed.data;
+  if (o.apps && raw['instances'] !== undefined) throw new InvalidArgumentError(nameOf('instances'), raw['instances'], 'unset when `apps` names the apps (each app is one instance)');
   const pgInput: Record<string, unknown> = { ...o.pg };
   if (o.sync !== undefined) {
     if (pgInput['sync'] !== undefined && pgInput['sync'] !== o.sync) {
@@ -126,7 +155,11 @@ export function parseStackOptions(input: unknown = {}, nameOf: (path: string) =>
   const pg = withPgNames(pgInput, nameOf);
   const { engine: _engine, ...redis } = parseRedisOptions(redisInput, (key) => nameOf(`redis.${key}`));
   const image = pg.image === redis.image ? pg.image : 'mixed';
-  return { app: { mode: o.mode, instances: o.instances, image }, pg, redis, keep: o.keep, timeoutMs: o.timeoutMs };
+  const app: AppSettings = {
+    mode: o.mode, instances: o.apps?.length ?? o.instances, image,
+    ...(o.apps ? { apps: o.apps } : {}), ...(o.links ? { links: true } : {}), ...(o.appEnv ? { env: o.appEnv } : {}),
+  };
+  return { app, pg, redis, keep: o.keep, timeoutMs: o.timeoutMs };
 }
 
 /**

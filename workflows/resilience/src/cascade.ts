@@ -1,0 +1,491 @@
+// The cascade workflow, declared on the runner: the reference app runs twice on one stack,
+// naive and hardened, under the same traffic; a sidecar fault proxy on the app -> Redis or the
+// app -> HAProxy link (or a lock in PostgreSQL) breaks one dependency for both at once.
+// Measured per app: the blast radius (availability and p99 of the endpoints that do not use the
+// failing dependency, next to those that do), retry amplification (backend attempts per client
+// request, from the app's own /metrics), goodput, requests in flight and event-loop delay, the
+// recovery after the heal, and metastability (not back within twice the breaker's half-open
+// time). The hypotheses judge the hardened app; the naive one is the control, and findings say
+// how it failed (or that the scenario did not hurt it, which says the scenario shows nothing).
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { Pool } from 'undici';
+import { provision, readOrderIds, type AppInstance, type AppStack } from '@resilience/app-stack';
+import { Probe, sidecarFault, type ProbeSample, type SidecarProxy, type Toxics } from '@resilience/fixtures';
+import {
+  declareEnvironment, defineWorkflow, heal, inject, node, observe, primaryOf, steady,
+  type CustomFault, type TargetSelector, type MetricSpec, type Step, type StepContext, type Traffic, type TrafficContext,
+} from '@resilience/runner';
+import { CASCADE_SCENARIOS, CASCADE_USAGE, CascadeOptions, type CascadeOptionsT, type CascadeScenario, type Dependency } from './cascade-options.ts';
+import { amplification, appReading, windowStats, type AppReading, type Window } from './cascade-metrics.ts';
+import { imagesNeeded } from './options.ts';
+import { patroniSystem, sentinelSystem } from './systems.ts';
+import { pgVersions, redisVersion } from './versions.ts';
+
+/** The two apps, by name (also their network alias and the prefix of their probes). */
+export const CASCADE_APPS = [{ name: 'naive', mode: 'naive' }, { name: 'hardened', mode: 'hardened' }] as const;
+export type AppName = (typeof CASCADE_APPS)[number]['name'];
+
+/** Orders seeded (and cached) per app before the traffic starts; the read probe reads them in turn. */
+export const SEEDED_ORDERS = 50;
+
+/** The endpoints every app is probed on, and what each needs. */
+export const ENDPOINTS = {
+  page: { needs: [] as Dependency[], what: 'GET / (the page: needs neither dependency)' },
+  create: { needs: ['database'] as Dependency[], what: 'POST /orders (needs PostgreSQL)' },
+  read: { needs: ['cache'] as Dependency[], what: `GET /orders/:id of ${SEEDED_ORDERS} cached orders in turn (needs Redis; PostgreSQL only on a miss)` },
+} as const;
+export type Endpoint = keyof typeof ENDPOINTS;
+
+/** The apps' breaker half-open time (the app's default BREAKER_HALF_OPEN_MS): metastable = not back within twice it. */
+export const HALF_OPEN_MS = 2_000;
+
+interface AppLoad {
+  readonly app: AppInstance;
+  readonly samples: Record<Endpoint, ProbeSample[]>;
+  /** Scrapes of /metrics during the fault's hold. */
+  readonly during: AppReading[];
+  /** Scrapes at the start of the steady state and at the fault's start, with their times on the run clock. */
+  baseline?: { readonly at: number; readonly reading: AppReading };
+  before?: { readonly at: number; readonly reading: AppReading };
+}
+
+export interface CascadeEnv {
+  readonly stack: AppStack;
+  readonly scenario: CascadeScenario;
+  readonly loads: Record<AppName, AppLoad>;
+}
+
+const linkOf = (env: CascadeEnv, dependency: Dependency): SidecarProxy => {
+  const links = env.stack.links;
+  if (!links) throw new Error('the cascade stack was provisioned without links');
+  return dependency === 'database' ? links.database : links.cache;
+};
+
+/** A toxic on one of the links, healed by putting back what the link did before. */
+const onLink = (dependency: Dependency, toxics: Toxics, label: string): CustomFault<CascadeEnv> => ({
+  name: label,
+  apply: async (run, target, _p, _s, sc) => {
+    const link = linkOf(sc.env, dependency);
+    const at = sc.now();
+    const fault = await sidecarFault(link, toxics);
+    return run.chaos.announce({
+      id: fault.id, kind: 'proxy', targets: [target.container], params: { link: link.name, ...toxics }, expiresInMs: undefined, at, callMs: sc.now() - at,
+      undo: async () => {
+        try {
+          await fault.heal();
+          return [];
+        } catch (e) {
+          return [e instanceof Error ? e : new Error(String(e))];
+        }
+      },
+    });
+  },
+});
+
+/**
+ * The orders table locked in `mode` from a session of the runner's own (straight to the
+ * primary through HAProxy's published port, not through the link): every statement of the apps
+ * that conflicts waits, holding its pooled connection. The heal rolls the lock back.
+ */
+const tableLock = (mode: 'EXCLUSIVE' | 'ACCESS EXCLUSIVE', label: string): CustomFault<CascadeEnv> => ({
+  name: label,
+  apply: async (run, target, _p, _s, sc) => {
+    const client = new pg.Client({ connectionString: sc.env.stack.pg.primaryUrl, application_name: 'cascade-lock' });
+    client.on('error', () => undefined);
+    const at = sc.now();
+    await client.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(`LOCK TABLE orders IN ${mode} MODE`);
+    } catch (e) {
+      await client.end().catch(() => undefined);
+      throw e;
+    }
+    return run.chaos.announce({
+      id: `lock-${randomBytes(6).toString('hex')}`, kind: 'proxy', targets: [target.container], params: { lock: `orders in ${mode.toLowerCase()} mode` }, expiresInMs: undefined, at, callMs: sc.now() - at,
+      undo: async () => {
+        try {
+          await client.query('ROLLBACK');
+          return [];
+        } catch (e) {
+          return [e instanceof Error ? e : new Error(String(e))];
+        } finally {
+          await client.end().catch(() => undefined);
+        }
+      },
+    });
+  },
+});
+
+/**
+ * FLUSHALL on the Redis master (straight to it, not through the link): what a restart of an
+ * empty cache or an operator's mistake does to the apps. Nothing to undo: the heal ends the
+ * fault's window, the apps refill the cache themselves.
+ */
+const flushCache: CustomFault<CascadeEnv> = {
+  name: 'flushall',
+  apply: async (run, target, _p, _s, sc) => {
+    const at = sc.now();
+    const client = sc.env.stack.redis.client();
+    try {
+      await client.flushall();
+    } finally {
+      client.disconnect();
+    }
+    return run.chaos.announce({
+      id: `flush-${randomBytes(6).toString('hex')}`, kind: 'proxy', targets: [target.container], params: { command: 'FLUSHALL' }, expiresInMs: undefined, at, callMs: sc.now() - at,
+      undo: () => Promise.resolve([]),
+    });
+  },
+};
+
+const link = (dependency: Dependency) => node<CascadeEnv>(`link-${dependency}`, (env) => {
+  const l = linkOf(env, dependency);
+  return { name: l.name, container: l.container };
+});
+const primaryNode = primaryOf('postgres') as TargetSelector<CascadeEnv>;
+
+/** Scrapes every app's /metrics; an app that does not answer in 1 s gives no reading. */
+async function scrape(env: CascadeEnv): Promise<Partial<Record<AppName, AppReading>>> {
+  const out: Partial<Record<AppName, AppReading>> = {};
+  await Promise.all(CASCADE_APPS.map(async ({ name }) => {
+    try {
+      const res = await fetch(`${env.loads[name].app.url}/metrics`, { signal: AbortSignal.timeout(1_000) });
+      if (res.ok) out[name] = appReading(await res.text());
+    } catch {
+      // A stuck app answers nothing: no reading this time.
+    }
+  }));
+  return out;
+}
+
+/** Reads every app's counters at a point of the schedule: the steady state's start (`baseline`) or the fault's (`before`). */
+function mark(which: 'baseline' | 'before'): Step<CascadeEnv> {
+  return {
+    label: `read the apps' /metrics (${which === 'baseline' ? 'steady state starts' : 'the fault starts'})`,
+    run: async (sc) => {
+      const at = sc.now();
+      const r = await scrape(sc.env);
+      for (const { name } of CASCADE_APPS) {
+        const reading = r[name];
+        if (reading) sc.env.loads[name][which] = { at, reading };
+      }
+    },
+  };
+}
+
+/** Holds the fault `ms`, reading every app's /metrics twice a second (requests in flight, event-loop delay). */
+function holdReading(ms: number): Step<CascadeEnv> {
+  return {
+    label: `hold ${ms} ms (reading the apps' /metrics every 500 ms)`,
+    run: async (sc) => {
+      const until = sc.now() + ms;
+      while (sc.now() < until) {
+        const next = Math.min(until, sc.now() + 500);
+        const r = await scrape(sc.env);
+        for (const { name } of CASCADE_APPS) if (r[name]) sc.env.loads[name].during.push(r[name]);
+        const left = next - sc.now();
+        if (left > 0) await sc.sleep(left);
+      }
+    },
+  };
+}
+
+/** Database attempts per second from the fault's start to now, over the same in the steady state before it; null when either is unknown or the steady state made none. */
+function loadFactor(load: AppLoad, now: AppReading | undefined, at: number): number | null {
+  const b = load.baseline;
+  const f = load.before;
+  const rate = (x0: number | undefined, x1: number | undefined, t0: number, t1: number) => (x0 === undefined || x1 === undefined || t1 <= t0 ? null : (x1 - x0) / ((t1 - t0) / 1000));
+  const steadyRate = b && f ? rate(b.reading.attempts['database'], f.reading.attempts['database'], b.at, f.at) : null;
+  const faultRate = f && now ? rate(f.reading.attempts['database'], now.attempts['database'], f.at, at) : null;
+  return steadyRate === null || faultRate === null || steadyRate <= 0 ? null : faultRate / steadyRate;
+}
+
+/** The fault's windows on the run clock: each fault of this run from its start to its heal. */
+function faultWindows(sc: StepContext<CascadeEnv>): Window[] {
+  return sc.faults.map((f) => ({ from: f.at, to: f.healedAt ?? sc.now() }));
+}
+
+const pct = (x: number | null): string => (x === null ? 'not measured' : `${(x * 100).toFixed(2)} %`);
+const ms = (x: number | null): string => (x === null ? 'not measured' : `${Math.round(x)} ms`);
+
+/** After the heal: every measurement of the fault's window, per app, and what the naive control showed. */
+const measureWindow: Step<CascadeEnv> = {
+  label: 'measure blast radius, amplification, goodput, in-flight and event-loop delay per app',
+  run: async (sc) => {
+    const dependency = CASCADE_SCENARIOS[sc.env.scenario].dependency;
+    const windows = faultWindows(sc);
+    const span = windows.reduce((a, w) => a + (w.to - w.from), 0);
+    const after = await scrape(sc.env);
+    const rows: string[][] = [];
+    for (const { name } of CASCADE_APPS) {
+      const load = sc.env.loads[name];
+      const endpoints = Object.keys(ENDPOINTS) as Endpoint[];
+      const affected = endpoints.filter((e) => (ENDPOINTS[e].needs as readonly Dependency[]).includes(dependency));
+      const unaffected = endpoints.filter((e) => !affected.includes(e));
+      const pick = (es: readonly Endpoint[]) => es.flatMap((e) => load.samples[e]);
+      const un = windowStats(pick(unaffected), windows);
+      const af = windowStats(pick(affected), windows);
+      const all = windowStats(pick(endpoints), windows);
+      const clientRequests = windowStats(pick(affected), [{ from: windows[0]?.from ?? 0, to: windows.at(-1)?.to ?? 0 }]).attempts;
+      const amp = amplification(load.before?.reading.attempts[dependency], after[name]?.attempts[dependency], clientRequests);
+      // The database's load from this app while the fault was on, against the steady state's.
+      const dbLoad = loadFactor(load, after[name], sc.now());
+      const goodput = span > 0 ? (all.attempts - all.failures) / (span / 1000) : null;
+      const inflight = load.during.map((r) => r.inflight).filter((x): x is number => x !== undefined);
+      const lag = load.during.map((r) => r.eventLoopP99Ms).filter((x): x is number => x !== undefined);
+      const inflightMax = inflight.length ? Math.max(...inflight) : null;
+      const lagMax = lag.length ? Math.max(...lag) : null;
+      const m = (metric: string, value: number | null, unit: 'ratio' | 'ms' | 'count') => sc.measure({ name: metric, scope: name, value, unit, description: describe(metric) });
+      m('unaffectedAvailability', un.availability, 'ratio');
+      m('unaffectedP99', un.p99Ms, 'ms');
+      m('affectedAvailability', af.availability, 'ratio');
+      m('affectedP99', af.p99Ms, 'ms');
+      m('amplification', amp, 'count');
+      if (dependency === 'cache') m('dbLoadFactor', dbLoad === null ? null : Math.round(dbLoad * 100) / 100, 'count');
+      m('goodput', goodput === null ? null : Math.round(goodput * 100) / 100, 'count');
+      m('inflightMax', inflightMax, 'count');
+      m('eventLoopP99Max', lagMax === null ? null : Math.round(lagMax * 10) / 10, 'ms');
+      rows.push([name, unaffected.join(', '), pct(un.availability), ms(un.p99Ms), affected.join(', '), pct(af.availability), ms(af.p99Ms), amp === null ? 'not measured' : amp.toFixed(2), goodput === null ? '-' : goodput.toFixed(1), inflightMax === null ? '-' : String(inflightMax), ms(lagMax)]);
+      const hurt = un.availability !== null && un.availability < 0.99;
+      const amplified = amp !== null && amp > 1.1;
+      if (name === 'naive') {
+        if (hurt || amplified) {
+          sc.finding({
+            kind: 'cascade', severity: 'info', scope: name, at: sc.now(),
+            title: `The naive app (the control) failed as expected: ${[hurt ? `endpoints that do not use ${dependency} at ${pct(un.availability)} available` : '', amplified ? `${amp!.toFixed(2)} backend attempts per client request` : ''].filter(Boolean).join('; ')}`,
+            detail: `During ${sc.env.scenario} (${CASCADE_SCENARIOS[sc.env.scenario].does}), the naive app's ${unaffected.join(' and ')} answered ${pct(un.availability)} of ${un.attempts} requests (p99 ${ms(un.p99Ms)}), its ${affected.join(' and ')} ${pct(af.availability)} (p99 ${ms(af.p99Ms)}); requests in flight peaked at ${inflightMax ?? 'not measured'}. The hardened app is judged by the hypotheses.`,
+          });
+        } else {
+          sc.finding({
+            kind: 'cascade-not-shown', severity: 'warning', scope: name, at: sc.now(),
+            title: `The naive app kept its endpoints that do not use ${dependency} up (${pct(un.availability)}) with ${amp === null ? 'unmeasured' : amp.toFixed(2)} backend attempts per request: this run does not show what the hardening is for`,
+            detail: `A scenario that does not hurt the control proves nothing about the hardened app's defences. Try a longer --hold, a shorter --interval (more load), or another scenario.`,
+          });
+        }
+      }
+    }
+    sc.evidence('blast-radius', { dependency, windows, rows }, [{
+      title: `Blast radius of ${sc.env.scenario} (${dependency} failing), per app, over the fault's ${(span / 1000).toFixed(1)} s`,
+      header: ['app', 'endpoints not using it', 'availability', 'p99', 'endpoints using it', 'availability', 'p99', 'backend attempts / request', 'goodput /s', 'in flight (max)', 'event-loop p99 (max)'],
+      rows,
+    }]);
+  },
+};
+
+/**
+ * After the heal: waits until every probe of each app has answered for a whole second, and
+ * measures how long that took from the heal; an app not back within twice the breaker's
+ * half-open time is metastable (its load keeps it down after the cause is gone).
+ */
+const settled: Step<CascadeEnv> = {
+  label: 'until both apps are back (1 s of successes on every endpoint)',
+  run: async (sc) => {
+    const healedAt = Math.max(...sc.faults.map((f) => f.healedAt ?? sc.now()));
+    const bound = 2 * HALF_OPEN_MS;
+    await Promise.all(CASCADE_APPS.map(async ({ name }) => {
+      const load = sc.env.loads[name];
+      const deadline = sc.now() + sc.timeoutMs;
+      let back: number | null = null;
+      while (back === null && sc.now() < deadline && !sc.signal.aborted) {
+        back = backSince(load, healedAt);
+        if (back === null) await sc.sleep(100);
+      }
+      const recovery = back === null ? null : Math.max(0, back - healedAt);
+      sc.measure({ name: 'recoveryAfterHeal', scope: name, value: recovery === null ? null : Math.round(recovery), unit: 'ms', description: describe('recoveryAfterHeal') });
+      const metastable = recovery === null || recovery > bound;
+      sc.measure({ name: 'metastability', scope: name, value: metastable ? 1 : 0, unit: 'count', description: describe('metastability') });
+      if (metastable) {
+        sc.finding({
+          kind: 'metastability', severity: name === 'naive' ? 'info' : 'critical', scope: name, at: sc.now(),
+          title: `${name === 'naive' ? 'The naive app (the control)' : 'The hardened app'} stayed down after ${sc.env.scenario} was healed: ${recovery === null ? `not back within ${(sc.timeoutMs / 1000).toFixed(0)} s` : `back ${(recovery / 1000).toFixed(1)} s after the heal`}, more than twice the breaker's half-open time (${bound / 1000} s)`,
+          detail: 'Its dependency was healthy again while it kept failing: the load it was under (requests queued in it, retries, cold connections) held it in the bad state, a metastable failure.',
+        });
+      }
+    }));
+  },
+};
+
+/** The start of the first whole second, after `since`, in which every endpoint of the app answered every request; null if none yet. */
+function backSince(load: AppLoad, since: number): number | null {
+  const after = (Object.values(load.samples) as ProbeSample[][]).map((xs) => xs.filter((s) => s.intended >= since));
+  if (after.some((xs) => xs.length === 0)) return null;
+  const merged = after.flat().sort((a, b) => a.intended - b.intended);
+  let streak: number | null = null;
+  const last = Math.min(...after.map((xs) => xs.at(-1)!.intended));
+  for (const s of merged) {
+    if (!s.ok) streak = null;
+    else streak ??= s.intended;
+    if (streak !== null && last - streak >= 1_000 && s.intended - streak >= 1_000) return streak;
+  }
+  return null;
+}
+
+/** The steps of one scenario between `begin` and the measurements. */
+function faultSteps(o: CascadeOptionsT): Step<CascadeEnv>[] {
+  const half = Math.max(1_000, Math.round(o.hold / 2));
+  const s = o.scenario;
+  const dep = CASCADE_SCENARIOS[s].dependency;
+  const stage = (fault: CustomFault<CascadeEnv>, holdFor: number, target = link(dep)): Step<CascadeEnv>[] => [
+    inject(fault, target, { scope: dep, targets: 1 }) as Step<CascadeEnv>,
+    holdReading(holdFor),
+    heal(dep) as Step<CascadeEnv>,
+  ];
+  switch (s) {
+    case 'redis-slow': return [...stage(onLink('cache', { latency: { delayMs: 300, direction: 'both' } }, 'latency 300ms'), half), ...stage(onLink('cache', { latency: { delayMs: 2_000, direction: 'both' } }, 'latency 2s'), half)];
+    case 'redis-blackhole': return stage(onLink('cache', { blackhole: true }, 'blackhole'), o.hold);
+    case 'db-slow': return [...stage(onLink('database', { latency: { delayMs: 500, direction: 'both' } }, 'latency 500ms'), half), ...stage(tableLock('EXCLUSIVE', 'lock orders (writes)'), half, primaryNode)];
+    case 'pool-exhaustion': return stage(tableLock('ACCESS EXCLUSIVE', 'lock orders (everything)'), o.hold, primaryNode);
+    case 'retry-storm': return stage(onLink('database', { reset: true }, 'reset'), o.hold);
+    case 'cache-flush': return stage(flushCache, o.hold, primaryOf('redis') as TargetSelector<CascadeEnv>);
+  }
+}
+
+export function cascadeSchedule(o: CascadeOptionsT): Step<CascadeEnv>[] {
+  return [
+    mark('baseline'),
+    steady(o.steady) as Step<CascadeEnv>,
+    mark('before'),
+    ...faultSteps(o),
+    measureWindow,
+    settled,
+    observe(o.after) as Step<CascadeEnv>,
+  ];
+}
+
+/** Client attempts per request: 3 in retry-storm (clients retry at once), else 1. */
+export const clientAttempts = (s: CascadeScenario): number => (s === 'retry-storm' ? 3 : 1);
+
+/** One endpoint of one app as a probe: undici, retrying 5xx and connection errors `attempts` times at once. */
+function endpointProbe(load: AppLoad, endpoint: Endpoint, orderIds: readonly string[], o: CascadeOptionsT, t: TrafficContext, nodeOf: (address: string) => string | undefined): { probe: Probe; pool: Pool } {
+  const pool = new Pool(load.app.url, { connections: 128 });
+  const attempts = clientAttempts(o.scenario);
+  let seq = 0;
+  const request = endpoint === 'page' ? { path: '/', method: 'GET' as const }
+    : endpoint === 'read' ? { path: '/orders/:id', method: 'GET' as const }
+    : { path: '/orders', method: 'POST' as const };
+  const probe = new Probe({
+    name: t.name(`${load.app.name}-${endpoint}`),
+    op: `${request.method} ${request.path}`,
+    intervalMs: o.interval,
+    timeoutMs: o.clientTimeout,
+    now: t.now,
+    run: async (ctx) => {
+      for (let attempt = 1; ; attempt++) {
+        let status: number;
+        let text: string;
+        try {
+          const body = endpoint === 'create' ? JSON.stringify({ item: `${load.app.name}-${++seq}`, quantity: 1 }) : undefined;
+          const path = endpoint === 'read' ? `/orders/${orderIds[ctx.seq % orderIds.length]}` : request.path;
+          const res = await pool.request({ ...request, path, signal: ctx.signal, ...(body ? { body, headers: { 'content-type': 'application/json' } } : {}) });
+          status = res.statusCode;
+          text = await res.body.text();
+        } catch (e) {
+          if (ctx.signal.aborted || attempt >= attempts) throw e;
+          continue;
+        }
+        if (status >= 500 && attempt < attempts) continue;
+        if (status >= 400) throw new Error(`HTTP ${status}`);
+        if (endpoint === 'create') {
+          const order = JSON.parse(text) as { id: string; server?: string };
+          ctx.writeId = String(order.id);
+          if (order.server) ctx.node = nodeOf(order.server) ?? order.server;
+        }
+        return;
+      }
+    },
+  });
+  probe.subscribe((s) => load.samples[endpoint].push(s));
+  return { probe, pool };
+}
+
+/** Seeds `n` orders through `url` and reads each once, so each is cached; their ids. */
+async function seedCachedOrders(url: string, n: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const res = await fetch(`${url}/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ item: `seed-${i}`, quantity: 1 }) });
+    if (res.status !== 201) throw new Error(`seeding an order through ${url} failed: HTTP ${res.status}`);
+    const id = ((await res.json()) as { id: string }).id;
+    // The first read misses and fills the cache; the probe's reads then hit it.
+    const read = await fetch(`${url}/orders/${id}`);
+    if (read.status !== 200) throw new Error(`reading the seeded order through ${url} failed: HTTP ${read.status}`);
+    ids.push(id);
+  }
+  return ids;
+}
+
+function cascadeTraffic(env: CascadeEnv, o: CascadeOptionsT, t: TrafficContext): Promise<Traffic[]> {
+  return Promise.all(CASCADE_APPS.map(async ({ name }) => {
+    const load = env.loads[name];
+    const orderIds = await seedCachedOrders(load.app.url, SEEDED_ORDERS);
+    return (Object.keys(ENDPOINTS) as Endpoint[]).map((endpoint): Traffic => {
+      const { probe, pool } = endpointProbe(load, endpoint, orderIds, o, t, (a) => env.stack.pg.nodeOfAddress(a));
+      const affectedHere = (ENDPOINTS[endpoint].needs as readonly Dependency[]).includes(CASCADE_SCENARIOS[o.scenario].dependency);
+      // Scopes: the dependency the endpoint needs (faults of it judge this probe's recovery), and
+      // tags that select the probe in hypotheses and tables (`hardened`, `hardened-unaffected`).
+      const scopes = [...ENDPOINTS[endpoint].needs, name, `${name}-${affectedHere ? 'affected' : 'unaffected'}`];
+      return {
+        probe,
+        scopes,
+        close: () => pool.close(),
+        ...(endpoint === 'create' ? { verify: { store: 'table orders on the primary', readBack: () => readOrderIds(env.stack.pg.primaryUrl) } } : {}),
+      };
+    });
+  })).then((xs) => xs.flat());
+}
+
+export const CASCADE_METRICS: readonly MetricSpec[] = [
+  { name: 'unaffectedAvailability', unit: 'ratio', aggregate: 'min', description: 'per app: successful / attempted requests, during the fault, of the endpoints that do not use the failing dependency (the blast radius)' },
+  { name: 'unaffectedP99', unit: 'ms', description: 'per app: p99 latency (from the intended start) during the fault of the endpoints that do not use the failing dependency' },
+  { name: 'affectedAvailability', unit: 'ratio', aggregate: 'min', description: 'per app: successful / attempted requests during the fault of the endpoints that use the failing dependency' },
+  { name: 'affectedP99', unit: 'ms', description: 'per app: p99 latency during the fault of the endpoints that use the failing dependency' },
+  { name: 'amplification', unit: 'count', aggregate: 'max', description: 'per app: attempts on the failing dependency (retries included, from the app\'s /metrics) per client request that needed it, from the fault to its heal; the SRE book allows 3 per layer' },
+  { name: 'dbLoadFactor', unit: 'count', aggregate: 'max', description: 'per app, cache scenarios: its attempts on PostgreSQL per second from the fault to its heal, over the same in the steady state before (how much of the cache\'s load fell on the database)' },
+  { name: 'goodput', unit: 'count', aggregate: 'min', description: 'per app: successful requests per second during the fault, all endpoints' },
+  { name: 'inflightMax', unit: 'count', aggregate: 'max', description: 'per app: most requests being served at once during the fault (its /metrics, read every 500 ms)' },
+  { name: 'eventLoopP99Max', unit: 'ms', description: 'per app: worst event-loop delay p99 during the fault (its /metrics, read every 500 ms)' },
+  { name: 'recoveryAfterHeal', unit: 'ms', description: 'per app: heal to the start of the first second in which every endpoint answered every request; not measured if it did not within --timeout' },
+  { name: 'metastability', unit: 'count', aggregate: 'sum', description: `per app: 1 when it was not back within twice the breaker's half-open time (${(2 * HALF_OPEN_MS) / 1000} s) after the heal` },
+];
+
+function describe(metric: string): string {
+  return CASCADE_METRICS.find((m) => m.name === metric)?.description ?? metric;
+}
+
+export const cascade = defineWorkflow<CascadeOptionsT, CascadeEnv>({
+  name: 'cascade',
+  description: 'breaks one dependency of the reference app (slow, black-holed, locked, failing fast) under the same traffic for a naive and a hardened app, and measures the blast radius, retry amplification, goodput, in-flight requests, recovery and metastability of each',
+  options: CascadeOptions,
+  usage: CASCADE_USAGE,
+  metrics: CASCADE_METRICS,
+  images: (o) => imagesNeeded([o.image]),
+  timeoutMs: (o) => o.timeout,
+  expectedMs: (o) => o.steady + o.hold + 2 * HALF_OPEN_MS + o.after,
+  environment: async (o, setup) => {
+    setup.note(`provisioning app-stack on ${o.image}: pg-ha, redis-sentinel, links link-database and link-cache, apps naive and hardened`);
+    const stack = await provision({
+      engine: setup.engine, image: o.image, apps: CASCADE_APPS.map((a) => ({ ...a })), links: true,
+      // Reads stay cache hits for the whole run (the default TTL of 60 s would turn them into database reads midway).
+      appEnv: { CACHE_TTL_SECONDS: '3600' },
+      signal: setup.signal, now: setup.now,
+    });
+    const byName = (n: AppName): AppLoad => ({ app: stack.apps.find((a) => a.name === n)!, samples: { page: [], create: [], read: [] }, during: [] });
+    const env: CascadeEnv = { stack, scenario: o.scenario, loads: { naive: byName('naive'), hardened: byName('hardened') } };
+    return declareEnvironment(env, () => stack.teardown(), async () => {
+      const [pgv, redis] = await Promise.all([pgVersions(stack.pg), redisVersion(stack.redis)]);
+      return {
+        systems: { postgres: patroniSystem(stack.pg, pgv.patroni ?? ''), redis: sentinelSystem(stack.redis, redis) },
+        settings: { scenario: { name: o.scenario, does: CASCADE_SCENARIOS[o.scenario].does, clientAttempts: clientAttempts(o.scenario) }, app: stack.settings, provisioning: stack.timings },
+        versions: { ...pgv, redis },
+      };
+    });
+  },
+  traffic: cascadeTraffic,
+  schedule: cascadeSchedule,
+  hypotheses: () => [
+    { text: 'unaffectedAvailability(hardened) >= 99%', description: 'the hardened app keeps the endpoints that do not use the failing dependency up (the blast radius stays with the dependency)' },
+    { text: 'amplification(hardened) <= 1.1', description: 'the hardened app does not multiply the load on a failing dependency (retries stop when its breaker opens)' },
+    { text: 'metastability(hardened) == 0', description: `the hardened app is back within twice its breaker's half-open time (${(2 * HALF_OPEN_MS) / 1000} s) after the heal` },
+  ],
+});
