@@ -211,7 +211,7 @@ function screenshotsSection(report: Report, loaded: ReadonlyMap<string, LoadedSc
   }).join('\n');
   const left = s.total - s.shown.length;
   const more = left > 0 ? `<p class="more">${formatCount(left)} more failed journey${left === 1 ? '' : 's'} with a screenshot not shown here (their files are in the run's <code>screenshots/</code> folder).</p>` : '';
-  return `<section id="screenshots"><h2>Failed journeys <span class="count">${formatCount(s.total)}</span></h2><div class="card shots">${figures}${more}</div></section>`;
+  return `<section id="screenshots"><h2>Failed journeys <span class="count">(${formatCount(s.total)})</span></h2><div class="card shots">${figures}${more}</div></section>`;
 }
 
 /** A table inside a card (no card of its own), with its title and caption. */

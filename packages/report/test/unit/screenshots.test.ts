@@ -63,7 +63,7 @@ test('report.html written into the run folder inlines each PNG, names the missin
   const written = await writeReport(await buildReport({ journalPath: join(dir, 'journal.ndjson') }), dir, { png: false });
   const html = await readFile(written.html, 'utf8');
   const section = html.slice(html.indexOf('<section id="screenshots">'), html.indexOf('</section>', html.indexOf('<section id="screenshots">')));
-  t.regex(section, /<h2>Failed journeys <span class="count">12<\/span><\/h2>/);
+  t.regex(section, /<h2>Failed journeys <span class="count">\(12\)<\/span><\/h2>/);
   const images = [...section.matchAll(/<img src="([^"]+)"/g)].map((m) => m[1]);
   t.deepEqual(images, [0, 1, 2, 5, 6, 7, 8, 9].map((i) => dataUrl(pngOf(i))), 'each image is its own file, in order');
   t.regex(section, /Screenshot <code>screenshots\/web-000003\.png<\/code>: file not found\./);
