@@ -5,7 +5,8 @@ import { Engine, Images, Labels, requireImage, startSidecarProxy, type NetworkHa
 import { provision as provisionPg, redact, type ArchiveConfig, type PgHa, type PgHaDescription } from '@resilience/pg-ha';
 import { provision as provisionRedis, type RedisSentinel, type RedisSentinelDescription } from '@resilience/redis-sentinel';
 import { parseStackOptions, type AppSettings, type AppStackOptionsInput } from './options.ts';
-import { ENVIRONMENT, ENVIRONMENT_LABEL, startApps, type AppInstance, type AppLinks } from './app.ts';
+import { APP_PORT, ENVIRONMENT, ENVIRONMENT_LABEL, startApps, type AppInstance, type AppLinks } from './app.ts';
+import { startFrontend, type Frontend } from './frontend.ts';
 
 /** The sidecar fault proxies on the apps' links (provision's `links`). */
 export interface StackLinks {
@@ -54,6 +55,8 @@ export class AppStack implements AsyncDisposable {
   readonly apps: readonly AppInstance[];
   /** The sidecar fault proxies between the apps and their dependencies, with `links`. */
   readonly links: StackLinks | undefined;
+  /** The HAProxy in front of the apps, with `frontend`. */
+  readonly frontend: Frontend | undefined;
   readonly settings: AppSettings;
   /**
    * Milliseconds per provisioning step: `engine` (connect, images), `network`, then `pg-ha` and
@@ -65,7 +68,7 @@ export class AppStack implements AsyncDisposable {
   readonly #network: NetworkHandle;
   #teardown: Promise<void> | undefined;
 
-  constructor(init: { engine: Engine; network: NetworkHandle; pg: PgHa; redis: RedisSentinel; apps: AppInstance[]; links?: StackLinks; settings: AppSettings; timings: Record<string, number>; now: () => number }) {
+  constructor(init: { engine: Engine; network: NetworkHandle; pg: PgHa; redis: RedisSentinel; apps: AppInstance[]; links?: StackLinks; frontend?: Frontend; settings: AppSettings; timings: Record<string, number>; now: () => number }) {
     this.engine = init.engine;
     this.#network = init.network;
     this.network = init.network.name;
@@ -73,6 +76,7 @@ export class AppStack implements AsyncDisposable {
     this.redis = init.redis;
     this.apps = init.apps;
     this.links = init.links;
+    this.frontend = init.frontend;
     this.settings = init.settings;
     this.timings = init.timings;
     this.now = init.now;
@@ -108,6 +112,7 @@ export class AppStack implements AsyncDisposable {
       const results = await Promise.allSettled([
         ...this.apps.map((a) => a.container.remove()),
         ...(this.links ? [this.links.database.remove(), this.links.cache.remove()] : []),
+        ...(this.frontend ? [this.frontend.remove()] : []),
         this.pg.teardown(),
         this.redis.teardown(),
       ]);
@@ -179,8 +184,17 @@ export async function provision(options: AppStackProvisionOptions = {}): Promise
       ...(signal ? { signal } : {}),
     });
     lap('app');
+    let frontend: Frontend | undefined;
+    if (resolved.app.frontend) {
+      const servers = await Promise.all(apps.map(async (a) => ({ name: a.name, host: await a.container.ipOn(network.name), port: APP_PORT })));
+      frontend = await startFrontend(engine, {
+        image: resolved.pg.imageTag, network: network.name, servers, labels: { [ENVIRONMENT_LABEL]: ENVIRONMENT, ...keepLabels }, timeoutMs,
+        onStarted: (c) => appContainers.push(c), ...(signal ? { signal } : {}),
+      });
+      lap('frontend');
+    }
     timings['total'] = Math.round(now() - t0);
-    return new AppStack({ engine, network, pg: pg!, redis: redis!, apps, ...(links ? { links } : {}), settings: resolved.app, timings, now });
+    return new AppStack({ engine, network, pg: pg!, redis: redis!, apps, ...(links ? { links } : {}), ...(frontend ? { frontend } : {}), settings: resolved.app, timings, now });
   } catch (e) {
     await Promise.allSettled([...appContainers.map((c) => c.remove()), ...sidecars.map((x) => x.remove()), pg?.teardown(), redis?.teardown()]);
     await network.remove().catch(() => undefined);

@@ -2,4 +2,5 @@
 export * from './options.ts';
 export * from './app.ts';
 export * from './app-stack.ts';
+export * from './frontend.ts';
 export * from './probes.ts';

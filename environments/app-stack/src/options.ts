@@ -36,6 +36,8 @@ export interface AppStackOptionsInput {
   readonly links?: boolean;
   /** More settings of every app (`CACHE_TTL_SECONDS`, `BREAKER_THRESHOLD`...: see the app's README); secrets are not accepted here. */
   readonly appEnv?: Readonly<Record<string, string>>;
+  /** An HAProxy in front of the apps (`AppStack.frontend`), checking each one's /health: what a rolling deploy goes through. */
+  readonly frontend?: boolean;
 }
 
 export interface AppSpecSetting {
@@ -54,6 +56,8 @@ export interface AppSettings {
   readonly links?: boolean;
   /** More settings of every app. */
   readonly env?: Readonly<Record<string, string>>;
+  /** Whether an HAProxy frontend balances over the apps. */
+  readonly frontend?: boolean;
 }
 
 /** Everything provision() needs, resolved. */
@@ -83,6 +87,7 @@ const EXPECTED: Readonly<Record<string, string>> = {
   pgArchive: "an object of pg-ha's `archive` (pgBackRest repository host and TLS)",
   apps: 'a list of 1 to 3 apps `{ name, mode }` with distinct lower-case names (letters, digits, `-`, not `link-...`) and mode `hardened` or `naive`, without `instances`',
   links: 'true or false',
+  frontend: 'true or false',
   appEnv: 'an object of app settings (upper-case names such as `CACHE_TTL_SECONDS`, string values), none of them a secret or set by app-stack (DATABASE_URL, REDIS_*, APP_MODE, PORT)',
 };
 
@@ -105,6 +110,7 @@ const schema = z.strictObject({
   apps: z.array(z.strictObject({ name: z.string().regex(/^(?!link-)[a-z][a-z0-9-]{0,30}$/), mode: z.enum(['hardened', 'naive']) }))
     .min(1).max(3).refine((xs) => new Set(xs.map((x) => x.name)).size === xs.length).optional(),
   links: z.boolean().default(false),
+  frontend: z.boolean().default(false),
   appEnv: z.record(z.string().regex(/^(?!DATABASE_URL|REDIS_|APP_MODE$|PORT$|HOST$)[A-Z][A-Z0-9_]*$/), z.string()).optional(),
 });
 
@@ -158,6 +164,7 @@ export function parseStackOptions(input: unknown = {}, nameOf: (path: string) =>
   const app: AppSettings = {
     mode: o.mode, instances: o.apps?.length ?? o.instances, image,
     ...(o.apps ? { apps: o.apps } : {}), ...(o.links ? { links: true } : {}), ...(o.appEnv ? { env: o.appEnv } : {}),
+    ...(o.frontend ? { frontend: true } : {}),
   };
   return { app, pg, redis, keep: o.keep, timeoutMs: o.timeoutMs };
 }
