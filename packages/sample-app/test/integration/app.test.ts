@@ -8,7 +8,12 @@ import { Chaos, Engine, Images, freePort, startPostgres, startRedis, waitFor, ty
 import { loadConfig, type Mode } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { createDatabase } from '../../src/db.ts';
+import { contractChecker } from '@resilience/fixtures/probes/contract';
+import { contractDocument } from '../../src/schemas.ts';
 import { start, call, answered, type Running } from '../support/http.ts';
+
+/** The app's own contract: every answer below must conform to it. */
+const contract = contractChecker(JSON.parse(JSON.stringify(contractDocument())));
 
 const redisPassword = 'redis-' + randomUUID();
 /** The database's password (random per server), checked absent from the logs. */
@@ -114,7 +119,13 @@ const placeAndRead = test.macro({
     const second = answered(await read(mode, id));
     t.like(second.body, { id, item: `book-${mode}`, quantity: 3, source: 'cache' });
     t.is(second.headers.get('x-cache'), 'hit');
-    t.is(answered(await read(mode, randomUUID())).status, 404);
+    const missing = randomUUID();
+    const notFound = answered(await read(mode, missing));
+    t.is(notFound.status, 404);
+    // The created order, the uncached and the cached read, and the 404 conform to the contract.
+    for (const [method, path, answer] of [['POST', '/orders', res], ['GET', `/orders/${id}`, first], ['GET', `/orders/${id}`, second], ['GET', `/orders/${missing}`, notFound]] as const) {
+      t.deepEqual(contract.check({ method, path, status: answer.status, body: answer.body, contentType: answer.headers.get('content-type') ?? undefined }), { ok: true, route: method === 'POST' ? 'POST /orders' : 'GET /orders/:id' });
+    }
   },
   title: (_, mode: Mode) => `${mode}: an order is committed, read back from the database, then from the cache`,
 });
