@@ -49,7 +49,8 @@ export async function writeCheckpoint(input: CheckpointInput): Promise<Checkpoin
   });
   const tmp = await mkdtemp(join(input.reportDir, '.checkpoint-'));
   try {
-    await report.writeReport(built, tmp, { png: false });
+    // Attachments (screenshots) stay in the report folder: the interim report reads them there.
+    await report.writeReport(built, tmp, { png: false, attachmentsDir: input.reportDir });
     for (const f of await readdir(tmp)) await rename(join(tmp, f), join(input.reportDir, f));
   } finally {
     await rm(tmp, { recursive: true, force: true });

@@ -74,6 +74,8 @@ export interface TrafficContext {
   readonly variant: string | undefined;
   /** The probe name to use: `sql-write`, or `sql-write@naive` when the run has several variants. */
   name(base: string): string;
+  /** The run's report folder (where the journal is): probes put their attachments there (a failed browser journey's screenshot), named relative to it. */
+  readonly reportDir: string;
 }
 
 /** One probe of the live traffic, with the scopes its success depends on. */
@@ -729,7 +731,7 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
         if (env.settings) settings[variant ? `environment@${variant}` : 'environment'] = env.settings;
         for (const [k, v] of Object.entries(env.versions ?? {})) environment[variant ? `${k}@${variant}` : k] = v;
         const name = (base: string) => (variant && variantList.length > 1 ? `${base}@${variant}` : base);
-        const traffic = await def.traffic(env.handle, opts, { now: () => run.now(), variant, name });
+        const traffic = await def.traffic(env.handle, opts, { now: () => run.now(), variant, name, reportDir });
         const collectors: { traffic: Traffic; collector: WriteCollector }[] = [];
         const byScope = new Map<string, ProbeLike[]>();
         for (const t of traffic) {

@@ -1,6 +1,6 @@
 // The cascade workflow's options and scenarios, validated before anything starts (exit 2).
 import { z } from 'zod';
-import { duration } from './options.ts';
+import { bool, duration } from './options.ts';
 
 /** The dependency a scenario makes fail, as the apps name it (and as the probes' scope). */
 export type Dependency = 'database' | 'cache';
@@ -27,6 +27,7 @@ export const CascadeOptions = z.object({
   timeout: duration('--timeout', '60s'),
   interval: duration('--interval', '100ms'),
   clientTimeout: duration('--client-timeout', '2s'),
+  browser: bool.default(true),
 }).strict();
 
 export type CascadeOptionsT = z.infer<typeof CascadeOptions>;
@@ -35,7 +36,7 @@ const width = Math.max(...CASCADE_SCENARIO_NAMES.map((s) => s.length));
 
 export const CASCADE_USAGE = `Usage: npx nx run resilience:cascade [--scenario NAME] [--image bookworm|trixie]
                                     [--steady 10s] [--hold 20s] [--after 10s] [--interval 100ms]
-                                    [--client-timeout 2s] [--timeout 60s]
+                                    [--client-timeout 2s] [--timeout 60s] [--no-browser]
 
   The reference app runs twice on one stack, naive and hardened, under the same traffic; a
   sidecar fault proxy on each link (app -> HAProxy, app -> Redis) breaks a dependency for both.
@@ -49,4 +50,6 @@ ${CASCADE_SCENARIO_NAMES.map((s) => `                      ${s.padEnd(width)}  $
   --after           observation after the apps settled (default 10s)
   --interval        time between requests of each probe (default 100ms: 10 requests/s per endpoint and app)
   --client-timeout  how long a client waits for an answer (default 2s)
-  --timeout         longest wait for the apps to settle after the heal (default 60s)`;
+  --timeout         longest wait for the apps to settle after the heal (default 60s)
+  --no-browser      no browser journey (default: Debian's Chromium opens each app's page, places an
+                    order and finds it again every 5 s; a failed journey's screenshot is in the report)`;

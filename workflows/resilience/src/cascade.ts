@@ -11,7 +11,8 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { Pool } from 'undici';
 import { provision, readOrderIds, type AppInstance, type AppStack } from '@resilience/app-stack';
-import { Probe, sidecarFault, type ProbeSample, type SidecarProxy, type Toxics } from '@resilience/fixtures';
+import { Probe, browserJourney, sidecarFault, type ProbeSample, type SidecarProxy, type Toxics } from '@resilience/fixtures';
+import { ContractCounter, fetchContract, type ContractChecker } from '@resilience/fixtures/probes/contract';
 import {
   declareEnvironment, defineWorkflow, heal, inject, node, observe, primaryOf, steady,
   type CustomFault, type TargetSelector, type MetricSpec, type Step, type StepContext, type Traffic, type TrafficContext,
@@ -48,6 +49,8 @@ interface AppLoad {
   /** Scrapes at the start of the steady state and at the fault's start, with their times on the run clock. */
   baseline?: { readonly at: number; readonly reading: AppReading };
   before?: { readonly at: number; readonly reading: AppReading };
+  /** Every answer of the app's endpoint probes, checked against the app's own contract (GET /schema). */
+  readonly contract: ContractCounter;
 }
 
 export interface CascadeEnv {
@@ -248,23 +251,7 @@ const measureWindow: Step<CascadeEnv> = {
       m('inflightMax', inflightMax, 'count');
       m('eventLoopP99Max', lagMax === null ? null : Math.round(lagMax * 10) / 10, 'ms');
       rows.push([name, unaffected.join(', '), pct(un.availability), ms(un.p99Ms), affected.join(', '), pct(af.availability), ms(af.p99Ms), amp === null ? 'not measured' : amp.toFixed(2), goodput === null ? '-' : goodput.toFixed(1), inflightMax === null ? '-' : String(inflightMax), ms(lagMax)]);
-      const hurt = un.availability !== null && un.availability < 0.99;
-      const amplified = amp !== null && amp > 1.1;
-      if (name === 'naive') {
-        if (hurt || amplified) {
-          sc.finding({
-            kind: 'cascade', severity: 'info', scope: name, at: sc.now(),
-            title: `The naive app (the control) failed as expected: ${[hurt ? `endpoints that do not use ${dependency} at ${pct(un.availability)} available` : '', amplified ? `${amp!.toFixed(2)} backend attempts per client request` : ''].filter(Boolean).join('; ')}`,
-            detail: `During ${sc.env.scenario} (${CASCADE_SCENARIOS[sc.env.scenario].does}), the naive app's ${unaffected.join(' and ')} answered ${pct(un.availability)} of ${un.attempts} requests (p99 ${ms(un.p99Ms)}), its ${affected.join(' and ')} ${pct(af.availability)} (p99 ${ms(af.p99Ms)}); requests in flight peaked at ${inflightMax ?? 'not measured'}. The hardened app is judged by the hypotheses.`,
-          });
-        } else {
-          sc.finding({
-            kind: 'cascade-not-shown', severity: 'warning', scope: name, at: sc.now(),
-            title: `The naive app kept its endpoints that do not use ${dependency} up (${pct(un.availability)}) with ${amp === null ? 'unmeasured' : amp.toFixed(2)} backend attempts per request: this run does not show what the hardening is for`,
-            detail: `A scenario that does not hurt the control proves nothing about the hardened app's defences. Try a longer --hold, a shorter --interval (more load), or another scenario.`,
-          });
-        }
-      }
+      if (name === 'naive') naiveFinding(sc, { dependency, unaffected, affected, un, af, amp, inflightMax, hardened: hardenedNumbers(sc, dependency, windows) });
     }
     sc.evidence('blast-radius', { dependency, windows, rows }, [{
       title: `Blast radius of ${sc.env.scenario} (${dependency} failing), per app, over the fault's ${(span / 1000).toFixed(1)} s`,
@@ -273,6 +260,46 @@ const measureWindow: Step<CascadeEnv> = {
     }]);
   },
 };
+
+type Stats = ReturnType<typeof windowStats>;
+
+/** The hardened app's affected availability in the same windows, for the naive finding's comparison. */
+function hardenedNumbers(sc: StepContext<CascadeEnv>, dependency: Dependency, windows: readonly Window[]): Stats {
+  const load = sc.env.loads.hardened;
+  const affected = (Object.keys(ENDPOINTS) as Endpoint[]).filter((e) => (ENDPOINTS[e].needs as readonly Dependency[]).includes(dependency));
+  return windowStats(affected.flatMap((e) => load.samples[e]), windows);
+}
+
+/**
+ * What the naive control showed, said once: how far the failure spread (its endpoints that do
+ * not use the dependency), what it did to those that do (beside the hardened app's), and the
+ * load it put on the dependency. A run in which the naive app was not hurt at all shows nothing
+ * about the hardening: a warning says so.
+ */
+function naiveFinding(sc: StepContext<CascadeEnv>, x: { dependency: Dependency; unaffected: readonly Endpoint[]; affected: readonly Endpoint[]; un: Stats; af: Stats; amp: number | null; inflightMax: number | null; hardened: Stats }): void {
+  const spread = x.un.availability !== null && x.un.availability < 0.99;
+  const hurt = x.af.availability !== null && x.af.availability < 0.99;
+  const amplified = x.amp !== null && x.amp > 1.1;
+  const numbers = `During ${sc.env.scenario} (${CASCADE_SCENARIOS[sc.env.scenario].does}) the naive app's ${x.unaffected.join(' and ')} answered ${pct(x.un.availability)} of ${x.un.attempts} requests (p99 ${ms(x.un.p99Ms)}) and its ${x.affected.join(' and ')} ${pct(x.af.availability)} (p99 ${ms(x.af.p99Ms)}; the hardened app's: ${pct(x.hardened.availability)}, p99 ${ms(x.hardened.p99Ms)}); ${x.amp === null ? 'its attempts per request were not measured' : `it made ${x.amp.toFixed(2)} attempts on ${x.dependency} per client request`}; requests in flight peaked at ${x.inflightMax ?? 'not measured'}.`;
+  if (!spread && !hurt && !amplified) {
+    sc.finding({
+      kind: 'cascade-not-shown', severity: 'warning', scope: 'naive', at: sc.now(),
+      title: `The naive app was not hurt by ${sc.env.scenario}: this run shows nothing about the hardening`,
+      detail: `${numbers} A scenario that does not hurt the control proves nothing about the hardened app's defences. Try a longer --hold, a shorter --interval (more load), or another scenario.`,
+    });
+    return;
+  }
+  const what = [
+    spread ? `the failure spread to endpoints that do not use ${x.dependency} (${pct(x.un.availability)} available)` : `the failure stayed with the endpoints that use ${x.dependency} (those that do not: ${pct(x.un.availability)})`,
+    hurt ? `those answered ${pct(x.af.availability)} (hardened: ${pct(x.hardened.availability)})` : '',
+    amplified ? `${x.amp!.toFixed(2)} attempts on ${x.dependency} per client request` : '',
+  ].filter(Boolean).join('; ');
+  sc.finding({
+    kind: 'cascade', severity: 'info', scope: 'naive', at: sc.now(),
+    title: `The naive app (the control): ${what}`,
+    detail: `${numbers}${spread ? '' : ' Node.js keeps serving other requests while these wait (no thread per request to run out of), so a slow or failing dependency stays with its own endpoints unless something shared (a pool, memory, the event loop) runs out.'} The hardened app is judged by the hypotheses.`,
+  });
+}
 
 /**
  * After the heal: waits until every probe of each app has answered for a whole second, and
@@ -322,6 +349,28 @@ function backSince(load: AppLoad, since: number): number | null {
   return null;
 }
 
+/** At the end: answers that broke the app's contract, per app, with the first examples as evidence. */
+const contracts: Step<CascadeEnv> = {
+  label: 'count the answers that broke the app\'s contract',
+  run: async (sc) => {
+    const rows: string[][] = [];
+    for (const { name } of CASCADE_APPS) {
+      const c = sc.env.loads[name].contract;
+      sc.measure({ name: 'contractViolations', scope: name, value: c.violations, unit: 'count', description: describe('contractViolations') });
+      for (const v of c.examples.slice(0, 5)) rows.push([name, v.route, String(v.status), v.path || '(the answer)', v.message]);
+      if (c.violations > 0) {
+        sc.finding({
+          kind: 'contract-violation', severity: 'critical', scope: name, at: sc.now(),
+          title: `The ${name} app gave ${c.violations} of ${c.checked} answers its own contract does not allow`,
+          detail: `Clients written against GET /schema break on these. First: ${c.examples.map((v) => `${v.route} ${v.status} at ${v.path || '(the answer)'}: ${v.message}`).slice(0, 3).join('; ')}.`,
+        });
+      }
+    }
+    sc.evidence('contract', Object.fromEntries(CASCADE_APPS.map(({ name }) => [name, { checked: sc.env.loads[name].contract.checked, violations: sc.env.loads[name].contract.violations, byRoute: sc.env.loads[name].contract.byRoute(), examples: sc.env.loads[name].contract.examples }])),
+      rows.length ? [{ title: 'Answers that broke the contract (first 5 per app)', header: ['app', 'route', 'status', 'where', 'what'], rows }] : []);
+  },
+};
+
 /** The steps of one scenario between `begin` and the measurements. */
 function faultSteps(o: CascadeOptionsT): Step<CascadeEnv>[] {
   const half = Math.max(1_000, Math.round(o.hold / 2));
@@ -351,6 +400,7 @@ export function cascadeSchedule(o: CascadeOptionsT): Step<CascadeEnv>[] {
     measureWindow,
     settled,
     observe(o.after) as Step<CascadeEnv>,
+    contracts,
   ];
 }
 
@@ -358,7 +408,7 @@ export function cascadeSchedule(o: CascadeOptionsT): Step<CascadeEnv>[] {
 export const clientAttempts = (s: CascadeScenario): number => (s === 'retry-storm' ? 3 : 1);
 
 /** One endpoint of one app as a probe: undici, retrying 5xx and connection errors `attempts` times at once. */
-function endpointProbe(load: AppLoad, endpoint: Endpoint, orderIds: readonly string[], o: CascadeOptionsT, t: TrafficContext, nodeOf: (address: string) => string | undefined): { probe: Probe; pool: Pool } {
+function endpointProbe(load: AppLoad, endpoint: Endpoint, orderIds: readonly string[], contract: ContractChecker, o: CascadeOptionsT, t: TrafficContext, nodeOf: (address: string) => string | undefined): { probe: Probe; pool: Pool } {
   const pool = new Pool(load.app.url, { connections: 128 });
   const attempts = clientAttempts(o.scenario);
   let seq = 0;
@@ -381,6 +431,9 @@ function endpointProbe(load: AppLoad, endpoint: Endpoint, orderIds: readonly str
           const res = await pool.request({ ...request, path, signal: ctx.signal, ...(body ? { body, headers: { 'content-type': 'application/json' } } : {}) });
           status = res.statusCode;
           text = await res.body.text();
+          const type = res.headers['content-type'];
+          // Every answer, degraded ones included, must be one the app's contract allows.
+          load.contract.record(contract.check({ method: request.method, path, status, body: text, contentType: Array.isArray(type) ? type[0] : type }), status, ctx.intended);
         } catch (e) {
           if (ctx.signal.aborted || attempt >= attempts) throw e;
           continue;
@@ -419,8 +472,13 @@ function cascadeTraffic(env: CascadeEnv, o: CascadeOptionsT, t: TrafficContext):
   return Promise.all(CASCADE_APPS.map(async ({ name }) => {
     const load = env.loads[name];
     const orderIds = await seedCachedOrders(load.app.url, SEEDED_ORDERS);
-    return (Object.keys(ENDPOINTS) as Endpoint[]).map((endpoint): Traffic => {
-      const { probe, pool } = endpointProbe(load, endpoint, orderIds, o, t, (a) => env.stack.pg.nodeOfAddress(a));
+    const contract = await fetchContract(load.app.url);
+    // What a person in front of each app's page sees: open it, place an order, find it again.
+    const journey: Traffic[] = o.browser
+      ? [{ probe: browserJourney({ name: t.name(`${name}-journey`), url: load.app.url, reportDir: t.reportDir, now: t.now }), scopes: ['database', 'cache', name] }]
+      : [];
+    return [...journey, ...(Object.keys(ENDPOINTS) as Endpoint[]).map((endpoint): Traffic => {
+      const { probe, pool } = endpointProbe(load, endpoint, orderIds, contract, o, t, (a) => env.stack.pg.nodeOfAddress(a));
       const affectedHere = (ENDPOINTS[endpoint].needs as readonly Dependency[]).includes(CASCADE_SCENARIOS[o.scenario].dependency);
       // Scopes: the dependency the endpoint needs (faults of it judge this probe's recovery), and
       // tags that select the probe in hypotheses and tables (`hardened`, `hardened-unaffected`).
@@ -431,7 +489,7 @@ function cascadeTraffic(env: CascadeEnv, o: CascadeOptionsT, t: TrafficContext):
         close: () => pool.close(),
         ...(endpoint === 'create' ? { verify: { store: 'table orders on the primary', readBack: () => readOrderIds(env.stack.pg.primaryUrl) } } : {}),
       };
-    });
+    })];
   })).then((xs) => xs.flat());
 }
 
@@ -445,6 +503,7 @@ export const CASCADE_METRICS: readonly MetricSpec[] = [
   { name: 'goodput', unit: 'count', aggregate: 'min', description: 'per app: successful requests per second during the fault, all endpoints' },
   { name: 'inflightMax', unit: 'count', aggregate: 'max', description: 'per app: most requests being served at once during the fault (its /metrics, read every 500 ms)' },
   { name: 'eventLoopP99Max', unit: 'ms', description: 'per app: worst event-loop delay p99 during the fault (its /metrics, read every 500 ms)' },
+  { name: 'contractViolations', unit: 'count', aggregate: 'sum', description: 'per app: answers of its endpoint probes (any status, degraded ones included) that its own contract (GET /schema) does not allow' },
   { name: 'recoveryAfterHeal', unit: 'ms', description: 'per app: heal to the start of the first second in which every endpoint answered every request; not measured if it did not within --timeout' },
   { name: 'metastability', unit: 'count', aggregate: 'sum', description: `per app: 1 when it was not back within twice the breaker's half-open time (${(2 * HALF_OPEN_MS) / 1000} s) after the heal` },
 ];
@@ -470,7 +529,7 @@ export const cascade = defineWorkflow<CascadeOptionsT, CascadeEnv>({
       appEnv: { CACHE_TTL_SECONDS: '3600' },
       signal: setup.signal, now: setup.now,
     });
-    const byName = (n: AppName): AppLoad => ({ app: stack.apps.find((a) => a.name === n)!, samples: { page: [], create: [], read: [] }, during: [] });
+    const byName = (n: AppName): AppLoad => ({ app: stack.apps.find((a) => a.name === n)!, samples: { page: [], create: [], read: [] }, during: [], contract: new ContractCounter() });
     const env: CascadeEnv = { stack, scenario: o.scenario, loads: { naive: byName('naive'), hardened: byName('hardened') } };
     return declareEnvironment(env, () => stack.teardown(), async () => {
       const [pgv, redis] = await Promise.all([pgVersions(stack.pg), redisVersion(stack.redis)]);
@@ -486,6 +545,7 @@ export const cascade = defineWorkflow<CascadeOptionsT, CascadeEnv>({
   hypotheses: () => [
     { text: 'unaffectedAvailability(hardened) >= 99%', description: 'the hardened app keeps the endpoints that do not use the failing dependency up (the blast radius stays with the dependency)' },
     { text: 'amplification(hardened) <= 1.1', description: 'the hardened app does not multiply the load on a failing dependency (retries stop when its breaker opens)' },
+    { text: 'contractViolations == 0', description: 'every answer of both apps, degraded ones included, is one their contract (GET /schema) allows' },
     { text: 'metastability(hardened) == 0', description: `the hardened app is back within twice its breaker's half-open time (${(2 * HALF_OPEN_MS) / 1000} s) after the heal` },
   ],
 });
