@@ -192,6 +192,17 @@ const measure: Step<RollingEnv, RollingOptionsT> = {
         detail: `${STOPS[o.stop]}; yet requests through the frontend failed. Errors: ${errors}.`,
       });
     }
+    // Requests that did not fail but waited: the frontend routing to a replica that no longer
+    // accepts connections until its checks mark it DOWN, each retried after HAProxy's 1 s turn-around.
+    if (p99Deploy !== null && p99Steady !== null && p99Deploy > 2 * p99Steady && p99Deploy - p99Steady > 200) {
+      sc.finding({
+        kind: 'deploy-latency', severity: 'warning', scope: 'deploy', at: w.from, until: w.to,
+        title: `p99 rose from ${fmt(p99Steady)} (steady) to ${fmt(p99Deploy)} during the ${o.stop} deploy`,
+        detail: o.stop === 'drain'
+          ? 'The replicas were out of rotation before they were stopped, yet requests waited: see the frontend\'s retries and the new replicas\' first requests.'
+          : 'The frontend kept sending new requests to each stopped replica until its health checks marked it DOWN (about fall x inter); those connections were refused or timed out and HAProxy retried them on another replica after its turn-around of min(timeout connect, 1 s). Taking a replica out of rotation before stopping it (--stop drain) avoids the wait.',
+      });
+    }
     const forced = env.replacements.filter((r) => r.appStopped?.forced);
     if (forced.length) {
       sc.finding({
