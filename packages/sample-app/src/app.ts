@@ -1,5 +1,5 @@
-// The HTTP surface of the reference app: place and read orders (PostgreSQL, cache-aside through
-// Redis), /health, /metrics, /schema (the contract of every answer, src/schemas.ts), /api/info
+// The HTTP surface of the reference app: place, list and read orders (PostgreSQL, cache-aside
+// through Redis for a single order), /health, /metrics, /schema (the contract of every answer, src/schemas.ts), /api/info
 // (no dependency) and a small page. Dependencies are optional so the image can be
 // smoke tested alone. The mode decides how dependencies are called: hardened (deadlines,
 // retries, breakers, cache fallback) or naive (plain driver calls, no fallback).
@@ -20,13 +20,14 @@ import {
   hardenedPolicy, naivePolicy, isDependencyUnavailableError, type BreakerState, type DependencyPolicy,
 } from './policy.ts';
 import { createMetrics, type DependencyState } from './metrics.ts';
-import { cacheKey, isOrderId, parseOrderBody, type Order } from './orders.ts';
+import { cacheKey, isOrderId, parseListLimit, parseOrderBody, type Order } from './orders.ts';
 import { BodyTooLargeError, readBody, send, sendJson } from './http.ts';
 import { PAGE_CSP, renderPage } from './page.ts';
 import { TokenBucket } from './rate-limit.ts';
 import {
   contractDocument, type CreatedOrderBody, type HealthBody, type InfoBody, type InternalErrorBody, type InvalidInputBody,
-  type MethodNotAllowedBody, type NotFoundBody, type OrderNotFoundBody, type RateLimitedBody, type TooLargeBody, type UnavailableBody,
+  type MethodNotAllowedBody, type NotFoundBody, type OrderListBody, type OrderNotFoundBody, type RateLimitedBody, type TooLargeBody,
+  type UnavailableBody,
 } from './schemas.ts';
 
 export type HealthStatus = 'ok' | 'degraded' | 'down' | 'stopping';
@@ -78,8 +79,9 @@ function decodeSegment(segment: string): string {
   }
 }
 
-const ALLOWED: Record<Exclude<Route, 'unmatched'>, string> = {
-  '/': 'GET', '/health': 'GET', '/metrics': 'GET', '/schema': 'GET', '/api/info': 'GET', '/orders': 'POST', '/orders/:id': 'GET',
+/** The methods each route answers (HEAD too wherever GET is); the first is the Allow header's order. */
+const ALLOWED: Record<Exclude<Route, 'unmatched'>, readonly ('GET' | 'POST')[]> = {
+  '/': ['GET'], '/health': ['GET'], '/metrics': ['GET'], '/schema': ['GET'], '/api/info': ['GET'], '/orders': ['GET', 'POST'], '/orders/:id': ['GET'],
 };
 
 /** Routes the rate limit never sheds: monitoring must see an overloaded instance. */
@@ -291,6 +293,18 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     sendJson(res, 201, order, { location: `/orders/${id}` });
   }
 
+  async function listOrders(query: URLSearchParams, res: ServerResponse): Promise<void> {
+    const limit = parseListLimit(query.getAll('limit'));
+    if (!limit.ok) return sendJson(res, 400, { error: 'invalid query', field: limit.field, message: limit.message } satisfies InvalidInputBody);
+    if (!db) return sendJson(res, 503, { error: 'database not configured' } satisfies UnavailableBody);
+    // Always from the database: a list cached even for a second would hide the order just placed.
+    const orders = await call('database', 'list', async (signal) => {
+      await ensureSchema(db, signal);
+      return db.listOrders(limit.value, signal);
+    });
+    sendJson(res, 200, { orders } satisfies OrderListBody);
+  }
+
   async function readOrder(id: string, res: ServerResponse): Promise<void> {
     if (!isOrderId(id)) return sendJson(res, 400, { error: 'invalid id', field: 'id', message: `Expected \`id\` to be an order id (a UUID), got \`${id.slice(0, 60)}\`` } satisfies InvalidInputBody);
     const key = cacheKey(id);
@@ -331,11 +345,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     sendJson(res, 200, { ...order, source: 'database' }, { 'x-cache': cache ? 'miss' : 'none' });
   }
 
-  async function dispatch(req: IncomingMessage, res: ServerResponse, route: Route, path: string): Promise<void> {
+  async function dispatch(req: IncomingMessage, res: ServerResponse, route: Route, path: string, query: URLSearchParams): Promise<void> {
     if (route === 'unmatched') return sendJson(res, 404, { error: 'not found', path } satisfies NotFoundBody);
     const allowed = ALLOWED[route];
-    if (req.method !== allowed && !(allowed === 'GET' && req.method === 'HEAD')) {
-      return sendJson(res, 405, { error: 'method not allowed', allow: allowed } satisfies MethodNotAllowedBody, { allow: allowed });
+    const method = req.method === 'HEAD' ? 'GET' : req.method;
+    if (!allowed.some((m) => m === method)) {
+      const allow = allowed.join(', ');
+      return sendJson(res, 405, { error: 'method not allowed', allow } satisfies MethodNotAllowedBody, { allow });
     }
     switch (route) {
       case '/':
@@ -354,7 +370,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           rateLimit: config.rateLimit ? { perSecond: config.rateLimit.perSecond, burst: config.rateLimit.burst } : null,
         } satisfies InfoBody);
       case '/orders':
-        return placeOrder(req, res);
+        return method === 'POST' ? placeOrder(req, res) : listOrders(query, res);
       case '/orders/:id':
         return readOrder(decodeSegment(path.slice('/orders/'.length)), res);
     }
@@ -366,8 +382,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     res.setHeader('x-request-id', requestId);
     if (draining) res.setHeader('connection', 'close');
     let path = '/';
+    let query = new URLSearchParams();
     try {
-      path = new URL(req.url ?? '/', 'http://app').pathname;
+      const url = new URL(req.url ?? '/', 'http://app');
+      path = url.pathname;
+      query = url.searchParams;
     } catch {
       path = 'unparsable';
     }
@@ -393,7 +412,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           { 'retry-after': String(Math.ceil(admission.retryAfterMs / 1000)) });
       }
     }
-    dispatch(req, res, route, path).catch((e: unknown) => {
+    dispatch(req, res, route, path, query).catch((e: unknown) => {
       if (isDependencyUnavailableError(e)) {
         // Rejections by an open breaker are many and expected; its opening was logged once.
         log(e.reason === 'circuit open' ? 'debug' : 'warn', 'dependency unavailable', { requestId, route, dependency: e.dependency, reason: e.reason });

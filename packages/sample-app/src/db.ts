@@ -19,6 +19,8 @@ export interface Database {
    */
   insertOrder(id: string, body: OrderBody, signal: AbortSignal): Promise<InsertedOrder>;
   findOrder(id: string, signal: AbortSignal): Promise<Order | undefined>;
+  /** The newest `limit` orders, newest first (ties in `created_at`, one transaction's, by id). */
+  listOrders(limit: number, signal: AbortSignal): Promise<Order[]>;
   ping(signal: AbortSignal): Promise<void>;
   /** Ends the pool; gives up waiting after `timeoutMs` (a naive query may never return). */
   close(timeoutMs: number): Promise<void>;
@@ -42,7 +44,10 @@ const SCHEMA = `CREATE TABLE IF NOT EXISTS orders (
   item text NOT NULL,
   quantity integer NOT NULL CHECK (quantity > 0),
   created_at timestamptz NOT NULL DEFAULT now()
-)`;
+);
+-- The list reads the newest rows by this index (scanned backwards) instead of sorting the whole
+-- table: a soak writes millions of orders.
+CREATE INDEX IF NOT EXISTS orders_created_at_id ON orders (created_at, id)`;
 
 interface OrderRow {
   id: string;
@@ -117,6 +122,10 @@ export function createDatabase(url: string, options: DatabaseOptions): Database 
       const rows = await query<OrderRow>('SELECT id, item, quantity, created_at FROM orders WHERE id = $1', [id], signal);
       const row = rows[0];
       return row ? { id: row.id, item: row.item, quantity: row.quantity, createdAt: row.created_at.toISOString() } : undefined;
+    },
+    async listOrders(limit, signal) {
+      const rows = await query<OrderRow>('SELECT id, item, quantity, created_at FROM orders ORDER BY created_at DESC, id DESC LIMIT $1', [limit], signal);
+      return rows.map((row) => ({ id: row.id, item: row.item, quantity: row.quantity, createdAt: row.created_at.toISOString() }));
     },
     async ping(signal) {
       await query('SELECT 1', [], signal);

@@ -44,6 +44,7 @@ export function withFaults(db: Database | undefined, cache: Cache | undefined, c
     target: db.target,
     insertOrder: monkey.wrap('db.insertOrder', db.insertOrder.bind(db), { ...common, onFault: onFault('db.insertOrder') }),
     findOrder: monkey.wrap('db.findOrder', db.findOrder.bind(db), { ...common, onFault: onFault('db.findOrder') }),
+    listOrders: monkey.wrap('db.listOrders', db.listOrders.bind(db), { ...common, onFault: onFault('db.listOrders') }),
   } : db;
   const corrupt = config.kinds.includes('corrupt');
   const wrappedCache: Cache | undefined = cache && (has || corrupt) ? {

@@ -1,5 +1,5 @@
-// What an order is, and the validation of a request body: a bad body is answered 400 with the
-// field named and the bad value shown.
+// What an order is, and the validation of a request body and of the list's `limit`: bad input is
+// answered 400 with the field named and the bad value shown.
 import { z } from 'zod';
 
 export const MAX_QUANTITY = 1_000_000;
@@ -50,6 +50,30 @@ export function parseOrderBody(text: string): BodyCheck {
   const field = String(parsed.error.issues[0]?.path[0] ?? 'body');
   const value = (json as Record<string, unknown>)[field];
   return { ok: false, field, message: `Expected \`${field}\` to be ${EXPECTED[field] ?? 'valid'}, got ${shown(value)}` };
+}
+
+export const DEFAULT_LIST_LIMIT = 20;
+export const MAX_LIST_LIMIT = 100;
+
+export type LimitCheck =
+  | { readonly ok: true; readonly value: number }
+  | { readonly ok: false; readonly field: 'limit'; readonly message: string };
+
+/**
+ * The `limit` of GET /orders from its query string values (all of them, as URLSearchParams.getAll
+ * gives them): none means the default; one whole number from 1 to MAX_LIST_LIMIT, written in
+ * digits only (no sign, exponent or fraction: `1e2` and `20.0` are refused, not guessed at).
+ */
+export function parseListLimit(values: readonly string[]): LimitCheck {
+  if (values.length === 0) return { ok: true, value: DEFAULT_LIST_LIMIT };
+  const expected = `Expected \`limit\` to be a whole number from 1 to ${MAX_LIST_LIMIT}`;
+  // As a path's id, the value is shown as sent (cut at 60 characters), not JSON-quoted.
+  const raw = (v: string): string => v === '' ? 'an empty value' : `\`${v.length > 60 ? v.slice(0, 57) + '...' : v}\``;
+  if (values.length > 1) return { ok: false, field: 'limit', message: `${expected}, given once, got ${values.length} values: ${values.slice(0, 5).map(raw).join(', ')}` };
+  const text = values[0]!;
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(n >= 1 && n <= MAX_LIST_LIMIT)) return { ok: false, field: 'limit', message: `${expected}, got ${raw(text)}` };
+  return { ok: true, value: n };
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

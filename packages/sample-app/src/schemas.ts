@@ -4,6 +4,7 @@
 // its own answers at run time (that would cost every request); it types them against these
 // schemas at compile time, and clients (the contract probe in @resilience/fixtures) check them.
 import { z } from 'zod';
+import { DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT } from './orders.ts';
 
 /** A dependency as the runner's scopes name it: PostgreSQL (the app's `database`), Redis (its `cache`). */
 export type Scope = 'postgres' | 'redis';
@@ -39,6 +40,9 @@ export const cachedOrderSchema = z.strictObject({ ...orderFields, source: z.lite
 /** A read answered from PostgreSQL (`x-cache: miss`, or `none` without a cache). */
 export const databaseOrderSchema = z.strictObject({ ...orderFields, source: z.literal('database') });
 
+/** The newest orders, newest first, straight from PostgreSQL (the list is never cached). */
+export const orderListSchema = z.strictObject({ orders: z.array(z.strictObject(orderFields)).max(MAX_LIST_LIMIT) });
+
 export const infoSchema = z.strictObject({
   app: z.literal('sample-app'),
   mode: z.enum(['hardened', 'naive']),
@@ -50,7 +54,7 @@ export const infoSchema = z.strictObject({
 });
 
 export const invalidInputSchema = z.strictObject({
-  error: z.enum(['invalid body', 'invalid id']),
+  error: z.enum(['invalid body', 'invalid id', 'invalid query']),
   field: z.string(),
   message: z.string(),
 });
@@ -75,6 +79,7 @@ export const unavailableSchema = z.union([
 
 export type HealthBody = z.infer<typeof healthSchema>;
 export type CreatedOrderBody = z.infer<typeof createdOrderSchema>;
+export type OrderListBody = z.infer<typeof orderListSchema>;
 export type InfoBody = z.infer<typeof infoSchema>;
 export type InvalidInputBody = z.infer<typeof invalidInputSchema>;
 export type TooLargeBody = z.infer<typeof tooLargeSchema>;
@@ -112,7 +117,7 @@ const invalidId: ResponseContract = { description: 'the id is not a UUID', schem
 /** The routes in the order the app matches them. HEAD is answered wherever GET is. */
 export const ROUTES: readonly RouteContract[] = [
   {
-    method: 'GET', path: '/', description: 'the page with the place and look-up forms', dependencies: [], user: true, rateLimited: true,
+    method: 'GET', path: '/', description: 'the page with the place and look-up forms and the list of the newest orders', dependencies: [], user: true, rateLimited: true,
     responses: { 200: { description: 'the page', contentType: 'text/html' }, 429: rateLimited, 500: internal },
   },
   {
@@ -125,6 +130,14 @@ export const ROUTES: readonly RouteContract[] = [
       201: { description: 'committed; Location names the order', schema: createdOrderSchema },
       400: { description: 'the body is not `{ item, quantity }`', schema: invalidInputSchema },
       413: { description: 'the body is over 16 KiB', schema: tooLargeSchema },
+      429: rateLimited, 500: internal, 503: unavailable,
+    },
+  },
+  {
+    method: 'GET', path: '/orders', description: `the newest orders, newest first (PostgreSQL); \`?limit=\` 1 to ${MAX_LIST_LIMIT}, default ${DEFAULT_LIST_LIMIT}`, dependencies: ['postgres'], user: true, rateLimited: true,
+    responses: {
+      200: { description: '`{ orders }`, at most `limit` of them', schema: orderListSchema },
+      400: { description: `\`limit\` is not a whole number from 1 to ${MAX_LIST_LIMIT} (given once)`, schema: invalidInputSchema },
       429: rateLimited, 500: internal, 503: unavailable,
     },
   },

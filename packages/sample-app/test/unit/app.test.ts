@@ -25,7 +25,7 @@ test('/health: 200 ok with both dependencies "not configured", in each mode', as
   }
 });
 
-test('/: a page with the place and look-up forms, no external resources', async (t) => {
+test('/: a page with the place and look-up forms and the orders list, no external resources', async (t) => {
   const { url } = await app();
   const res = answered(await call(url));
   t.is(res.status, 200);
@@ -34,6 +34,8 @@ test('/: a page with the place and look-up forms, no external resources', async 
   const html = res.body as string;
   for (const id of Object.values(PAGE_IDS)) t.true(html.includes(`id="${id}"`), id);
   t.false(/(src|href)="(https?:)?\/\//.test(html), 'no external resource');
+  t.regex(html, /<ul id="orders" data-state="idle"/);
+  t.regex(html, /fetch\('\/orders\?limit=20'/, 'the page loads the list from its own origin');
 });
 
 test('/metrics: Prometheus text with request counts by route and status', async (t) => {
@@ -67,13 +69,61 @@ test('POST /orders without a database: 503 "database not configured"', async (t)
   t.deepEqual(res.body, { error: 'database not configured' });
 });
 
-test('routing: bad id 400, unknown path 404, wrong method 405', async (t) => {
+test('routing: bad id 400, unknown path 404, wrong method 405 with every allowed method', async (t) => {
   const { url } = await app();
   t.like(answered(await call(`${url}/orders/42`)), { status: 400, body: { field: 'id' } });
   t.is(answered(await call(`${url}/orders/a/b`)).status, 404);
-  const wrong = answered(await call(`${url}/orders`));
+  const wrong = answered(await call(`${url}/orders`, { method: 'DELETE' }));
   t.is(wrong.status, 405);
-  t.is(wrong.headers.get('allow'), 'POST');
+  t.is(wrong.headers.get('allow'), 'GET, POST');
+  t.deepEqual(wrong.body, { error: 'method not allowed', allow: 'GET, POST' });
+  const read = answered(await call(`${url}/orders/${'0b8e4a4e-5a36-4f61-9a3e-0c2f0b1f9d11'}`, { method: 'POST', body: {} }));
+  t.is(read.headers.get('allow'), 'GET');
+});
+
+const badLimit = test.macro({
+  async exec(t, query: string, shown: RegExp) {
+    const { url } = await app({ APP_MODE: 'naive' });
+    const res = answered(await call(`${url}/orders${query}`));
+    t.is(res.status, 400);
+    t.like(res.body, { error: 'invalid query', field: 'limit' });
+    t.regex((res.body as { message: string }).message, /^Expected `limit` to be a whole number from 1 to 100/);
+    t.regex((res.body as { message: string }).message, shown);
+  },
+  title: (_, query: string) => `GET /orders${query}: 400 naming the limit and the value, before any dependency is asked`,
+});
+test(badLimit, '?limit=0', /got `0`$/);
+test(badLimit, '?limit=101', /got `101`$/);
+test(badLimit, '?limit=abc', /got `abc`$/);
+test(badLimit, '?limit=1e2', /got `1e2`$/);
+test(badLimit, '?limit=-5', /got `-5`$/);
+test(badLimit, '?limit=2.5', /got `2.5`$/);
+test(badLimit, '?limit=', /got an empty value$/);
+test(badLimit, '?limit=5&limit=6', /given once, got 2 values: `5`, `6`$/);
+
+test('GET /orders without a database: 503 "database not configured", counted under its route', async (t) => {
+  const { url } = await app({ APP_MODE: 'naive' });
+  for (const query of ['', '?limit=100', '?limit=1&other=x']) {
+    const res = answered(await call(`${url}/orders${query}`));
+    t.is(res.status, 503, query);
+    t.deepEqual(res.body, { error: 'database not configured' });
+  }
+  answered(await call(`${url}/orders?limit=0`));
+  const text = answered(await call(`${url}/metrics`)).body as string;
+  t.regex(text, /^http_requests_total\{method="GET",route="\/orders",status="503",.*\} 3$/m);
+  t.regex(text, /^http_requests_total\{method="GET",route="\/orders",status="400",.*\} 1$/m);
+});
+
+test('GET /orders, hardened, a database that refuses connections: 503 "database unavailable" after its retries, one list call in the metrics', async (t) => {
+  const { url } = await app({ APP_MODE: 'hardened', DATABASE_URL: 'postgres://app:secret@127.0.0.1:1/orders', BREAKER_THRESHOLD: '1000', DB_RETRIES: '2' });
+  const res = answered(await call(`${url}/orders?limit=5`, { timeoutMs: 10_000 }));
+  t.is(res.status, 503);
+  t.deepEqual(res.body, { error: 'database unavailable', reason: 'failed' });
+  const text = answered(await call(`${url}/metrics`)).body as string;
+  t.regex(text, /^app_dependency_call_duration_seconds_count\{.*dependency="database",operation="list",outcome="error"\} 1$/m);
+  // The first attempt and two retries (the schema is created by the first call that reaches the database).
+  t.regex(text, /^app_dependency_attempts_total\{dependency="database",outcome="error",.*\} 3$/m);
+  t.regex(text, /^http_requests_total\{method="GET",route="\/orders",status="503",.*\} 1$/m);
 });
 
 test('a draining app answers /health 503 "stopping"', async (t) => {

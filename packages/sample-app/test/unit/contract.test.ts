@@ -68,7 +68,12 @@ test('no dependency configured: every route answers what the contract says', asy
   await conforms(t, url, '/orders', 503, { method: 'POST', body: { item: 'w', quantity: 1 } });
   await conforms(t, url, `/orders/${randomUUID()}`, 503);
   await conforms(t, url, '/orders/42', 400);
-  await conforms(t, url, '/orders', 405);
+  await conforms(t, url, '/orders', 503);
+  await conforms(t, url, '/orders?limit=7', 503);
+  await conforms(t, url, '/orders', 503, { method: 'HEAD' });
+  await conforms(t, url, '/orders?limit=0', 400);
+  await conforms(t, url, '/orders?limit=x', 400);
+  await conforms(t, url, '/orders', 405, { method: 'DELETE' });
   await conforms(t, url, '/health', 405, { method: 'POST', body: {} });
   const unmatched = await conforms(t, url, '/nope/deeper', 404);
   t.is(unmatched.verdict.route, 'unmatched');
@@ -81,11 +86,14 @@ test('degraded: a database that refuses connections gives conforming 503s (harde
   const write = await conforms(t, hardened.url, '/orders', 503, { method: 'POST', body: { item: 'w', quantity: 1 } });
   t.deepEqual(JSON.parse(write.body), { error: 'database unavailable', reason: 'failed' });
   await conforms(t, hardened.url, `/orders/${randomUUID()}`, 503);
+  const list = await conforms(t, hardened.url, '/orders?limit=3', 503);
+  t.deepEqual(JSON.parse(list.body), { error: 'database unavailable', reason: 'failed' });
   // Naive passes the driver's error through as a 500: declared, and what the contract says it is.
   const naive = await app({ APP_MODE: 'naive', DATABASE_URL: REFUSED });
   await conforms(t, naive.url, '/health', 503);
   await conforms(t, naive.url, '/orders', 500, { method: 'POST', body: { item: 'w', quantity: 1 } });
   await conforms(t, naive.url, `/orders/${randomUUID()}`, 500);
+  await conforms(t, naive.url, '/orders', 500);
 });
 
 const order = { id: randomUUID(), item: 'widget', quantity: 2, createdAt: '2025-01-02T03:04:05.678Z' };
@@ -96,6 +104,22 @@ test('the checker accepts the cached and the uncached read, and the created orde
   t.true(checker.check({ method: 'GET', path, status: 200, body: { ...order, source: 'database' } }).ok);
   t.true(checker.check({ method: 'POST', path: '/orders', status: 201, body: { ...order, server: '172.19.0.3' } }).ok);
   t.true(checker.check({ method: 'POST', path: '/orders', status: 201, body: { ...order, server: null } }).ok);
+});
+
+test('the list: GET /orders needs PostgreSQL only; its checker accepts a list of orders and refuses a read\'s fields in it', (t) => {
+  const list = contractDocument().routes.find((r) => r.method === 'GET' && r.path === '/orders');
+  t.deepEqual(list?.dependencies, ['postgres']);
+  t.like(list, { user: true, rateLimited: true });
+  t.deepEqual(Object.keys(list!.responses), ['200', '400', '429', '500', '503']);
+  t.is(checker.routeOf('GET', '/orders?limit=5'), 'GET /orders');
+  t.is(checker.routeOf('POST', '/orders'), 'POST /orders');
+  t.deepEqual(checker.check({ method: 'GET', path: '/orders?limit=2', status: 200, body: { orders: [order, { ...order, id: randomUUID() }] } }), { ok: true, route: 'GET /orders' });
+  t.true(checker.check({ method: 'GET', path: '/orders', status: 200, body: { orders: [] } }).ok);
+  t.like(checker.check({ method: 'GET', path: '/orders', status: 200, body: { orders: [{ ...order, source: 'database' }] } }),
+    { ok: false, path: '/orders/0', message: '/orders/0 must not have the property `source`' });
+  t.like(checker.check({ method: 'GET', path: '/orders', status: 200, body: { orders: Array.from({ length: 101 }, () => order) } }), { ok: false, path: '/orders' });
+  t.like(checker.check({ method: 'GET', path: '/orders', status: 200, body: [order] }), { ok: false });
+  t.true(checker.check({ method: 'GET', path: '/orders', status: 400, body: { error: 'invalid query', field: 'limit', message: 'Expected ...' } }).ok);
 });
 
 test('a wrong body is a violation with the path and what is wrong', (t) => {

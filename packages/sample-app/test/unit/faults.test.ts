@@ -54,7 +54,7 @@ test('another order\'s entry is refused', (t) => {
 test('withFaults wraps the database calls with the seeded monkey; the same seed draws the same faults', async (t) => {
   const fake = (): Database => ({
     target: 'db', ensureSchema: async () => undefined, ping: async () => undefined, close: async () => undefined,
-    insertOrder: async () => ({ createdAt: 'now', server: null }), findOrder: async () => undefined,
+    insertOrder: async () => ({ createdAt: 'now', server: null }), findOrder: async () => undefined, listOrders: async () => [],
   });
   const config = { kinds: ['exception'] as const, probability: 0.5, seed: 3, delayMs: 1 };
   const draw = async () => {
@@ -68,4 +68,10 @@ test('withFaults wraps the database calls with the seeded monkey; the same seed 
   t.is(a.stats.exception, a.out.filter((ok) => !ok).length);
   t.true(a.stats.exception > 5 && a.stats.exception < 25);
   t.is(withFaults(fake(), undefined, undefined, silentLogger).stats()['db.findOrder'], undefined);
+  // The list is a database call like the others: it draws faults too.
+  const { db, stats } = withFaults(fake(), undefined, config, silentLogger);
+  const listed = await Promise.all(Array.from({ length: 30 }, () => db!.listOrders(20, AbortSignal.timeout(1000)).then(() => true, () => false)));
+  t.is(stats()['db.listOrders']!.calls, 30);
+  t.is(stats()['db.listOrders']!.exception, listed.filter((ok) => !ok).length);
+  t.true(stats()['db.listOrders']!.exception > 0);
 });

@@ -1,6 +1,7 @@
-// POST /orders body validation: a bad body is refused with the field named and the value shown.
+// POST /orders body and GET /orders limit validation: bad input is refused with the field named
+// and the value shown.
 import test from 'ava';
-import { parseOrderBody, isOrderId, cacheKey } from '../../src/orders.ts';
+import { parseOrderBody, parseListLimit, isOrderId, cacheKey } from '../../src/orders.ts';
 
 test('a valid body is accepted, trimmed, extra fields dropped', (t) => {
   const r = parseOrderBody(JSON.stringify({ item: '  widget ', quantity: 3, note: 'x' }));
@@ -37,4 +38,20 @@ test('order ids are UUIDs; the cache key is case-insensitive', (t) => {
   t.false(isOrderId('1'));
   t.false(isOrderId("0b8e4a4e-5a36-4f61-9a3e-0c2f0b1f9d11'--"));
   t.is(cacheKey('0B8E4A4E-5A36-4F61-9A3E-0C2F0B1F9D11'), 'order:0b8e4a4e-5a36-4f61-9a3e-0c2f0b1f9d11');
+});
+
+test('the list limit: 20 by default, any whole number from 1 to 100 in digits', (t) => {
+  t.deepEqual(parseListLimit([]), { ok: true, value: 20 });
+  for (const [text, value] of [['1', 1], ['100', 100], ['42', 42], ['007', 7]] as const) t.deepEqual(parseListLimit([text]), { ok: true, value }, text);
+  for (const text of ['0', '101', '1000', '-1', '+5', '1e1', '5.0', ' 5', '0x10', 'Infinity', '', '9'.repeat(400)]) {
+    const r = parseListLimit([text]);
+    if (r.ok) {
+      t.fail(`accepted ${JSON.stringify(text)}`);
+      continue;
+    }
+    t.is(r.field, 'limit');
+    t.true(r.message.startsWith('Expected `limit` to be a whole number from 1 to 100, got '), r.message);
+    t.true(r.message.length < 200, 'a long value is cut');
+  }
+  t.like(parseListLimit(['5', '5']), { ok: false, message: 'Expected `limit` to be a whole number from 1 to 100, given once, got 2 values: `5`, `5`' });
 });
