@@ -4,9 +4,9 @@ export { createApp, cachedOrder, encodeCachedOrder, type App, type AppOptions, t
 export { serve, type Served, type ServeOptions } from './server.ts';
 export { loadConfig, ConfigError, isConfigError, redactUrl, describeTarget, type Config, type Mode, type RedisTarget, type HostPort, type LogLevel } from './config.ts';
 export { createLogger, silentLogger, type Logger, type Level } from './log.ts';
-export { parseOrderBody, isOrderId, cacheKey, orderBodySchema, type Order, type OrderBody, type BodyCheck } from './orders.ts';
+export { parseOrderBody, parseListLimit, isOrderId, cacheKey, orderBodySchema, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, type Order, type OrderBody, type BodyCheck, type LimitCheck } from './orders.ts';
 export { hardenedPolicy, naivePolicy, DependencyUnavailableError, isDependencyUnavailableError, type DependencyPolicy, type BreakerState, type HardenedPolicyOptions } from './policy.ts';
-export { PAGE_IDS } from './page.ts';
+export { PAGE_IDS, PAGE_CSP, renderPage } from './page.ts';
 export type { DependencyState, AttemptOutcome } from './metrics.ts';
 export { withFaults, corruptText, type Faults } from './faults.ts';
 export type { FaultConfig } from './config.ts';
