@@ -1,7 +1,7 @@
 // The app's own write probe: `POST /orders` through the app, acknowledged by a 201 with the
 // order's id once the app has committed it, attributed to the PostgreSQL node that committed it;
 // and the read-back of the orders table for the write check.
-import { httpProbe, type Probe, type ProbeOptions } from '@resilience/fixtures';
+import { httpProbe, type HttpProbeOptions, type Probe, type ProbeOptions } from '@resilience/fixtures';
 import pg from 'pg';
 import type { AppStack } from './app-stack.ts';
 
@@ -11,6 +11,8 @@ export interface OrderWriteProbeOptions extends ProbeOptions {
   readonly item?: string;
   /** The node behind a server address (default: the stack's pg-ha `nodeOfAddress` now). */
   readonly nodeOf?: (address: string) => string | undefined;
+  /** Sees every answer, whatever its status (a contract check: fixtures/probes/contract's withContract). */
+  readonly inspect?: HttpProbeOptions['inspect'];
 }
 
 export function orderWriteProbe(stack: Pick<AppStack, 'url' | 'pg'>, options: OrderWriteProbeOptions): Probe {

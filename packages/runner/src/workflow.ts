@@ -96,6 +96,21 @@ export interface Traffic {
    * for a probe without `verify`, a bad expression, or variants that disagree.
    */
   readonly lossHypothesis?: HypothesisSpec;
+  /**
+   * For a probe whose answers are checked against the system's contract (an HTTP probe wrapped
+   * with `withContract`, fixtures/probes/contract): its tally, read once after the schedule.
+   * The runner measures `contractViolations(<probe>)`, makes each probe with violations a
+   * critical finding with the first examples, and adds `contractViolations == 0` to the
+   * hypotheses (`--slo` replaces it like any default).
+   */
+  readonly contract?: ContractTally;
+}
+
+/** What a contract check counted (a ContractCounter of fixtures/probes/contract is one). */
+export interface ContractTally {
+  readonly checked: number;
+  readonly violations: number;
+  readonly examples: readonly { readonly route: string; readonly status: number; readonly path: string; readonly message: string; readonly at: number }[];
 }
 
 export type HypothesisSpec = string | { readonly text: string; readonly description?: string };
@@ -199,6 +214,7 @@ const CONDITION_METRICS: readonly MetricSpec[] = [
   { name: 'ackWindow', unit: 'ms', description: 'fault start to the last write of a probe the cut-off old primary acknowledged (0: none)' },
   { name: 'rejoin', unit: 'ms', description: 'heal to the old primary listed back in the cluster' },
   { name: 'redundancy', unit: 'ms', description: 'fault start to full redundancy again' },
+  { name: 'contractViolations', unit: 'count', aggregate: 'sum', description: 'answers of a probe (any status, degraded ones included) that the system\'s contract does not allow' },
 ];
 
 const key = (h: Hypothesis) => `${h.metric}(${h.args.join(',')})`;
@@ -618,6 +634,8 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
   const environment: Record<string, unknown> = {};
   /** Per write probe (base name): the hypothesis that judges its loss, null for lostWrites(<probe>) == 0. */
   const lossJudges = new Map<string, Hypothesis | null>();
+  /** Whether any probe's answers were checked against a contract (contractViolations == 0 is then a default hypothesis). */
+  let contractsChecked = false;
   const allProbes: ProbeLike[] = [];
   const emit = (e: JournalEvent) => run.emit(e);
   const measure = (m: Measurement) => {
@@ -855,6 +873,22 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
             });
           }
         }
+        for (const t of traffic) {
+          if (!t.contract) continue;
+          contractsChecked = true;
+          const base = baseName(t.probe.name);
+          const c = t.contract;
+          measure({ name: 'contractViolations', scope: base, value: c.violations, unit: 'count', description: `answers of ${base} (of ${c.checked} checked, any status) that the contract does not allow`, ...(variant ? { variant } : {}) });
+          if (c.violations > 0) {
+            finding({
+              id: `contract:${t.probe.name}`, kind: 'contract-violation', severity: 'critical', scope: base, at: run.now(),
+              title: `${c.violations} of ${c.checked} answers to ${base} broke the contract`,
+              detail: `Clients written against the contract break on these answers. The first: ${c.examples.slice(0, 3).map((v) => `${v.route} ${v.status} at ${v.path || '(the answer)'}: ${v.message}`).join('; ')}.`,
+              evidence: [{ label: 'violations (first 10)', text: c.examples.slice(0, 10).map((v) => `${formatDuration(v.at)}  ${v.route}  HTTP ${v.status}  ${v.path || '(the answer)'}: ${v.message}`).join('\n') }],
+              ...(variant ? { variant } : {}),
+            });
+          }
+        }
         if (scheduleError !== undefined) throw scheduleError;
       } finally {
         await Promise.allSettled(probes.map((p) => p.stop()));
@@ -901,7 +935,8 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
   const summary = analyser.finish();
   for (const m of faultMeasurements(summary)) measure(m);
   const writeDefaults = [...lossJudges].map(([p, judge]) => judge ?? parseHypothesis(`lostWrites(${p}) == 0`, `acknowledged writes of ${p} missing after recovery`, registry));
-  const hypotheses = mergeHypotheses([...defaults, ...writeDefaults], userHypotheses);
+  const contractDefaults = contractsChecked ? [parseHypothesis('contractViolations == 0', 'every answer checked against the contract, degraded ones included, is one it allows', registry)] : [];
+  const hypotheses = mergeHypotheses([...defaults, ...writeDefaults, ...contractDefaults], userHypotheses);
   const judged = status === 'completed' || status === 'failed';
   const outcomes: HypothesisOutcome[] = [];
   for (const variant of variantList) {

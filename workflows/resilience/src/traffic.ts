@@ -5,6 +5,7 @@
 import { httpProbe, readRedisIds, readWrittenIds, redisReadProbe, redisWriteProbe, sqlWriteProbe } from '@resilience/fixtures';
 import { orderWriteProbe, readOrderIds, type AppStack } from '@resilience/app-stack';
 import type { Traffic, TrafficContext } from '@resilience/runner';
+import { ContractCounter, fetchContract, withContract } from '@resilience/fixtures/probes/contract';
 
 export interface TrafficOptions {
   readonly intervalMs: number;
@@ -22,17 +23,23 @@ export async function seedOrder(baseUrl: string): Promise<string> {
 export async function traffic(stack: AppStack, o: TrafficOptions, t: TrafficContext): Promise<Traffic[]> {
   const common = { intervalMs: o.intervalMs, timeoutMs: o.timeoutMs, now: t.now };
   const orderId = await seedOrder(stack.url);
+  // Every answer of the app, degraded ones included, is checked against its own contract (GET /schema).
+  const contract = await fetchContract(stack.url);
+  const writes = new ContractCounter();
+  const reads = new ContractCounter();
+  const writeCheck = withContract({ name: 'http-write', url: `${stack.url}/orders`, method: 'POST' }, contract, writes).inspect!;
   const writer = stack.redis.probeClient();
   const reader = stack.redis.probeClient();
   const primaryUrl = stack.pg.primaryUrl;
   return [
     {
-      probe: orderWriteProbe(stack, { ...common, name: t.name('http-write') }),
+      probe: orderWriteProbe(stack, { ...common, name: t.name('http-write'), inspect: writeCheck }),
       scopes: ['postgres'],
+      contract: writes,
       verify: { store: 'table orders on the primary', readBack: () => readOrderIds(primaryUrl) },
     },
     // Cache-aside: a cached order is read from Redis, and from PostgreSQL once its cache entry expires.
-    { probe: httpProbe({ ...common, name: t.name('http-read'), url: `${stack.url}/orders/${orderId}` }), scopes: ['redis', 'postgres'] },
+    { probe: httpProbe(withContract({ ...common, name: t.name('http-read'), url: `${stack.url}/orders/${orderId}` }, contract, reads)), scopes: ['redis', 'postgres'], contract: reads },
     {
       probe: sqlWriteProbe({ ...common, name: t.name('sql-write'), connection: { connectionString: primaryUrl }, nodeOf: (address) => stack.pg.nodeOfAddress(address) }),
       scopes: ['postgres'],

@@ -63,8 +63,9 @@ test.serial('retry-storm: 3 database attempts per client request for the naive a
   // The failure stays with POST /orders: the page and the cached reads of both apps answer.
   t.true((value('unaffectedAvailability', 'hardened') ?? 0) >= 0.99);
   t.true((value('affectedAvailability', 'naive') ?? 1) < 0.5, 'the naive app\'s order writes failed');
-  t.is(value('contractViolations', 'naive'), 0);
-  t.is(value('contractViolations', 'hardened'), 0);
+  // Every answer, the 503s and 500s of the failing writes included, is one the app's contract allows.
+  t.true(report.verdict.hypotheses.some((h) => h.name === 'contractViolations == 0' && h.ok && h.observed === 0));
+  t.true(report.measurements.filter((m) => m.name === 'contractViolations').length === 6, 'one per endpoint probe of each app');
   t.is(value('metastability', 'hardened'), 0);
   t.true(report.findings.some((f) => f.kind === 'cascade' && f.scope === 'naive' && /3\.0\d attempts on database per client request|2\.9\d attempts on database per client request/.test(f.title)));
   t.true(report.verdict.passed);
