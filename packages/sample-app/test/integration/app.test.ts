@@ -122,12 +122,18 @@ const placeAndRead = test.macro({
     const missing = randomUUID();
     const notFound = answered(await read(mode, missing));
     t.is(notFound.status, 404);
-    // The created order, the uncached and the cached read, and the 404 conform to the contract.
-    for (const [method, path, answer] of [['POST', '/orders', res], ['GET', `/orders/${id}`, first], ['GET', `/orders/${id}`, second], ['GET', `/orders/${missing}`, notFound]] as const) {
-      t.deepEqual(contract.check({ method, path, status: answer.status, body: answer.body, contentType: answer.headers.get('content-type') ?? undefined }), { ok: true, route: method === 'POST' ? 'POST /orders' : 'GET /orders/:id' });
+    // The list: the table's newest rows, newest first (the order just placed leads it).
+    const list = answered(await call(`${app(mode).url}/orders?limit=3`));
+    t.is(list.status, 200);
+    const newest = (await db.query<{ id: string }>('select id::text as id from orders order by created_at desc, id desc limit 3')).rows.map((r) => r.id);
+    t.deepEqual((list.body as { orders: { id: string }[] }).orders.map((o) => o.id), newest);
+    t.like((list.body as { orders: unknown[] }).orders[0], { id, item: `book-${mode}`, quantity: 3, createdAt: (res.body as { createdAt: string }).createdAt });
+    // The created order, the uncached and the cached read, the 404 and the list conform to the contract.
+    for (const [method, path, answer, route] of [['POST', '/orders', res, 'POST /orders'], ['GET', `/orders/${id}`, first, 'GET /orders/:id'], ['GET', `/orders/${id}`, second, 'GET /orders/:id'], ['GET', `/orders/${missing}`, notFound, 'GET /orders/:id'], ['GET', '/orders?limit=3', list, 'GET /orders']] as const) {
+      t.deepEqual(contract.check({ method, path, status: answer.status, body: answer.body, contentType: answer.headers.get('content-type') ?? undefined }), { ok: true, route });
     }
   },
-  title: (_, mode: Mode) => `${mode}: an order is committed, read back from the database, then from the cache`,
+  title: (_, mode: Mode) => `${mode}: an order is committed, read back from the database, then from the cache, and leads the list`,
 });
 
 test.serial('a retried insert of the same order answers the same row and the server that holds it', async (t) => {
