@@ -47,11 +47,14 @@ export interface AppReading {
   readonly inflight: number | undefined;
   /** Event-loop delay p99 in ms (prom-client's default metrics). */
   readonly eventLoopP99Ms: number | undefined;
+  /** Cache lookups that missed so far. */
+  readonly cacheMisses: number | undefined;
 }
 
 export const ATTEMPTS_METRIC = 'app_dependency_attempts_total';
 export const INFLIGHT_METRIC = 'app_http_inflight_requests';
 export const EVENT_LOOP_P99_METRIC = 'nodejs_eventloop_lag_p99_seconds';
+export const CACHE_METRIC = 'app_cache_requests_total';
 
 export function appReading(text: string): AppReading {
   const series = parseProm(text);
@@ -61,7 +64,7 @@ export function appReading(text: string): AppReading {
     if (n !== undefined) attempts[dependency] = n;
   }
   const lag = sumOf(series, EVENT_LOOP_P99_METRIC);
-  return { attempts, inflight: sumOf(series, INFLIGHT_METRIC), eventLoopP99Ms: lag === undefined ? undefined : lag * 1000 };
+  return { attempts, inflight: sumOf(series, INFLIGHT_METRIC), eventLoopP99Ms: lag === undefined ? undefined : lag * 1000, cacheMisses: sumOf(series, CACHE_METRIC, { result: 'miss' }) };
 }
 
 /** A stretch of the run clock, [from, to). */

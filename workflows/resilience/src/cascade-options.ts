@@ -18,8 +18,27 @@ export const CASCADE_SCENARIOS = {
 export type CascadeScenario = keyof typeof CASCADE_SCENARIOS;
 export const CASCADE_SCENARIO_NAMES = Object.keys(CASCADE_SCENARIOS) as CascadeScenario[];
 
+/**
+ * The order `all` runs them in: redis-blackhole last, because a connection that was black-holed
+ * stays dead in an app that never opens a new one (the naive app), which would spoil the
+ * scenarios after it.
+ */
+export const ALL_SCENARIOS: readonly CascadeScenario[] = ['retry-storm', 'redis-slow', 'db-slow', 'pool-exhaustion', 'cache-flush', 'redis-blackhole'];
+
+/** `redis-slow`, `retry-storm,db-slow` or `all`: the scenarios to run, in order, on one stack. */
+const scenarios = z.string().default('redis-slow').transform((raw, ctx): CascadeScenario[] => {
+  if (raw.trim() === 'all') return [...ALL_SCENARIOS];
+  const names = raw.split(',').map((x) => x.trim());
+  const bad = names.find((n) => !(CASCADE_SCENARIO_NAMES as string[]).includes(n));
+  if (bad !== undefined || new Set(names).size !== names.length) {
+    ctx.addIssue({ code: 'custom', message: `one of ${CASCADE_SCENARIO_NAMES.join(', ')}, a comma-separated list of them (each once), or all` });
+    return z.NEVER;
+  }
+  return names as CascadeScenario[];
+});
+
 export const CascadeOptions = z.object({
-  scenario: z.enum(CASCADE_SCENARIO_NAMES as [CascadeScenario, ...CascadeScenario[]]).default('redis-slow'),
+  scenario: scenarios,
   image: z.enum(['bookworm', 'trixie']).default('bookworm'),
   steady: duration('--steady', '10s'),
   hold: duration('--hold', '20s'),
@@ -41,7 +60,8 @@ export const CASCADE_USAGE = `Usage: npx nx run resilience:cascade [--scenario N
   The reference app runs twice on one stack, naive and hardened, under the same traffic; a
   sidecar fault proxy on each link (app -> HAProxy, app -> Redis) breaks a dependency for both.
 
-  --scenario        what fails (default redis-slow):
+  --scenario        what fails (default redis-slow); a comma-separated list, or all, runs them
+                    one after another on the same stack:
 ${CASCADE_SCENARIO_NAMES.map((s) => `                      ${s.padEnd(width)}  ${CASCADE_SCENARIOS[s].does}`).join('\n')}
   --image           the systems under test (default bookworm): bookworm = PostgreSQL 15, Patroni 3.0.2,
                     Redis 7; trixie = PostgreSQL 17, Patroni 4.0, Redis 8

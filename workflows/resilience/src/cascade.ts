@@ -53,8 +53,9 @@ interface AppLoad {
 
 export interface CascadeEnv {
   readonly stack: AppStack;
-  readonly scenario: CascadeScenario;
   readonly loads: Record<AppName, AppLoad>;
+  /** Client attempts per request of the scenario running now (3 in retry-storm, else 1). */
+  clientAttempts: number;
 }
 
 const linkOf = (env: CascadeEnv, dependency: Dependency): SidecarProxy => {
@@ -178,6 +179,7 @@ function mark(which: 'baseline' | 'before'): Step<CascadeEnv> {
 
 /** Holds the fault `ms`, reading every app's /metrics twice a second (requests in flight, event-loop delay). */
 function holdReading(ms: number): Step<CascadeEnv> {
+  // (`during` is emptied when each scenario starts: see `begin`.)
   return {
     label: `hold ${ms} ms (reading the apps' /metrics every 500 ms)`,
     run: async (sc) => {
@@ -203,19 +205,20 @@ function loadFactor(load: AppLoad, now: AppReading | undefined, at: number): num
   return steadyRate === null || faultRate === null || steadyRate <= 0 ? null : faultRate / steadyRate;
 }
 
-/** The fault's windows on the run clock: each fault of this run from its start to its heal. */
+/** The windows of this scenario's faults on the run clock (each scenario is an iteration): each from its start to its heal. */
 function faultWindows(sc: StepContext<CascadeEnv>): Window[] {
-  return sc.faults.map((f) => ({ from: f.at, to: f.healedAt ?? sc.now() }));
+  return sc.faults.filter((f) => f.iteration === sc.iteration).map((f) => ({ from: f.at, to: f.healedAt ?? sc.now() }));
 }
 
 const pct = (x: number | null): string => (x === null ? 'not measured' : `${(x * 100).toFixed(2)} %`);
 const ms = (x: number | null): string => (x === null ? 'not measured' : `${Math.round(x)} ms`);
 
 /** After the heal: every measurement of the fault's window, per app, and what the naive control showed. */
-const measureWindow: Step<CascadeEnv> = {
+function measureWindow(scenario: CascadeScenario): Step<CascadeEnv> {
+  return {
   label: 'measure blast radius, amplification, goodput, in-flight and event-loop delay per app',
   run: async (sc) => {
-    const dependency = CASCADE_SCENARIOS[sc.env.scenario].dependency;
+    const dependency = CASCADE_SCENARIOS[scenario].dependency;
     const windows = faultWindows(sc);
     const span = windows.reduce((a, w) => a + (w.to - w.from), 0);
     const after = await scrape(sc.env);
@@ -244,20 +247,26 @@ const measureWindow: Step<CascadeEnv> = {
       m('affectedAvailability', af.availability, 'ratio');
       m('affectedP99', af.p99Ms, 'ms');
       m('amplification', amp, 'count');
-      if (dependency === 'cache') m('dbLoadFactor', dbLoad === null ? null : Math.round(dbLoad * 100) / 100, 'count');
+      if (dependency === 'cache') {
+        m('dbLoadFactor', dbLoad === null ? null : Math.round(dbLoad * 100) / 100, 'count');
+        const b = load.before?.reading.cacheMisses;
+        const a = after[name]?.cacheMisses;
+        m('cacheMisses', a === undefined || b === undefined ? null : a - b, 'count');
+      }
       m('goodput', goodput === null ? null : Math.round(goodput * 100) / 100, 'count');
       m('inflightMax', inflightMax, 'count');
       m('eventLoopP99Max', lagMax === null ? null : Math.round(lagMax * 10) / 10, 'ms');
       rows.push([name, unaffected.join(', '), pct(un.availability), ms(un.p99Ms), affected.join(', '), pct(af.availability), ms(af.p99Ms), amp === null ? 'not measured' : amp.toFixed(2), goodput === null ? '-' : goodput.toFixed(1), inflightMax === null ? '-' : String(inflightMax), ms(lagMax)]);
-      if (name === 'naive') naiveFinding(sc, { dependency, unaffected, affected, un, af, amp, inflightMax, hardened: hardenedNumbers(sc, dependency, windows) });
+      if (name === 'naive') naiveFinding(sc, { scenario, dependency, unaffected, affected, un, af, amp, inflightMax, hardened: hardenedNumbers(sc, dependency, windows) });
     }
-    sc.evidence('blast-radius', { dependency, windows, rows }, [{
-      title: `Blast radius of ${sc.env.scenario} (${dependency} failing), per app, over the fault's ${(span / 1000).toFixed(1)} s`,
+    sc.evidence(`blast-radius-${scenario}`, { scenario, dependency, windows, rows }, [{
+      title: `Blast radius of ${scenario} (${dependency} failing), per app, over the fault's ${(span / 1000).toFixed(1)} s`,
       header: ['app', 'endpoints not using it', 'availability', 'p99', 'endpoints using it', 'availability', 'p99', 'backend attempts / request', 'goodput /s', 'in flight (max)', 'event-loop p99 (max)'],
       rows,
     }]);
   },
-};
+  };
+}
 
 type Stats = ReturnType<typeof windowStats>;
 
@@ -274,15 +283,15 @@ function hardenedNumbers(sc: StepContext<CascadeEnv>, dependency: Dependency, wi
  * load it put on the dependency. A run in which the naive app was not hurt at all shows nothing
  * about the hardening: a warning says so.
  */
-function naiveFinding(sc: StepContext<CascadeEnv>, x: { dependency: Dependency; unaffected: readonly Endpoint[]; affected: readonly Endpoint[]; un: Stats; af: Stats; amp: number | null; inflightMax: number | null; hardened: Stats }): void {
+function naiveFinding(sc: StepContext<CascadeEnv>, x: { scenario: CascadeScenario; dependency: Dependency; unaffected: readonly Endpoint[]; affected: readonly Endpoint[]; un: Stats; af: Stats; amp: number | null; inflightMax: number | null; hardened: Stats }): void {
   const spread = x.un.availability !== null && x.un.availability < 0.99;
   const hurt = x.af.availability !== null && x.af.availability < 0.99;
   const amplified = x.amp !== null && x.amp > 1.1;
-  const numbers = `During ${sc.env.scenario} (${CASCADE_SCENARIOS[sc.env.scenario].does}) the naive app's ${x.unaffected.join(' and ')} answered ${pct(x.un.availability)} of ${x.un.attempts} requests (p99 ${ms(x.un.p99Ms)}) and its ${x.affected.join(' and ')} ${pct(x.af.availability)} (p99 ${ms(x.af.p99Ms)}; the hardened app's: ${pct(x.hardened.availability)}, p99 ${ms(x.hardened.p99Ms)}); ${x.amp === null ? 'its attempts per request were not measured' : `it made ${x.amp.toFixed(2)} attempts on ${x.dependency} per client request`}; requests in flight peaked at ${x.inflightMax ?? 'not measured'}.`;
+  const numbers = `During ${x.scenario} (${CASCADE_SCENARIOS[x.scenario].does}) the naive app's ${x.unaffected.join(' and ')} answered ${pct(x.un.availability)} of ${x.un.attempts} requests (p99 ${ms(x.un.p99Ms)}) and its ${x.affected.join(' and ')} ${pct(x.af.availability)} (p99 ${ms(x.af.p99Ms)}; the hardened app's: ${pct(x.hardened.availability)}, p99 ${ms(x.hardened.p99Ms)}); ${x.amp === null ? 'its attempts per request were not measured' : `it made ${x.amp.toFixed(2)} attempts on ${x.dependency} per client request`}; requests in flight peaked at ${x.inflightMax ?? 'not measured'}.`;
   if (!spread && !hurt && !amplified) {
     sc.finding({
       kind: 'cascade-not-shown', severity: 'warning', scope: 'naive', at: sc.now(),
-      title: `The naive app was not hurt by ${sc.env.scenario}: this run shows nothing about the hardening`,
+      title: `The naive app was not hurt by ${x.scenario}: this run shows nothing about the hardening`,
       detail: `${numbers} A scenario that does not hurt the control proves nothing about the hardened app's defences. Try a longer --hold, a shorter --interval (more load), or another scenario.`,
     });
     return;
@@ -294,7 +303,7 @@ function naiveFinding(sc: StepContext<CascadeEnv>, x: { dependency: Dependency; 
   ].filter(Boolean).join('; ');
   sc.finding({
     kind: 'cascade', severity: 'info', scope: 'naive', at: sc.now(),
-    title: `The naive app (the control): ${what}`,
+    title: `${x.scenario}: the naive app (the control): ${what}`,
     detail: `${numbers}${spread ? '' : ' Node.js keeps serving other requests while these wait (no thread per request to run out of), so a slow or failing dependency stays with its own endpoints unless something shared (a pool, memory, the event loop) runs out.'} The hardened app is judged by the hypotheses.`,
   });
 }
@@ -304,10 +313,11 @@ function naiveFinding(sc: StepContext<CascadeEnv>, x: { dependency: Dependency; 
  * measures how long that took from the heal; an app not back within twice the breaker's
  * half-open time is metastable (its load keeps it down after the cause is gone).
  */
-const settled: Step<CascadeEnv> = {
+function settled(scenario: CascadeScenario): Step<CascadeEnv> {
+  return {
   label: 'until both apps are back (1 s of successes on every endpoint)',
   run: async (sc) => {
-    const healedAt = Math.max(...sc.faults.map((f) => f.healedAt ?? sc.now()));
+    const healedAt = Math.max(...sc.faults.filter((f) => f.iteration === sc.iteration).map((f) => f.healedAt ?? sc.now()));
     const bound = 2 * HALF_OPEN_MS;
     await Promise.all(CASCADE_APPS.map(async ({ name }) => {
       const load = sc.env.loads[name];
@@ -324,13 +334,14 @@ const settled: Step<CascadeEnv> = {
       if (metastable) {
         sc.finding({
           kind: 'metastability', severity: name === 'naive' ? 'info' : 'critical', scope: name, at: sc.now(),
-          title: `${name === 'naive' ? 'The naive app (the control)' : 'The hardened app'} stayed down after ${sc.env.scenario} was healed: ${recovery === null ? `not back within ${(sc.timeoutMs / 1000).toFixed(0)} s` : `back ${(recovery / 1000).toFixed(1)} s after the heal`}, more than twice the breaker's half-open time (${bound / 1000} s)`,
-          detail: 'Its dependency was healthy again while it kept failing: the load it was under (requests queued in it, retries, cold connections) held it in the bad state, a metastable failure.',
+          title: `${name === 'naive' ? 'The naive app (the control)' : 'The hardened app'} stayed down after ${scenario} was healed: ${recovery === null ? `not back within ${(sc.timeoutMs / 1000).toFixed(0)} s` : `back ${(recovery / 1000).toFixed(1)} s after the heal`}, more than twice the breaker's half-open time (${bound / 1000} s)`,
+          detail: 'Its dependency was healthy again while it kept failing: the load it was under (requests queued in it, retries, cold connections) held it in the bad state, a metastable failure. A scenario after this one starts with the app in this state.',
         });
       }
     }));
   },
-};
+  };
+}
 
 /** The start of the first whole second, after `since`, in which every endpoint of the app answered every request; null if none yet. */
 function backSince(load: AppLoad, since: number): number | null {
@@ -348,9 +359,8 @@ function backSince(load: AppLoad, since: number): number | null {
 }
 
 /** The steps of one scenario between `begin` and the measurements. */
-function faultSteps(o: CascadeOptionsT): Step<CascadeEnv>[] {
+function faultSteps(o: CascadeOptionsT, s: CascadeScenario): Step<CascadeEnv>[] {
   const half = Math.max(1_000, Math.round(o.hold / 2));
-  const s = o.scenario;
   const dep = CASCADE_SCENARIOS[s].dependency;
   const stage = (fault: CustomFault<CascadeEnv>, holdFor: number, target = link(dep)): Step<CascadeEnv>[] => [
     inject(fault, target, { scope: dep, targets: 1 }) as Step<CascadeEnv>,
@@ -367,26 +377,52 @@ function faultSteps(o: CascadeOptionsT): Step<CascadeEnv>[] {
   }
 }
 
+/** Sets the clients up for `scenario` (their attempts per request) and empties the last scenario's /metrics readings. */
+function begin(scenario: CascadeScenario): Step<CascadeEnv> {
+  return {
+    label: `${scenario}: ${CASCADE_SCENARIOS[scenario].does}`,
+    run: async (sc) => {
+      sc.env.clientAttempts = clientAttempts(scenario);
+      for (const { name } of CASCADE_APPS) sc.env.loads[name].during.length = 0;
+      sc.note(`scenario ${scenario}: ${CASCADE_SCENARIOS[scenario].does}${sc.env.clientAttempts > 1 ? ` (clients try each request ${sc.env.clientAttempts} times)` : ''}`);
+    },
+  };
+}
+
+/**
+ * One block per scenario, in the order given, each an iteration (its faults, measurements and
+ * findings carry the number): steady state, the fault, the measurements, the settle, observe.
+ */
 export function cascadeSchedule(o: CascadeOptionsT): Step<CascadeEnv>[] {
-  return [
-    mark('baseline'),
-    steady(o.steady) as Step<CascadeEnv>,
-    mark('before'),
-    ...faultSteps(o),
-    measureWindow,
-    settled,
-    observe(o.after) as Step<CascadeEnv>,
-  ];
+  return o.scenario.map((scenario, i): Step<CascadeEnv> => {
+    const steps: Step<CascadeEnv>[] = [
+      begin(scenario),
+      mark('baseline'),
+      steady(o.steady) as Step<CascadeEnv>,
+      mark('before'),
+      ...faultSteps(o, scenario),
+      measureWindow(scenario),
+      settled(scenario),
+      observe(o.after) as Step<CascadeEnv>,
+    ];
+    return {
+      label: `scenario ${i + 1}: ${scenario}`,
+      children: steps,
+      run: async (sc) => {
+        const inner = sc.withIteration(i + 1);
+        for (const step of steps) await step.run(inner);
+      },
+    };
+  });
 }
 
 /** Client attempts per request: 3 in retry-storm (clients retry at once), else 1. */
 export const clientAttempts = (s: CascadeScenario): number => (s === 'retry-storm' ? 3 : 1);
 
 /** One endpoint of one app as a probe: undici, retrying 5xx and connection errors `attempts` times at once. */
-function endpointProbe(load: AppLoad, endpoint: Endpoint, orderIds: readonly string[], contract: ContractChecker, o: CascadeOptionsT, t: TrafficContext, nodeOf: (address: string) => string | undefined): { probe: Probe; pool: Pool; counter: ContractCounter } {
+function endpointProbe(load: AppLoad, endpoint: Endpoint, orderIds: readonly string[], contract: ContractChecker, clientsAttempts: () => number, o: CascadeOptionsT, t: TrafficContext, nodeOf: (address: string) => string | undefined): { probe: Probe; pool: Pool; counter: ContractCounter } {
   const counter = new ContractCounter();
   const pool = new Pool(load.app.url, { connections: 128 });
-  const attempts = clientAttempts(o.scenario);
   let seq = 0;
   const request = endpoint === 'page' ? { path: '/', method: 'GET' as const }
     : endpoint === 'read' ? { path: '/orders/:id', method: 'GET' as const }
@@ -398,6 +434,7 @@ function endpointProbe(load: AppLoad, endpoint: Endpoint, orderIds: readonly str
     timeoutMs: o.clientTimeout,
     now: t.now,
     run: async (ctx) => {
+      const attempts = clientsAttempts();
       for (let attempt = 1; ; attempt++) {
         let status: number;
         let text: string;
@@ -454,11 +491,10 @@ function cascadeTraffic(env: CascadeEnv, o: CascadeOptionsT, t: TrafficContext):
       ? [{ probe: browserJourney({ name: t.name(`${name}-journey`), url: load.app.url, reportDir: t.reportDir, now: t.now }), scopes: ['database', 'cache', name] }]
       : [];
     return [...journey, ...(Object.keys(ENDPOINTS) as Endpoint[]).map((endpoint): Traffic => {
-      const { probe, pool, counter } = endpointProbe(load, endpoint, orderIds, contract, o, t, (a) => env.stack.pg.nodeOfAddress(a));
-      const affectedHere = (ENDPOINTS[endpoint].needs as readonly Dependency[]).includes(CASCADE_SCENARIOS[o.scenario].dependency);
+      const { probe, pool, counter } = endpointProbe(load, endpoint, orderIds, contract, () => env.clientAttempts, o, t, (a) => env.stack.pg.nodeOfAddress(a));
       // Scopes: the dependency the endpoint needs (faults of it judge this probe's recovery), and
-      // tags that select the probe in hypotheses and tables (`hardened`, `hardened-unaffected`).
-      const scopes = [...ENDPOINTS[endpoint].needs, name, `${name}-${affectedHere ? 'affected' : 'unaffected'}`];
+      // the app's name, which selects its probes in hypotheses and tables (`availability(hardened)`).
+      const scopes = [...ENDPOINTS[endpoint].needs, name];
       return {
         probe,
         scopes,
@@ -478,6 +514,7 @@ export const CASCADE_METRICS: readonly MetricSpec[] = [
   { name: 'affectedP99', unit: 'ms', description: 'per app: p99 latency during the fault of the endpoints that use the failing dependency' },
   { name: 'amplification', unit: 'count', aggregate: 'max', description: 'per app: attempts on the failing dependency (retries included, from the app\'s /metrics) per client request that needed it, from the fault to its heal; the SRE book allows 3 per layer' },
   { name: 'dbLoadFactor', unit: 'count', aggregate: 'max', description: 'per app, cache scenarios: its attempts on PostgreSQL per second from the fault to its heal, over the same in the steady state before (how much of the cache\'s load fell on the database)' },
+  { name: 'cacheMisses', unit: 'count', aggregate: 'max', description: 'per app, cache scenarios: cache misses from the fault to its heal (the app\'s app_cache_requests_total{result="miss"})' },
   { name: 'goodput', unit: 'count', aggregate: 'min', description: 'per app: successful requests per second during the fault, all endpoints' },
   { name: 'inflightMax', unit: 'count', aggregate: 'max', description: 'per app: most requests being served at once during the fault (its /metrics, read every 500 ms)' },
   { name: 'eventLoopP99Max', unit: 'ms', description: 'per app: worst event-loop delay p99 during the fault (its /metrics, read every 500 ms)' },
@@ -497,7 +534,7 @@ export const cascade = defineWorkflow<CascadeOptionsT, CascadeEnv>({
   metrics: CASCADE_METRICS,
   images: (o) => imagesNeeded([o.image]),
   timeoutMs: (o) => o.timeout,
-  expectedMs: (o) => o.steady + o.hold + 2 * HALF_OPEN_MS + o.after,
+  expectedMs: (o) => o.scenario.length * (o.steady + o.hold + 2 * HALF_OPEN_MS + o.after),
   environment: async (o, setup) => {
     setup.note(`provisioning app-stack on ${o.image}: pg-ha, redis-sentinel, links link-database and link-cache, apps naive and hardened`);
     const stack = await provision({
@@ -507,12 +544,12 @@ export const cascade = defineWorkflow<CascadeOptionsT, CascadeEnv>({
       signal: setup.signal, now: setup.now,
     });
     const byName = (n: AppName): AppLoad => ({ app: stack.apps.find((a) => a.name === n)!, samples: { page: [], create: [], read: [] }, during: [] });
-    const env: CascadeEnv = { stack, scenario: o.scenario, loads: { naive: byName('naive'), hardened: byName('hardened') } };
+    const env: CascadeEnv = { stack, clientAttempts: 1, loads: { naive: byName('naive'), hardened: byName('hardened') } };
     return declareEnvironment(env, () => stack.teardown(), async () => {
       const [pgv, redis] = await Promise.all([pgVersions(stack.pg), redisVersion(stack.redis)]);
       return {
         systems: { postgres: patroniSystem(stack.pg, pgv.patroni ?? ''), redis: sentinelSystem(stack.redis, redis) },
-        settings: { scenario: { name: o.scenario, does: CASCADE_SCENARIOS[o.scenario].does, clientAttempts: clientAttempts(o.scenario) }, app: stack.settings, provisioning: stack.timings },
+        settings: { scenarios: o.scenario.map((x) => ({ name: x, does: CASCADE_SCENARIOS[x].does, clientAttempts: clientAttempts(x) })), app: stack.settings, provisioning: stack.timings },
         versions: { ...pgv, redis },
       };
     });

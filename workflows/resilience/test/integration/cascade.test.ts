@@ -1,22 +1,21 @@
 // `nx run resilience:cascade` end to end on a real stack: bad input exits 2 with nothing
-// started; retry-storm's amplification has a known answer (a database link that resets every
-// connection fails every call, so the naive app makes exactly one attempt per request and its
-// clients try each request 3 times: 3 attempts per client request; the hardened app's breaker
-// opens and stops them); redis-slow's 2 s of latency each way outlasts the client's 2 s timeout,
-// so the naive app's cached reads fail while the hardened one falls back to PostgreSQL; every
-// answer conforms to the app's contract, and nothing is left behind.
+// started; every scenario, one after another on one stack (`--scenario all`), measured against
+// a known answer (retry-storm's 3 attempts per client request for the naive app, redis-slow's
+// reads that outlast the client timeout, cache-flush's 50 misses, ...); every answer conforms to
+// the app's contract, and nothing is left behind.
 import test from 'ava';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
+import { ALL_SCENARIOS } from '../../src/cascade-options.ts';
 
 const main = resolve(import.meta.dirname, '..', '..', 'src', 'cascade-main.ts');
 
 interface ReportJson {
   run: { id: string; exitCode: number };
   verdict: { passed: boolean; hypotheses: { name: string; ok: boolean; observed: number | null }[] };
-  measurements: { name: string; scope: string | null; value: number | null }[];
+  measurements: { name: string; scope: string | null; iteration: number | null; value: number | null }[];
   findings: { kind: string; severity: string; title: string; scope?: string }[];
   writeChecks: { probe: string; lost: number; acked: number }[];
 }
@@ -28,7 +27,7 @@ async function cascade(t: { log(...s: string[]): void }, args: string[]) {
   const dir = /report: (\S+)/.exec(r.stdout)?.[1];
   if (!dir) throw new Error(`no report folder in the output:\n${r.stdout}\n${r.stderr}`);
   const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as ReportJson;
-  const value = (name: string, scope: string) => report.measurements.find((m) => m.name === name && m.scope === scope)?.value ?? null;
+  const value = (name: string, scope: string, iteration?: number) => report.measurements.find((m) => m.name === name && m.scope === scope && (iteration === undefined || m.iteration === iteration))?.value ?? null;
   return { r, report, value };
 }
 
@@ -50,40 +49,56 @@ test.serial('bad input exits 2, names the value and what is accepted, and starts
   }
 });
 
-test.serial('retry-storm: 3 database attempts per client request for the naive app (known answer), the hardened app\'s breaker stops them', async (t) => {
-  const { r, report, value } = await cascade(t, ['--scenario', 'retry-storm']);
-  t.is(r.exitCode, 0, r.stdout);
-  // Every call fails at once (the link resets each connection), the naive app tries once per
-  // request and the clients try every request 3 times: 3 per client request, give or take the
-  // requests that straddle the fault's edges.
-  const naive = value('amplification', 'naive');
-  t.true(naive !== null && naive > 2.8 && naive < 3.1, `naive amplification ${naive}`);
-  const hardened = value('amplification', 'hardened');
-  t.true(hardened !== null && hardened <= 1.1, `hardened amplification ${hardened}`);
-  // The failure stays with POST /orders: the page and the cached reads of both apps answer.
-  t.true((value('unaffectedAvailability', 'hardened') ?? 0) >= 0.99);
-  t.true((value('affectedAvailability', 'naive') ?? 1) < 0.5, 'the naive app\'s order writes failed');
-  // Every answer, the 503s and 500s of the failing writes included, is one the app's contract allows.
-  t.true(report.verdict.hypotheses.some((h) => h.name === 'contractViolations == 0' && h.ok && h.observed === 0));
-  t.true(report.measurements.filter((m) => m.name === 'contractViolations').length === 6, 'one per endpoint probe of each app');
-  t.is(value('metastability', 'hardened'), 0);
-  t.true(report.findings.some((f) => f.kind === 'cascade' && f.scope === 'naive' && /3\.0\d attempts on database per client request|2\.9\d attempts on database per client request/.test(f.title)));
-  t.true(report.verdict.passed);
-  t.deepEqual(await leftovers(report.run.id), []);
-});
+test.serial('every scenario on one stack, each measured against its known answer', async (t) => {
+  const { r, report, value } = await cascade(t, ['--scenario', 'all', '--timeout', '15s']);
+  const at = (name: string, scope: string, scenario: string) => value(name, scope, ALL_SCENARIOS.indexOf(scenario as never) + 1);
 
-test.serial('redis-slow: the naive app\'s cached reads outlast the client\'s timeout, the hardened app falls back to PostgreSQL', async (t) => {
-  const { r, report, value } = await cascade(t, ['--scenario', 'redis-slow']);
-  t.is(r.exitCode, 0, r.stdout);
-  // 2 s each way through the link: a naive read cannot answer within the 2 s client timeout.
-  t.true((value('affectedP99', 'naive') ?? 0) >= 2_000, 'a naive read waited out the client timeout');
-  t.true((value('affectedAvailability', 'naive') ?? 1) < 0.99);
-  // The hardened app gives Redis 200 ms, then reads PostgreSQL.
-  t.true((value('affectedAvailability', 'hardened') ?? 0) >= 0.99);
-  t.true((value('affectedP99', 'hardened') ?? Infinity) < 1_500);
-  t.true((value('dbLoadFactor', 'hardened') ?? 0) > 1, 'the hardened app\'s reads fell through to PostgreSQL');
-  // Requests pile up in the naive app while each waits on Redis.
-  t.true((value('inflightMax', 'naive') ?? 0) > (value('inflightMax', 'hardened') ?? Infinity));
+  // retry-storm: the link resets every connection, so every call fails at once; the naive app
+  // tries once per request and its clients try every request 3 times: 3 attempts per client
+  // request (give or take the requests that straddle the fault's edges). The hardened breaker
+  // opens and stops them.
+  const naive = at('amplification', 'naive', 'retry-storm');
+  t.true(naive !== null && naive > 2.8 && naive < 3.1, `naive amplification ${naive}`);
+  t.true((at('amplification', 'hardened', 'retry-storm') ?? Infinity) <= 1.1);
+  t.true((at('affectedAvailability', 'naive', 'retry-storm') ?? 1) < 0.5, 'the naive app\'s order writes failed');
+
+  // redis-slow: 2 s each way through the link cannot answer within the 2 s client timeout, so a
+  // naive read waits it out; the hardened app gives Redis 200 ms, then reads PostgreSQL.
+  t.true((at('affectedP99', 'naive', 'redis-slow') ?? 0) >= 2_000);
+  t.true((at('affectedAvailability', 'hardened', 'redis-slow') ?? 0) >= 0.99);
+  t.true((at('affectedP99', 'hardened', 'redis-slow') ?? Infinity) < 1_500);
+  t.true((at('dbLoadFactor', 'hardened', 'redis-slow') ?? 0) > 1, 'the hardened reads fell through to PostgreSQL');
+  t.true((at('inflightMax', 'naive', 'redis-slow') ?? 0) > (at('inflightMax', 'hardened', 'redis-slow') ?? Infinity), 'requests piled up in the naive app');
+
+  // db-slow: 500 ms each way is at least 1 s per statement, then the table is locked against
+  // writes until the heal.
+  t.true((at('affectedP99', 'naive', 'db-slow') ?? 0) >= 1_000);
+
+  // pool-exhaustion: no write can finish while the table is locked against everything.
+  t.true((at('affectedAvailability', 'naive', 'pool-exhaustion') ?? 1) < 0.5);
+  t.true((at('affectedAvailability', 'hardened', 'pool-exhaustion') ?? 1) < 0.5);
+
+  // cache-flush: the 50 cached orders are gone at once; the reads go round all 50 within the
+  // hold (8 s at 10 reads/s), so each misses exactly once and is cached again.
+  t.is(at('cacheMisses', 'naive', 'cache-flush'), 50);
+  t.is(at('cacheMisses', 'hardened', 'cache-flush'), 50);
+  t.true((at('dbLoadFactor', 'naive', 'cache-flush') ?? 0) > 1);
+
+  // redis-blackhole: nothing answers on the held connection; the hardened app gives up at its
+  // deadline, opens its breaker and makes a new connection.
+  t.true((at('affectedAvailability', 'naive', 'redis-blackhole') ?? 1) < 0.5);
+  t.true((at('affectedAvailability', 'hardened', 'redis-blackhole') ?? 0) >= 0.99);
+
+  // In every scenario: the hardened app kept the endpoints that do not use the failing
+  // dependency, came back in time, and every answer of both apps conformed to their contract.
+  for (const scenario of ALL_SCENARIOS) {
+    t.true((at('unaffectedAvailability', 'hardened', scenario) ?? 0) >= 0.99, scenario);
+    t.is(at('metastability', 'hardened', scenario), 0, scenario);
+  }
+  t.true(report.verdict.hypotheses.some((h) => h.name === 'contractViolations == 0' && h.ok && h.observed === 0));
   t.true(report.writeChecks.every((w) => w.lost === 0 && w.acked > 0));
+  t.true(report.findings.some((f) => f.kind === 'cascade' && /retry-storm/.test(f.title)));
+  t.is(r.exitCode, report.verdict.passed ? 0 : 1);
+  t.true(report.verdict.passed, r.stdout);
   t.deepEqual(await leftovers(report.run.id), []);
 });

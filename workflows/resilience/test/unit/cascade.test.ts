@@ -1,7 +1,7 @@
 import test from 'ava';
 import type { ProbeSample } from '@resilience/fixtures';
 import { amplification, appReading, parseProm, sumOf, windowStats, within } from '../../src/cascade-metrics.ts';
-import { CascadeOptions, CASCADE_SCENARIO_NAMES } from '../../src/cascade-options.ts';
+import { ALL_SCENARIOS, CascadeOptions, CASCADE_SCENARIO_NAMES } from '../../src/cascade-options.ts';
 import { cascadeSchedule, clientAttempts } from '../../src/cascade.ts';
 
 const sample = (intended: number, latency: number, ok = true): ProbeSample => ({ probe: 'p', op: 'GET /', intended, completed: intended + latency, ok });
@@ -47,29 +47,42 @@ test('appReading reads attempts per dependency, in-flight and event-loop p99 fro
     'app_dependency_attempts_total{dependency="cache",outcome="ok",app="sample-app",mode="hardened"} 7',
     'app_http_inflight_requests{app="sample-app",mode="hardened"} 4',
     'nodejs_eventloop_lag_p99_seconds{app="sample-app",mode="hardened"} 0.0125',
+    'app_cache_requests_total{result="hit",app="sample-app",mode="hardened"} 900',
+    'app_cache_requests_total{result="miss",app="sample-app",mode="hardened"} 50',
   ].join('\n');
   const r = appReading(text);
   t.deepEqual(r.attempts, { database: 150, cache: 7 });
   t.is(r.inflight, 4);
   t.is(r.eventLoopP99Ms, 12.5);
+  t.is(r.cacheMisses, 50);
   t.is(sumOf(parseProm(text), 'app_dependency_attempts_total', { outcome: 'error' }), 30);
   t.is(sumOf(parseProm(text), 'no_such_metric'), undefined);
   // An app without the counters: nothing invented.
-  t.deepEqual(appReading('up 1\n'), { attempts: {}, inflight: undefined, eventLoopP99Ms: undefined });
+  t.deepEqual(appReading('up 1\n'), { attempts: {}, inflight: undefined, eventLoopP99Ms: undefined, cacheMisses: undefined });
 });
 
 test('options: defaults, every scenario accepted, bad values refused with the flag named', (t) => {
-  t.like(CascadeOptions.parse({}), { scenario: 'redis-slow', image: 'bookworm', steady: 10_000, hold: 20_000, after: 10_000, interval: 100, clientTimeout: 2_000 });
-  for (const scenario of CASCADE_SCENARIO_NAMES) t.true(CascadeOptions.safeParse({ scenario }).success, scenario);
-  const bad = CascadeOptions.safeParse({ scenario: 'redis-fast' });
-  t.false(bad.success);
-  t.is(bad.error?.issues[0]?.path.join('.'), 'scenario');
+  t.deepEqual(CascadeOptions.parse({}).scenario, ['redis-slow']);
+  t.like(CascadeOptions.parse({}), { image: 'bookworm', steady: 10_000, hold: 20_000, after: 10_000, interval: 100, clientTimeout: 2_000 });
+  for (const scenario of CASCADE_SCENARIO_NAMES) t.deepEqual(CascadeOptions.parse({ scenario }).scenario, [scenario]);
+  t.deepEqual(CascadeOptions.parse({ scenario: 'retry-storm, db-slow' }).scenario, ['retry-storm', 'db-slow']);
+  // all: every scenario once, the black hole last (it leaves the naive app's connection dead).
+  const all = CascadeOptions.parse({ scenario: 'all' }).scenario;
+  t.deepEqual([...all].sort(), [...CASCADE_SCENARIO_NAMES].sort());
+  t.is(all.at(-1), 'redis-blackhole');
+  t.deepEqual(all, [...ALL_SCENARIOS]);
+  for (const scenario of ['redis-fast', 'redis-slow,redis-fast', 'redis-slow,redis-slow', '']) {
+    const bad = CascadeOptions.safeParse({ scenario });
+    t.false(bad.success, scenario);
+    t.is(bad.error?.issues[0]?.path.join('.'), 'scenario');
+    t.regex(bad.error?.issues[0]?.message ?? '', /comma-separated list/);
+  }
   t.is(CascadeOptions.safeParse({ hold: '0s' }).error?.issues[0]?.path.join('.'), 'hold');
   t.is(CascadeOptions.safeParse({ instances: 2 }).success, false);
 });
 
 test('every scenario\'s plan: the fault on its dependency, measured, then the settle; two-stage scenarios heal between stages', (t) => {
-  const labels = (scenario: string) => cascadeSchedule(CascadeOptions.parse({ scenario })).map((s) => s.label);
+  const labels = (scenario: string) => cascadeSchedule(CascadeOptions.parse({ scenario })).flatMap((s) => (s.children ?? [s]).map((c) => c.label));
   const slow = labels('redis-slow');
   t.is(slow.filter((l) => l.startsWith('inject')).length, 2);
   t.true(slow.every((l) => !l.startsWith('inject') || l.includes('link-cache')));
@@ -83,7 +96,12 @@ test('every scenario\'s plan: the fault on its dependency, measured, then the se
     const l = labels(s);
     t.true(l.indexOf(l.find((x) => x.startsWith('measure'))!) > l.lastIndexOf(l.filter((x) => x.startsWith('heal')).at(-1)!), s);
     t.is(l.at(-2), 'until both apps are back (1 s of successes on every endpoint)', s);
+    t.is(l[0], `${s}: ${l[0]!.slice(s.length + 2)}`);
   }
+  // A list runs one block per scenario, in order, each its own iteration.
+  const blocks = cascadeSchedule(CascadeOptions.parse({ scenario: 'cache-flush,retry-storm' }));
+  t.deepEqual(blocks.map((b) => b.label), ['scenario 1: cache-flush', 'scenario 2: retry-storm']);
+  t.true(blocks[0]!.children!.some((c) => c.label.startsWith('inject flushall on primaryOf(redis)')));
   t.is(clientAttempts('retry-storm'), 3);
   t.is(clientAttempts('redis-slow'), 1);
 });
