@@ -347,11 +347,12 @@ function probeOf(p: ProbeSummary, phases: readonly ReportPhase[]): ReportProbe {
     writes: p.writes,
     attempts: p.attempts,
     failures: p.failures,
+    shed: p.shed,
     availability: p.availability,
     latency: latencyOf(p.latency),
     phases: names.map((name) => {
       const ph = p.phases[name]!;
-      return { phase: name, attempts: ph.attempts, failures: ph.failures, availability: ph.availability, latency: latencyOf(ph.latency) };
+      return { phase: name, attempts: ph.attempts, failures: ph.failures, shed: ph.shed, availability: ph.availability, latency: latencyOf(ph.latency) };
     }),
     outageMs: r(p.outageMs),
     failingIntervals: p.failingIntervals.map((i) => ({ start: r(i.start), end: r(i.end), durationMs: r(i.durationMs), failures: i.failures, open: i.open })),

@@ -228,7 +228,7 @@ function charts(report: Report): string {
   return tl.probes.map((p, i) => {
     const probe = report.probes.find((x) => x.name === p.probe);
     const stats = probe
-      ? `availability ${formatRatio(probe.availability)} · outage ${formatMs(probe.outageMs)} · worst RTO ${worstRtoText(probe)} · p99 ${formatLatency(probe.latency?.p99Ms)} · ${formatMs(tl.bucketMs)} buckets`
+      ? `availability ${formatRatio(probe.availability)}${(probe.shed ?? 0) > 0 ? ` (${formatCount(probe.shed ?? 0)} shed)` : ''} · outage ${formatMs(probe.outageMs)} · worst RTO ${worstRtoText(probe)} · p99 ${formatLatency(probe.latency?.p99Ms)} · ${formatMs(tl.bucketMs)} buckets`
       : '';
     return `<div class="card"><div class="chart-head"><h3><code>${esc(p.probe)}</code></h3><div class="stats">${esc(stats)}</div></div>${key}<div class="chart" id="chart-${i}" data-probe="${esc(p.probe)}"></div></div>`;
   }).join('\n');

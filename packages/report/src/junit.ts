@@ -1,7 +1,7 @@
 // JUnit XML of a report, so CI test reporters show each hypothesis as a test that passed or
 // failed, each critical finding as a failure, and each probe's worst RTO.
 import { SEVERITY_LABEL, findingFacts, sortFindings } from './findings.ts';
-import { NONE, formatLatency, formatMs, formatRatio, formatValue } from './format.ts';
+import { NONE, formatCount, formatLatency, formatMs, formatRatio, formatValue } from './format.ts';
 import type { Report } from './schema.ts';
 import { worstRtoText } from './tables.ts';
 
@@ -24,7 +24,7 @@ interface Suite {
  *   each critical one (time, nodes, detail and evidence in its text), warnings and infos passed
  *   with their text as system-out;
  * - when there are probes, a `probes` suite: one passed testcase per probe whose system-out has
- *   its availability, p99, outage and worst time to detect and RTO over its faults.
+ *   its availability (and shed operations, when any), p99, outage and worst time to detect and RTO over its faults.
  */
 export function renderJunit(report: Report): string {
   const { run, verdict } = report;
@@ -92,6 +92,7 @@ export function renderJunit(report: Report): string {
       cases: report.probes.map((p) => {
         const facts = [
           `availability ${formatRatio(p.availability)}`,
+          ...((p.shed ?? 0) > 0 ? [`shed ${formatCount(p.shed ?? 0)} (refused on purpose, HTTP 429; counted as failures)`] : []),
           `p99 ${formatLatency(p.latency?.p99Ms)}`,
           `outage ${formatMs(p.outageMs)}`,
           `time to detect (worst) ${formatMs(p.worst.timeToDetectMs)}`,

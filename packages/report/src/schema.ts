@@ -24,6 +24,7 @@ export const latencySchema = z.object({
 const availabilityFields = {
   attempts: count('Operations attempted.'),
   failures: count('Operations that were not good (failed, or over the latency budget when one is set).'),
+  shed: count('Of the failures, operations the system refused on purpose to protect itself (HTTP 429, rate limited): still failures, so availability counts them as not served (absent in reports from before it was counted).').optional(),
   availability: z.number().min(0).max(1).nullable().describe('good / attempted in [0, 1]; null when nothing was attempted.'),
 };
 

@@ -69,12 +69,22 @@ export function hypothesesTables(report: Report): Table[] {
   return groups.map(([caption, hs]) => hypothesesTable(report, hs, caption));
 }
 
+/**
+ * True when some probe had operations shed (refused on purpose, HTTP 429): only then do the
+ * probe tables have a `shed` column.
+ */
+export function hasShed(report: Report): boolean {
+  return report.probes.some((p) => (p.shed ?? 0) > 0);
+}
+
 export function probesTable(report: Report): Table {
+  const shed = hasShed(report);
   return {
     id: 'probes',
     title: 'Probes',
     columns: [
       { label: 'probe' }, { label: 'attempts', numeric: true }, { label: 'failures', numeric: true },
+      ...(shed ? [{ label: 'shed', numeric: true }] : []),
       { label: 'availability', numeric: true }, { label: 'p50', numeric: true }, { label: 'p99', numeric: true },
       { label: 'outage', numeric: true }, { label: 'time to detect (worst)', numeric: true }, { label: 'RTO (worst)', numeric: true },
     ],
@@ -82,6 +92,7 @@ export function probesTable(report: Report): Table {
       cell(p.name, { code: true }),
       cell(formatCount(p.attempts)),
       cell(formatCount(p.failures), p.failures > 0 ? { tone: 'bad' } : {}),
+      ...(shed ? [shedCell(p.shed)] : []),
       cell(formatRatio(p.availability), p.availability !== null && p.availability < 1 ? { tone: 'warn' } : {}),
       cell(formatLatency(p.latency?.p50Ms)),
       cell(formatLatency(p.latency?.p99Ms)),
@@ -93,12 +104,20 @@ export function probesTable(report: Report): Table {
   };
 }
 
+/** Shed operations: amber (the system protecting itself), not red like other failures. */
+function shedCell(shed: number | undefined): Cell {
+  return cell(formatCount(shed ?? 0), (shed ?? 0) > 0 ? { tone: 'warn' } : {});
+}
+
 export function probePhasesTable(report: Report): Table {
+  const shed = hasShed(report);
   return {
     id: 'probe-phases',
     title: 'Per phase',
     columns: [
-      { label: 'probe' }, { label: 'phase' }, { label: 'attempts', numeric: true }, { label: 'availability', numeric: true },
+      { label: 'probe' }, { label: 'phase' }, { label: 'attempts', numeric: true },
+      ...(shed ? [{ label: 'shed', numeric: true }] : []),
+      { label: 'availability', numeric: true },
       { label: 'p50', numeric: true }, { label: 'p95', numeric: true }, { label: 'p99', numeric: true },
       { label: 'p99.9', numeric: true }, { label: 'max', numeric: true },
     ],
@@ -106,6 +125,7 @@ export function probePhasesTable(report: Report): Table {
       cell(p.name, { code: true }),
       cell(ph.phase),
       cell(formatCount(ph.attempts)),
+      ...(shed ? [shedCell(ph.shed)] : []),
       cell(formatRatio(ph.availability), ph.availability !== null && ph.availability < 1 ? { tone: 'warn' } : {}),
       cell(formatLatency(ph.latency?.p50Ms)),
       cell(formatLatency(ph.latency?.p95Ms)),

@@ -27,6 +27,7 @@ const PERCENTILES = { p50: 'p50Ms', p95: 'p95Ms', p99: 'p99Ms', p999: 'p999Ms', 
 /** Metrics every run has. */
 export const BUILTIN_METRICS: readonly MetricSpec[] = [
   { name: 'availability', unit: 'ratio', aggregate: 'min', probeMetric: true, description: 'successful / attempted operations (pooled over the selected probes)' },
+  { name: 'shed', unit: 'count', aggregate: 'sum', probeMetric: true, description: 'operations the system refused on purpose to protect itself (HTTP 429, rate limited), summed over the selected probes; a part of the failures, so availability counts them as not served' },
   { name: 'rto', unit: 'ms', probeMetric: true, description: 'client-visible recovery time: fault start to the first of 1 s of consecutive successes; worst over faults and probes; not measured if any did not recover' },
   { name: 'ttd', unit: 'ms', probeMetric: true, description: 'time to detect: fault start to the first failed operation; worst over faults and probes' },
   { name: 'outage', unit: 'ms', probeMetric: true, description: 'sum of the failing intervals of a probe; worst probe' },
@@ -89,7 +90,7 @@ export type MetricLookup = (metric: string, args: readonly string[]) => number |
  * Arguments select: phase names (probe metrics), probe names (without `@variant`), scopes
  * (systems: `postgres` selects the probes depending on it, and measurements of it and of its
  * probes), and for `findings` a severity. Without arguments every probe / measurement counts.
- * Probe metrics: availability pools operations; rto is the worst probe's worst fault and
+ * Probe metrics: availability pools operations; shed adds up shed operations; rto is the worst probe's worst fault and
  * unmeasured when any selected probe did not recover; percentiles and outage take the worst
  * probe. Measurements combine with the metric's aggregate (counts add up, else the worst).
  */
@@ -133,6 +134,18 @@ export function metricLookup(ctx: LookupContext): MetricLookup {
           good += s.attempts - s.failures;
         }
         return attempts ? good / attempts : null;
+      }
+      case 'shed': {
+        // Not measured when no selected probe ran in the phase (as availability).
+        let shed = 0;
+        let attempts = 0;
+        for (const p of selected) {
+          const s = phase ? p.phases[phase] : p;
+          if (!s) continue;
+          attempts += s.attempts;
+          shed += s.shed;
+        }
+        return attempts ? shed : null;
       }
       case 'rto': {
         const judged = selected.filter((p) => p.worst.status !== 'no-faults');

@@ -8,7 +8,7 @@ import { parseHypothesis, compare, formatValue, type Hypothesis } from './hypoth
 import { MetricRegistry, baseName, type Aggregate } from './metrics.ts';
 
 /** Metrics a safeguard computes from the probes' samples of the window. */
-const WINDOWED = new Set(['availability', 'p50', 'p95', 'p99', 'p999', 'max']);
+const WINDOWED = new Set(['availability', 'shed', 'p50', 'p95', 'p99', 'p999', 'max']);
 const PERCENTILE: Record<string, number> = { p50: 50, p95: 95, p99: 99, p999: 99.9 };
 /** Probe metrics that need the whole run (a recovery, a sum of outages): not watchable live. */
 const WHOLE_RUN = new Set(['rto', 'ttd', 'outage']);
@@ -33,7 +33,7 @@ export function parseSafeguard(text: string, registry: MetricRegistry): Safeguar
     throw e;
   }
   if (WHOLE_RUN.has(h.metric)) {
-    throw new InvalidArgumentError('--abort-if', text, `a condition that can be watched while the run goes on: availability or a latency percentile (${[...WINDOWED].filter((m) => m !== 'availability').join(', ')}) over the window, findings, or a measured metric (${h.metric} is only known at the end of the run)`);
+    throw new InvalidArgumentError('--abort-if', text, `a condition that can be watched while the run goes on: availability, shed or a latency percentile (${[...WINDOWED].filter((m) => m !== 'availability' && m !== 'shed').join(', ')}) over the window, findings, or a measured metric (${h.metric} is only known at the end of the run)`);
   }
   return { ...h, over: WINDOWED.has(h.metric) ? 'window' : 'so far' };
 }
@@ -53,6 +53,8 @@ interface Entry {
   readonly intended: number;
   readonly attempts: number;
   readonly failures: number;
+  /** Of the failures, the shed ones (HTTP 429). */
+  readonly shed: number;
   /** null for a window event (no single latency). */
   readonly latencyMs: number | null;
 }
@@ -90,10 +92,10 @@ export class SafeguardMonitor {
         this.#scopes.set(e.name, e.scopes);
         break;
       case 'sample':
-        this.#add({ probe: e.probe, intended: e.intended, attempts: 1, failures: e.ok ? 0 : 1, latencyMs: Math.max(0, e.completed - e.intended) });
+        this.#add({ probe: e.probe, intended: e.intended, attempts: 1, failures: e.ok ? 0 : 1, shed: !e.ok && e.shed === true ? 1 : 0, latencyMs: Math.max(0, e.completed - e.intended) });
         break;
       case 'window':
-        this.#add({ probe: e.probe, intended: e.from, attempts: e.attempts, failures: e.failures, latencyMs: null });
+        this.#add({ probe: e.probe, intended: e.from, attempts: e.attempts, failures: e.failures, shed: e.shed ?? 0, latencyMs: null });
         break;
       case 'finding':
         this.#findings.push({ severity: e.severity });
@@ -167,6 +169,7 @@ export class SafeguardMonitor {
     if (now - since < this.windowMs) return undefined;
     let attempts = 0;
     let failures = 0;
+    let shed = 0;
     const latencies: number[] = [];
     for (let i = this.#head; i < this.#entries.length; i++) {
       const e = this.#entries[i]!;
@@ -174,11 +177,13 @@ export class SafeguardMonitor {
       if (phase !== undefined && this.#phaseAt(e.intended) !== phase) continue;
       attempts += e.attempts;
       failures += e.failures;
+      shed += e.shed;
       if (e.latencyMs !== null) latencies.push(e.latencyMs);
     }
     if (attempts === 0) return undefined;
     const basis = `${attempts.toLocaleString('en-US')} operations of ${selected.join(', ')} in the last ${formatValue(this.windowMs, 'ms')}${phase ? ` of phase ${phase}` : ''}`;
     if (s.metric === 'availability') return { value: (attempts - failures) / attempts, basis };
+    if (s.metric === 'shed') return { value: shed, basis };
     if (latencies.length === 0) return undefined;
     latencies.sort((a, b) => a - b);
     const p = PERCENTILE[s.metric];

@@ -1069,10 +1069,13 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
   }
   if (comparisonFailed) rows.push([comparisonFailed.name, ...(variants.length > 1 ? [''] : []), 'not measured', 'compared', 'FAIL']);
   write(table(rows));
-  const probeRows: string[][] = [['probe', 'attempts', 'availability', 'p50', 'p99', 'outage', 'ttd (worst)', 'rto (worst)']];
+  // A `shed` column (operations refused on purpose, HTTP 429; counted in availability as not
+  // served) only when some probe was refused.
+  const shedColumn = Object.values(summary.probes).some((p) => p.shed > 0);
+  const probeRows: string[][] = [['probe', 'attempts', ...(shedColumn ? ['shed'] : []), 'availability', 'p50', 'p99', 'outage', 'ttd (worst)', 'rto (worst)']];
   for (const p of Object.values(summary.probes)) {
     const rto = p.worst.status === 'no-faults' ? '-' : p.worst.status === 'not-recovered' ? 'not recovered' : formatValue(p.worst.rtoMs, 'ms');
-    probeRows.push([p.probe, p.attempts.toLocaleString('en-US'), formatValue(p.availability, 'ratio'), formatValue(p.latency?.p50Ms ?? null, 'ms'), formatValue(p.latency?.p99Ms ?? null, 'ms'), formatValue(p.outageMs, 'ms'), p.worst.timeToDetectMs === null ? '-' : formatValue(p.worst.timeToDetectMs, 'ms'), rto]);
+    probeRows.push([p.probe, p.attempts.toLocaleString('en-US'), ...(shedColumn ? [p.shed.toLocaleString('en-US')] : []), formatValue(p.availability, 'ratio'), formatValue(p.latency?.p50Ms ?? null, 'ms'), formatValue(p.latency?.p99Ms ?? null, 'ms'), formatValue(p.outageMs, 'ms'), p.worst.timeToDetectMs === null ? '-' : formatValue(p.worst.timeToDetectMs, 'ms'), rto]);
   }
   write('');
   write(table(probeRows));

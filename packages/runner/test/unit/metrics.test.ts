@@ -125,3 +125,33 @@ test('a user hypothesis replaces the default on the same metric and arguments; w
   // The same default twice (a workflow's and several probes' lossHypothesis) is judged once.
   t.deepEqual(mergeHypotheses([...defaults, parseHypothesis('rto <= 30s'), parseHypothesis('rto <= 30s')], []).map((h) => h.text), ['lostWrites(sql-write) == 0', 'lostWrites(redis-write) == 0', 'rto <= 30s']);
 });
+
+test('shed counts the operations refused on purpose, per phase and probe; they stay failures in availability', (t) => {
+  const a = new RunAnalyser();
+  a.push({ type: 'phase', name: 'steady', at: 0 });
+  a.push({ type: 'probe', name: 'http-read', op: 'GET /', scopes: ['app'], intervalMs: 10, writes: false, at: 0 });
+  a.push({ type: 'probe', name: 'sql-read', op: 'op', scopes: ['postgres'], intervalMs: 10, writes: false, at: 0 });
+  // http-read: 400 operations in steady (0..4 s), every 4th answered 429 (100 shed); 100 in
+  // `fault` (4..5 s) with every 10th a 500 (failed, not shed). sql-read: 500 ok.
+  a.push({ type: 'phase', name: 'fault', at: 4000 });
+  for (let i = 0; i < 500; i++) {
+    const intended = i * 10;
+    const refused = intended < 4000 && i % 4 === 3;
+    const broken = intended >= 4000 && i % 10 === 9;
+    a.push({ type: 'sample', probe: 'http-read', op: 'GET /', intended, completed: intended + 2, ok: !refused && !broken, ...(refused ? { error: 'HTTP 429 (Retry-After 1 s)', shed: true as const } : broken ? { error: 'HTTP 500' } : {}) });
+    a.push({ type: 'sample', probe: 'sql-read', op: 'op', intended, completed: intended + 2, ok: true });
+  }
+  const s = a.finish();
+  const lookup = metricLookup({ summary: s, measurements: [], registry });
+  t.is(lookup('shed', []), 100);
+  t.is(lookup('shed', ['steady']), 100);
+  t.is(lookup('shed', ['fault']), 0, 'a 500 is a failure, not shed');
+  t.is(lookup('shed', ['steady', 'postgres']), 0);
+  t.is(lookup('shed', ['nowhere']), null, 'selects no probe: not measured');
+  t.is(lookup('availability', ['steady', 'http-read']), 0.75, 'shed operations are not served');
+  t.is(registry.get('shed')?.unit, 'count');
+  const [held, failed] = evaluate([parseHypothesis('shed(steady) <= 100', undefined, registry), parseHypothesis('shed(steady, app) == 0', undefined, registry)], lookup);
+  t.true(held!.ok);
+  t.is(failed!.observed, 100);
+  t.false(failed!.ok);
+});

@@ -84,6 +84,19 @@ test('latency percentiles over the window', (t) => {
   t.is(monitor(['p50 >= 5ms'], 1000, events).check(1000)?.observed, 5);
 });
 
+test('shed over the window: the operations refused on purpose (HTTP 429) in the last window', (t) => {
+  const events: JournalEvent[] = [
+    { type: 'phase', name: 'steady', at: 0 },
+    // 0..2 s: every 4th operation refused with a 429 (shed); 2..3 s: every 4th a 500 (failed, not shed).
+    ...samples('api', 0, 3000, (t) => t % 40 !== 30).map((e) => (e.type === 'sample' && !e.ok && e.intended < 2000 ? { ...e, error: 'HTTP 429', shed: true as const } : e)),
+  ];
+  const over = (text: string, now: number) => monitor([text], 1000, events).check(now);
+  t.is(over('shed > 24', 2000)?.observed, 25, '25 of the 100 operations of [1 s, 2 s) were shed');
+  t.is(over('shed > 25', 2000), undefined);
+  t.is(over('shed > 0', 3000), undefined, 'the 500s of [2 s, 3 s) are failures, not shed');
+  t.is(over('availability < 80%', 3000)?.observed, 0.75);
+});
+
 test('findings and measured metrics: their values so far', (t) => {
   const m = monitor(['findings(critical) >= 1', 'election(db) > 2s'], 1000, [
     { type: 'finding', id: 'w', kind: 'x', severity: 'warning', at: 10, title: 't', detail: 'd', evidence: [] },
