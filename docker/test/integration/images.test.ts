@@ -143,6 +143,17 @@ test('infra-trixie image: PostgreSQL 17, Patroni 4.0, etcd 3.5, HAProxy 3.0, Red
   for (const user of ['postgres', 'etcd', 'haproxy', 'redis']) t.is((await c.exec(['id', user])).exitCode, 0, user);
 });
 
+test('every image has libfaketime: a process that preloads it sees the clock moved (the clock-skew fault)', async (t) => {
+  for (const [i, image] of [Images.infra, INFRA_TRIXIE, Images.app].entries()) {
+    const c = await start(t, { image, name: `smoke-faketime-${i}`, entrypoint: ['sleep'], cmd: ['infinity'] });
+    // `$LIB` is the loader's, not the shell's: the path clockSkewReady puts in LD_PRELOAD.
+    const r = await c.exec(['sh', '-c', 'echo "$(env LD_PRELOAD=\'/usr/$LIB/faketime/libfaketime.so.1\' FAKETIME=+3600 date +%s) $(date +%s)"']);
+    t.is(r.stderr, '', `${image}: the loader preloaded it`);
+    const [faked, real] = r.stdout.trim().split(' ').map(Number);
+    t.true(Math.abs(faked! - real! - 3600) <= 1, `${image}: ${r.stdout}`);
+  }
+});
+
 test('images carry the project labels', async (t) => {
   for (const image of [Images.infra, INFRA_TRIXIE, Images.app]) {
     const info = await engine.docker.getImage(image).inspect();
