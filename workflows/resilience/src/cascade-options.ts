@@ -5,15 +5,15 @@ import { bool, duration } from './options.ts';
 /** The dependency a scenario makes fail, as the apps name it (and as the probes' scope). */
 export type Dependency = 'database' | 'cache';
 
-/** Each scenario: the dependency it hits and what it does, for --help and the report. */
+/** Each scenario: the dependency it hits, whether that dependency fails (errors or time-outs: retry amplification is measured) and what it does, for --help and the report. */
 export const CASCADE_SCENARIOS = {
-  'redis-slow': { dependency: 'cache', does: 'latency on the app -> Redis link: 300 ms for half the hold, then 2 s' },
-  'redis-blackhole': { dependency: 'cache', does: 'the app -> Redis link accepts and holds every byte: nothing answers, nothing is refused' },
-  'db-slow': { dependency: 'database', does: 'latency on the app -> PostgreSQL link (500 ms) for half the hold, then lock contention: the orders table locked against writes' },
-  'pool-exhaustion': { dependency: 'database', does: 'every database connection of the apps held: the orders table locked against everything, so each query waits holding its pooled connection' },
-  'retry-storm': { dependency: 'database', does: 'the app -> PostgreSQL link resets every connection (fast failures) while clients retry each failed request up to 3 times at once' },
-  'cache-flush': { dependency: 'cache', does: 'FLUSHALL on the Redis master under load: every cached order gone at once, the reads fall through to PostgreSQL (a cache avalanche)' },
-} as const satisfies Record<string, { dependency: Dependency; does: string }>;
+  'redis-slow': { failing: true, dependency: 'cache', does: 'latency on the app -> Redis link: 300 ms for half the hold, then 2 s' },
+  'redis-blackhole': { failing: true, dependency: 'cache', does: 'the app -> Redis link accepts and holds every byte: nothing answers, nothing is refused' },
+  'db-slow': { failing: true, dependency: 'database', does: 'latency on the app -> PostgreSQL link (500 ms) for half the hold, then lock contention: the orders table locked against writes' },
+  'pool-exhaustion': { failing: true, dependency: 'database', does: 'every database connection of the apps held: the orders table locked against everything, so each query waits holding its pooled connection' },
+  'retry-storm': { failing: true, dependency: 'database', does: 'the app -> PostgreSQL link resets every connection (fast failures) while clients retry each failed request up to 3 times at once' },
+  'cache-flush': { failing: false, dependency: 'cache', does: 'FLUSHALL on the Redis master under load: every cached order gone at once, the reads fall through to PostgreSQL (a cache avalanche)' },
+} as const satisfies Record<string, { failing: boolean; dependency: Dependency; does: string }>;
 
 export type CascadeScenario = keyof typeof CASCADE_SCENARIOS;
 export const CASCADE_SCENARIO_NAMES = Object.keys(CASCADE_SCENARIOS) as CascadeScenario[];

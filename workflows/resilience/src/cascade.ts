@@ -148,12 +148,13 @@ const link = (dependency: Dependency) => node<CascadeEnv>(`link-${dependency}`, 
 });
 const primaryNode = primaryOf('postgres') as TargetSelector<CascadeEnv>;
 
-/** Scrapes every app's /metrics; an app that does not answer in 1 s gives no reading. */
+/** Scrapes every app's /metrics; an app that does not answer in 3 s gives no reading. */
 async function scrape(env: CascadeEnv): Promise<Partial<Record<AppName, AppReading>>> {
   const out: Partial<Record<AppName, AppReading>> = {};
   await Promise.all(CASCADE_APPS.map(async ({ name }) => {
     try {
-      const res = await fetch(`${env.loads[name].app.url}/metrics`, { signal: AbortSignal.timeout(1_000) });
+      // 3 s: /metrics asks each dependency (1 s deadline each), and a stuck one takes that long.
+      const res = await fetch(`${env.loads[name].app.url}/metrics`, { signal: AbortSignal.timeout(3_000) });
       if (res.ok) out[name] = appReading(await res.text());
     } catch {
       // A stuck app answers nothing: no reading this time.
@@ -241,12 +242,13 @@ function measureWindow(scenario: CascadeScenario): Step<CascadeEnv> {
       const lag = load.during.map((r) => r.eventLoopP99Ms).filter((x): x is number => x !== undefined);
       const inflightMax = inflight.length ? Math.max(...inflight) : null;
       const lagMax = lag.length ? Math.max(...lag) : null;
-      const m = (metric: string, value: number | null, unit: 'ratio' | 'ms' | 'count') => sc.measure({ name: metric, scope: name, value, unit, description: describe(metric) });
+      const m = (metric: string, value: number | null, unit: 'ratio' | 'ms' | 'count') => sc.measure({ name: metric, scope: name, iteration: sc.iteration, value, unit, description: describe(metric) });
       m('unaffectedAvailability', un.availability, 'ratio');
       m('unaffectedP99', un.p99Ms, 'ms');
       m('affectedAvailability', af.availability, 'ratio');
       m('affectedP99', af.p99Ms, 'ms');
-      m('amplification', amp, 'count');
+      // A flushed cache is empty, not failing: its extra attempts (a set after each miss) are not retries.
+      if (CASCADE_SCENARIOS[scenario].failing) m('amplification', amp, 'count');
       if (dependency === 'cache') {
         m('dbLoadFactor', dbLoad === null ? null : Math.round(dbLoad * 100) / 100, 'count');
         const b = load.before?.reading.cacheMisses;
@@ -290,7 +292,7 @@ function naiveFinding(sc: StepContext<CascadeEnv>, x: { scenario: CascadeScenari
   const numbers = `During ${x.scenario} (${CASCADE_SCENARIOS[x.scenario].does}) the naive app's ${x.unaffected.join(' and ')} answered ${pct(x.un.availability)} of ${x.un.attempts} requests (p99 ${ms(x.un.p99Ms)}) and its ${x.affected.join(' and ')} ${pct(x.af.availability)} (p99 ${ms(x.af.p99Ms)}; the hardened app's: ${pct(x.hardened.availability)}, p99 ${ms(x.hardened.p99Ms)}); ${x.amp === null ? 'its attempts per request were not measured' : `it made ${x.amp.toFixed(2)} attempts on ${x.dependency} per client request`}; requests in flight peaked at ${x.inflightMax ?? 'not measured'}.`;
   if (!spread && !hurt && !amplified) {
     sc.finding({
-      kind: 'cascade-not-shown', severity: 'warning', scope: 'naive', at: sc.now(),
+      kind: 'cascade-not-shown', severity: 'warning', scope: 'naive', at: sc.now(), iteration: sc.iteration,
       title: `The naive app was not hurt by ${x.scenario}: this run shows nothing about the hardening`,
       detail: `${numbers} A scenario that does not hurt the control proves nothing about the hardened app's defences. Try a longer --hold, a shorter --interval (more load), or another scenario.`,
     });
@@ -302,7 +304,7 @@ function naiveFinding(sc: StepContext<CascadeEnv>, x: { scenario: CascadeScenari
     amplified ? `${x.amp!.toFixed(2)} attempts on ${x.dependency} per client request` : '',
   ].filter(Boolean).join('; ');
   sc.finding({
-    kind: 'cascade', severity: 'info', scope: 'naive', at: sc.now(),
+    kind: 'cascade', severity: 'info', scope: 'naive', at: sc.now(), iteration: sc.iteration,
     title: `${x.scenario}: the naive app (the control): ${what}`,
     detail: `${numbers}${spread ? '' : ' Node.js keeps serving other requests while these wait (no thread per request to run out of), so a slow or failing dependency stays with its own endpoints unless something shared (a pool, memory, the event loop) runs out.'} The hardened app is judged by the hypotheses.`,
   });
@@ -328,12 +330,12 @@ function settled(scenario: CascadeScenario): Step<CascadeEnv> {
         if (back === null) await sc.sleep(100);
       }
       const recovery = back === null ? null : Math.max(0, back - healedAt);
-      sc.measure({ name: 'recoveryAfterHeal', scope: name, value: recovery === null ? null : Math.round(recovery), unit: 'ms', description: describe('recoveryAfterHeal') });
+      sc.measure({ name: 'recoveryAfterHeal', scope: name, iteration: sc.iteration, value: recovery === null ? null : Math.round(recovery), unit: 'ms', description: describe('recoveryAfterHeal') });
       const metastable = recovery === null || recovery > bound;
-      sc.measure({ name: 'metastability', scope: name, value: metastable ? 1 : 0, unit: 'count', description: describe('metastability') });
+      sc.measure({ name: 'metastability', scope: name, iteration: sc.iteration, value: metastable ? 1 : 0, unit: 'count', description: describe('metastability') });
       if (metastable) {
         sc.finding({
-          kind: 'metastability', severity: name === 'naive' ? 'info' : 'critical', scope: name, at: sc.now(),
+          kind: 'metastability', severity: name === 'naive' ? 'info' : 'critical', scope: name, at: sc.now(), iteration: sc.iteration,
           title: `${name === 'naive' ? 'The naive app (the control)' : 'The hardened app'} stayed down after ${scenario} was healed: ${recovery === null ? `not back within ${(sc.timeoutMs / 1000).toFixed(0)} s` : `back ${(recovery / 1000).toFixed(1)} s after the heal`}, more than twice the breaker's half-open time (${bound / 1000} s)`,
           detail: 'Its dependency was healthy again while it kept failing: the load it was under (requests queued in it, retries, cold connections) held it in the bad state, a metastable failure. A scenario after this one starts with the app in this state.',
         });
