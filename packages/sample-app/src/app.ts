@@ -1,5 +1,6 @@
-// The HTTP surface of the reference app: place, list and read orders (PostgreSQL, cache-aside
-// through Redis for a single order), /health, /metrics, /schema (the contract of every answer, src/schemas.ts), /api/info
+// The HTTP surface of the reference app: place, list, read and update orders (PostgreSQL,
+// cache-aside through Redis for a single order; an update deletes its entry, or in naive mode
+// overwrites it), /health, /metrics, /schema (the contract of every answer, src/schemas.ts), /api/info
 // (no dependency) and a small page. Dependencies are optional so the image can be
 // smoke tested alone. The mode decides how dependencies are called: hardened (deadlines,
 // retries, breakers, cache fallback) or naive (plain driver calls, no fallback).
@@ -20,14 +21,14 @@ import {
   hardenedPolicy, naivePolicy, isDependencyUnavailableError, type BreakerState, type DependencyPolicy,
 } from './policy.ts';
 import { createMetrics, type DependencyState } from './metrics.ts';
-import { cacheKey, isOrderId, parseListLimit, parseOrderBody, type Order } from './orders.ts';
+import { cacheKey, isOrderId, parseListLimit, parseOrderBody, parseQuantityBody, type Order } from './orders.ts';
 import { BodyTooLargeError, readBody, send, sendJson } from './http.ts';
 import { PAGE_CSP, renderPage } from './page.ts';
 import { TokenBucket } from './rate-limit.ts';
 import {
   contractDocument, type CreatedOrderBody, type HealthBody, type InfoBody, type InternalErrorBody, type InvalidInputBody,
   type MethodNotAllowedBody, type NotFoundBody, type OrderListBody, type OrderNotFoundBody, type RateLimitedBody, type TooLargeBody,
-  type UnavailableBody,
+  type UnavailableBody, type UpdatedOrderBody,
 } from './schemas.ts';
 
 export type HealthStatus = 'ok' | 'degraded' | 'down' | 'stopping';
@@ -80,8 +81,8 @@ function decodeSegment(segment: string): string {
 }
 
 /** The methods each route answers (HEAD too wherever GET is); the first is the Allow header's order. */
-const ALLOWED: Record<Exclude<Route, 'unmatched'>, readonly ('GET' | 'POST')[]> = {
-  '/': ['GET'], '/health': ['GET'], '/metrics': ['GET'], '/schema': ['GET'], '/api/info': ['GET'], '/orders': ['GET', 'POST'], '/orders/:id': ['GET'],
+const ALLOWED: Record<Exclude<Route, 'unmatched'>, readonly ('GET' | 'POST' | 'PATCH')[]> = {
+  '/': ['GET'], '/health': ['GET'], '/metrics': ['GET'], '/schema': ['GET'], '/api/info': ['GET'], '/orders': ['GET', 'POST'], '/orders/:id': ['GET', 'PATCH'],
 };
 
 /** Routes the rate limit never sheds: monitoring must see an overloaded instance. */
@@ -345,6 +346,50 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     sendJson(res, 200, { ...order, source: 'database' }, { 'x-cache': cache ? 'miss' : 'none' });
   }
 
+  /**
+   * Sets an order's quantity in PostgreSQL, then makes the cache follow. Hardened: cache-aside
+   * invalidation, the entry is deleted after the commit; when that fails the answer is 200 all
+   * the same (the database is the truth and the update is committed), but the failure is logged
+   * and counted (app_cache_invalidation_failures_total): the old entry may be served until its
+   * TTL. Naive: write-through, the new value is SET with the usual TTL, and a failure of that SET
+   * answers 500 although the update is committed.
+   */
+  async function updateOrder(id: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!isOrderId(id)) {
+      req.resume();
+      return sendJson(res, 400, { error: 'invalid id', field: 'id', message: `Expected \`id\` to be an order id (a UUID), got \`${id.slice(0, 60)}\`` } satisfies InvalidInputBody);
+    }
+    let text: string;
+    try {
+      text = await readBody(req, MAX_BODY_BYTES);
+    } catch (e) {
+      if (e instanceof BodyTooLargeError) return sendJson(res, 413, { error: 'body too large', field: 'body', message: e.message } satisfies TooLargeBody);
+      throw e;
+    }
+    const body = parseQuantityBody(text);
+    if (!body.ok) return sendJson(res, 400, { error: 'invalid body', field: body.field, message: body.message } satisfies InvalidInputBody);
+    if (!db) return sendJson(res, 503, { error: 'database not configured' } satisfies UnavailableBody);
+    const order = await call('database', 'update', async (signal) => {
+      await ensureSchema(db, signal);
+      return db.updateQuantity(id, body.value.quantity, signal);
+    });
+    if (!order) return sendJson(res, 404, { error: 'order not found', id } satisfies OrderNotFoundBody);
+    const key = cacheKey(id);
+    if (cache && hardened) {
+      try {
+        await call('cache', 'del', (signal) => cache.del(key, signal));
+      } catch (e) {
+        metrics.cacheInvalidationFailed();
+        log('warn', 'cache invalidation failed: the old entry may be served until its TTL', {
+          key, ttlSeconds: config.cacheTtlSeconds, error: isDependencyUnavailableError(e) ? `cache ${e.reason}` : e,
+        });
+      }
+    } else if (cache) {
+      await call('cache', 'set', (signal) => cache.set(key, encodeCachedOrder(order), config.cacheTtlSeconds, signal));
+    }
+    sendJson(res, 200, order satisfies UpdatedOrderBody);
+  }
+
   async function dispatch(req: IncomingMessage, res: ServerResponse, route: Route, path: string, query: URLSearchParams): Promise<void> {
     if (route === 'unmatched') return sendJson(res, 404, { error: 'not found', path } satisfies NotFoundBody);
     const allowed = ALLOWED[route];
@@ -371,8 +416,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         } satisfies InfoBody);
       case '/orders':
         return method === 'POST' ? placeOrder(req, res) : listOrders(query, res);
-      case '/orders/:id':
-        return readOrder(decodeSegment(path.slice('/orders/'.length)), res);
+      case '/orders/:id': {
+        const id = decodeSegment(path.slice('/orders/'.length));
+        return method === 'PATCH' ? updateOrder(id, req, res) : readOrder(id, res);
+      }
     }
   }
 

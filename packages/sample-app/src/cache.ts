@@ -12,6 +12,8 @@ export interface Cache {
   readonly target: string;
   get(key: string, signal: AbortSignal): Promise<string | null>;
   set(key: string, value: string, ttlSeconds: number, signal: AbortSignal): Promise<void>;
+  /** Removes a key (absent already is success). */
+  del(key: string, signal: AbortSignal): Promise<void>;
   ping(signal: AbortSignal): Promise<void>;
   /** Drops the connection and makes a new one (a suspect connection after repeated timeouts). */
   reconnect(): void;
@@ -77,6 +79,9 @@ export function createCache(target: RedisTarget, options: CacheOptions): Cache {
     get: (key, signal) => abortable(redis.get(key), signal),
     async set(key, value, ttlSeconds, signal) {
       await abortable(redis.set(key, value, 'EX', ttlSeconds), signal);
+    },
+    async del(key, signal) {
+      await abortable(redis.del(key), signal);
     },
     async ping(signal) {
       await abortable(redis.ping(), signal);

@@ -19,6 +19,8 @@ export interface Database {
    */
   insertOrder(id: string, body: OrderBody, signal: AbortSignal): Promise<InsertedOrder>;
   findOrder(id: string, signal: AbortSignal): Promise<Order | undefined>;
+  /** Sets an order's quantity and commits; the order as it is now, undefined when there is no such order. */
+  updateQuantity(id: string, quantity: number, signal: AbortSignal): Promise<Order | undefined>;
   /** The newest `limit` orders, newest first (ties in `created_at`, one transaction's, by id). */
   listOrders(limit: number, signal: AbortSignal): Promise<Order[]>;
   ping(signal: AbortSignal): Promise<void>;
@@ -120,6 +122,12 @@ export function createDatabase(url: string, options: DatabaseOptions): Database 
     },
     async findOrder(id, signal) {
       const rows = await query<OrderRow>('SELECT id, item, quantity, created_at FROM orders WHERE id = $1', [id], signal);
+      const row = rows[0];
+      return row ? { id: row.id, item: row.item, quantity: row.quantity, createdAt: row.created_at.toISOString() } : undefined;
+    },
+    async updateQuantity(id, quantity, signal) {
+      // One statement, so a retry after a lost answer sets the same quantity again (idempotent).
+      const rows = await query<OrderRow>('UPDATE orders SET quantity = $2 WHERE id = $1 RETURNING id, item, quantity, created_at', [id, quantity], signal);
       const row = rows[0];
       return row ? { id: row.id, item: row.item, quantity: row.quantity, createdAt: row.created_at.toISOString() } : undefined;
     },

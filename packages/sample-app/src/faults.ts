@@ -45,6 +45,7 @@ export function withFaults(db: Database | undefined, cache: Cache | undefined, c
     insertOrder: monkey.wrap('db.insertOrder', db.insertOrder.bind(db), { ...common, onFault: onFault('db.insertOrder') }),
     findOrder: monkey.wrap('db.findOrder', db.findOrder.bind(db), { ...common, onFault: onFault('db.findOrder') }),
     listOrders: monkey.wrap('db.listOrders', db.listOrders.bind(db), { ...common, onFault: onFault('db.listOrders') }),
+    updateQuantity: monkey.wrap('db.updateQuantity', db.updateQuantity.bind(db), { ...common, onFault: onFault('db.updateQuantity') }),
   } : db;
   const corrupt = config.kinds.includes('corrupt');
   const wrappedCache: Cache | undefined = cache && (has || corrupt) ? {
@@ -52,7 +53,10 @@ export function withFaults(db: Database | undefined, cache: Cache | undefined, c
     target: cache.target,
     reconnect: cache.reconnect.bind(cache),
     get: monkey.wrap('cache.get', cache.get.bind(cache), { ...common, ...(corrupt ? { corrupt: corruptText } : {}), onFault: onFault('cache.get') }),
-    ...(has ? { set: monkey.wrap('cache.set', cache.set.bind(cache), { ...common, onFault: onFault('cache.set') }) } : {}),
+    ...(has ? {
+      set: monkey.wrap('cache.set', cache.set.bind(cache), { ...common, onFault: onFault('cache.set') }),
+      del: monkey.wrap('cache.del', cache.del.bind(cache), { ...common, onFault: onFault('cache.del') }),
+    } : {}),
   } : cache;
   log('warn', 'fault injection on', { kinds: config.kinds, probability: config.probability, seed: config.seed, delayMs: config.delayMs });
   return { db: wrappedDb, cache: wrappedCache, stats: () => monkey.stats() };

@@ -24,6 +24,8 @@ export interface Metrics {
   /** A request shed by the rate limit. */
   shed(route: string): void;
   cache(outcome: CacheOutcome): void;
+  /** An update committed whose cache entry could not be deleted (it may be served stale until its TTL). */
+  cacheInvalidationFailed(): void;
   orderCreated(): void;
 }
 
@@ -50,6 +52,7 @@ export function createMetrics(sources: MetricsSources): Metrics {
   const attempts = new Counter({ name: 'app_dependency_attempts_total', help: 'Attempts at a dependency (each retry counts; calls refused by an open breaker make none), by outcome', labelNames: ['dependency', 'outcome'], registers });
   const inflight = new Gauge({ name: 'app_http_inflight_requests', help: 'HTTP requests being served now', registers });
   const shed = new Counter({ name: 'app_rate_limited_requests_total', help: 'Requests shed with 429 by the rate limit (APP_RATE_LIMIT), by route', labelNames: ['route'], registers });
+  const invalidationFailures = new Counter({ name: 'app_cache_invalidation_failures_total', help: 'Updates committed whose cache entry could not be deleted (hardened mode): that entry may be served stale until its TTL', registers });
   const orders = new Counter({ name: 'app_orders_created_total', help: 'Orders committed and acknowledged', registers });
   new Gauge({
     name: 'app_dependency_up',
@@ -89,6 +92,7 @@ export function createMetrics(sources: MetricsSources): Metrics {
     inflight: (delta) => inflight.inc(delta),
     shed: (route) => shed.inc({ route }),
     cache: (outcome) => cache.inc({ result: outcome }),
+    cacheInvalidationFailed: () => invalidationFailures.inc(),
     orderCreated: () => orders.inc(),
   };
 }

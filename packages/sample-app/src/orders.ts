@@ -12,6 +12,11 @@ export const orderBodySchema = z.object({
 
 export type OrderBody = z.infer<typeof orderBodySchema>;
 
+/** The body of PATCH /orders/:id: the new quantity, validated as POST's. */
+export const quantityBodySchema = z.object({ quantity: orderBodySchema.shape.quantity });
+
+export type QuantityBody = z.infer<typeof quantityBodySchema>;
+
 export interface Order {
   readonly id: string;
   readonly item: string;
@@ -19,8 +24,8 @@ export interface Order {
   readonly createdAt: string;
 }
 
-export type BodyCheck =
-  | { readonly ok: true; readonly value: OrderBody }
+export type BodyCheck<T = OrderBody> =
+  | { readonly ok: true; readonly value: T }
   | { readonly ok: false; readonly field: string; readonly message: string };
 
 const EXPECTED: Record<string, string> = {
@@ -34,22 +39,32 @@ function shown(value: unknown): string {
   return `\`${text.length > 60 ? text.slice(0, 57) + '...' : text}\``;
 }
 
-/** Parses and validates a POST /orders body (JSON `{ item, quantity }`; other fields are ignored). */
-export function parseOrderBody(text: string): BodyCheck {
+/** Parses and validates a body against `schema`; `typed` and `fields` describe it in the messages. */
+function parseBody<T>(text: string, schema: z.ZodType<T>, typed: string, fields: string): BodyCheck<T> {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
-    return { ok: false, field: 'body', message: 'Expected the body to be JSON `{ "item": string, "quantity": number }`, got text that is not JSON' };
+    return { ok: false, field: 'body', message: `Expected the body to be JSON \`${typed}\`, got text that is not JSON` };
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    return { ok: false, field: 'body', message: `Expected the body to be a JSON object { item, quantity }, got ${shown(json)}` };
+    return { ok: false, field: 'body', message: `Expected the body to be a JSON object ${fields}, got ${shown(json)}` };
   }
-  const parsed = orderBodySchema.safeParse(json);
+  const parsed = schema.safeParse(json);
   if (parsed.success) return { ok: true, value: parsed.data };
   const field = String(parsed.error.issues[0]?.path[0] ?? 'body');
   const value = (json as Record<string, unknown>)[field];
   return { ok: false, field, message: `Expected \`${field}\` to be ${EXPECTED[field] ?? 'valid'}, got ${shown(value)}` };
+}
+
+/** Parses and validates a POST /orders body (JSON `{ item, quantity }`; other fields are ignored). */
+export function parseOrderBody(text: string): BodyCheck {
+  return parseBody(text, orderBodySchema, '{ "item": string, "quantity": number }', '{ item, quantity }');
+}
+
+/** Parses and validates a PATCH /orders/:id body (JSON `{ quantity }`; other fields are ignored). */
+export function parseQuantityBody(text: string): BodyCheck<QuantityBody> {
+  return parseBody(text, quantityBodySchema, '{ "quantity": number }', '{ quantity }');
 }
 
 export const DEFAULT_LIST_LIMIT = 20;

@@ -35,6 +35,9 @@ export const createdOrderSchema = z.strictObject({
   server: z.string().nullable(),
 });
 
+/** An order after PATCH /orders/:id: as committed in PostgreSQL. */
+export const updatedOrderSchema = z.strictObject(orderFields);
+
 /** A read answered from Redis (`x-cache: hit`). */
 export const cachedOrderSchema = z.strictObject({ ...orderFields, source: z.literal('cache') });
 /** A read answered from PostgreSQL (`x-cache: miss`, or `none` without a cache). */
@@ -79,6 +82,7 @@ export const unavailableSchema = z.union([
 
 export type HealthBody = z.infer<typeof healthSchema>;
 export type CreatedOrderBody = z.infer<typeof createdOrderSchema>;
+export type UpdatedOrderBody = z.infer<typeof updatedOrderSchema>;
 export type OrderListBody = z.infer<typeof orderListSchema>;
 export type InfoBody = z.infer<typeof infoSchema>;
 export type InvalidInputBody = z.infer<typeof invalidInputSchema>;
@@ -96,7 +100,7 @@ type ResponseContract =
   | { readonly description: string; readonly contentType: 'text/html' | 'text/plain' };
 
 interface RouteContract {
-  readonly method: 'GET' | 'POST';
+  readonly method: 'GET' | 'POST' | 'PATCH';
   /** `:name` stands for one path segment. */
   readonly path: string;
   readonly description: string;
@@ -151,6 +155,16 @@ export const ROUTES: readonly RouteContract[] = [
     },
   },
   {
+    method: 'PATCH', path: '/orders/:id', description: 'set an order\'s quantity (PostgreSQL), then delete its cache entry (hardened) or overwrite it (naive, write-through)', dependencies: ['postgres', 'redis'], user: true, rateLimited: true,
+    responses: {
+      200: { description: 'committed: the order with its new quantity (hardened: also when its cache entry could not be deleted)', schema: updatedOrderSchema },
+      400: { description: 'the id is not a UUID, or the body is not `{ quantity }`', schema: invalidInputSchema },
+      404: { description: 'no such order', schema: orderNotFoundSchema },
+      413: { description: 'the body is over 16 KiB', schema: tooLargeSchema },
+      429: rateLimited, 500: internal, 503: unavailable,
+    },
+  },
+  {
     method: 'GET', path: '/health', description: 'dependency and breaker state; 503 when the app cannot serve', dependencies: ['postgres', 'redis'], user: false, rateLimited: false,
     responses: { 200: { description: 'ok or degraded', schema: healthSchema }, 503: { description: 'down or stopping', schema: healthSchema }, 500: internal },
   },
@@ -178,7 +192,7 @@ export type ResponseDocument =
   | { readonly description: string; readonly contentType: 'text/html' | 'text/plain' };
 
 export interface RouteDocument {
-  readonly method: 'GET' | 'POST';
+  readonly method: 'GET' | 'POST' | 'PATCH';
   readonly path: string;
   readonly description: string;
   readonly dependencies: readonly Scope[];

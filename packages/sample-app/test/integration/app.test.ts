@@ -4,7 +4,7 @@ import test from 'ava';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
-import { Chaos, Engine, Images, freePort, startPostgres, startRedis, waitFor, type ContainerHandle } from '@resilience/fixtures';
+import { Chaos, Engine, FaultProxy, Images, freePort, startPostgres, startRedis, waitFor, type ContainerHandle } from '@resilience/fixtures';
 import { loadConfig, type Mode } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { createDatabase } from '../../src/db.ts';
@@ -149,6 +149,96 @@ test.serial('a retried insert of the same order answers the same row and the ser
 
 test.serial(placeAndRead, 'hardened');
 test.serial(placeAndRead, 'naive');
+
+async function patch(url: string, id: string, quantity: number) {
+  return answered(await call(`${url}/orders/${id}`, { method: 'PATCH', body: { quantity } }));
+}
+
+function counter(text: string, name: string): number | undefined {
+  const m = new RegExp(`^${name}\\{[^}]*\\} (\\d+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : undefined;
+}
+
+const updateAndRead = test.macro({
+  async exec(t, mode: Mode) {
+    const { url } = app(mode);
+    const id = await placeOrder(mode, `updated-${mode}`, 2);
+    answered(await read(mode, id));
+    t.like(answered(await read(mode, id)).body, { quantity: 2, source: 'cache' });
+    const res = await patch(url, id, 9);
+    t.is(res.status, 200);
+    t.like(res.body, { id, item: `updated-${mode}`, quantity: 9 });
+    t.deepEqual(contract.check({ method: 'PATCH', path: `/orders/${id}`, status: res.status, body: res.body, contentType: res.headers.get('content-type') ?? undefined }), { ok: true, route: 'PATCH /orders/:id' });
+    t.deepEqual((await db.query('select quantity from orders where id = $1', [id])).rows, [{ quantity: 9 }]);
+    if (mode === 'hardened') {
+      // Cache-aside: the entry is gone, the next read fills it from the database.
+      t.is(await redis.exists(`order:${id}`), 0);
+      t.like(answered(await read(mode, id)).body, { quantity: 9, source: 'database' });
+    } else {
+      // Write-through: the entry holds the new value at once, with a fresh TTL.
+      t.like(JSON.parse((await redis.get(`order:${id}`))!), { quantity: 9 });
+      t.true(await redis.ttl(`order:${id}`) > 50);
+    }
+    t.like(answered(await read(mode, id)).body, { quantity: 9, source: 'cache' });
+    const missing = answered(await call(`${url}/orders/${randomUUID()}`, { method: 'PATCH', body: { quantity: 3 } }));
+    t.is(missing.status, 404);
+    t.like(missing.body, { error: 'order not found' });
+  },
+  title: (_, mode: Mode) => `${mode}: PATCH sets the quantity in PostgreSQL; the next reads, through the cache, return the new one; an unknown id is 404`,
+});
+
+test.serial(updateAndRead, 'hardened');
+test.serial(updateAndRead, 'naive');
+
+test.serial('hardened, Redis unreachable during an update: 200 (committed), the failed invalidation counted; after the heal the cache serves the OLD quantity until its TTL (a stale read)', async (t) => {
+  const ttlMs = 3_000;
+  // Through a fault proxy whose reset cuts the app off while Redis keeps its data. (A pause
+  // would not do: the DEL that timed out sits in Redis's socket buffer and runs at the unpause.)
+  const proxy = await FaultProxy.start({ upstream: { host: '127.0.0.1', port: Number(new URL(redisUrl).port) }, name: 'redis' });
+  t.teardown(() => proxy.close());
+  const short = await startApp('hardened', { CACHE_TTL_SECONDS: String(ttlMs / 1000), REDIS_URL: `redis://127.0.0.1:${proxy.port}` });
+  extra.push(short);
+  const created = answered(await call(`${short.url}/orders`, { method: 'POST', body: { item: 'stale', quantity: 1 } }));
+  const { id } = created.body as { id: string };
+  // The read that fills the cache: its entry expires ttlMs after it was SET, between this read's
+  // start and its answer.
+  const fillStart = Date.now();
+  t.like(answered(await call(`${short.url}/orders/${id}`)).body, { quantity: 1, source: 'database' });
+  const fillEnd = Date.now();
+
+  const fault = await chaos.proxy(proxy, { reset: true });
+  let updated;
+  try {
+    updated = await patch(short.url, id, 5);
+  } finally {
+    await fault.heal();
+  }
+  t.is(updated.status, 200, JSON.stringify(updated.body));
+  t.like(updated.body, { id, quantity: 5 });
+  t.deepEqual((await db.query('select quantity from orders where id = $1', [id])).rows, [{ quantity: 5 }]);
+  t.is(counter(answered(await call(`${short.url}/metrics`)).body as string, 'app_cache_invalidation_failures_total'), 1);
+  t.true(logLines.some((l) => l.includes('cache invalidation failed')), 'the failed invalidation is logged');
+  await waitFor(async () => (answered(await call(`${short.url}/health`)).body as { dependencies: { cache: string } }).dependencies.cache === 'up',
+    { what: 'the app reconnected to Redis', timeoutMs: 5_000, intervalMs: 50 });
+
+  // Every read now: the old entry from the cache until it expires, then the database's value.
+  const reads: { start: number; end: number; quantity: number; source: string }[] = [];
+  while (Date.now() < fillEnd + ttlMs + 1_000) {
+    const start = Date.now();
+    const r = answered(await call(`${short.url}/orders/${id}`));
+    const body = r.body as { quantity: number; source: string };
+    reads.push({ start, end: Date.now(), quantity: body.quantity, source: body.source });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const stale = reads.filter((r) => r.quantity === 1);
+  const fresh = reads.filter((r) => r.quantity === 5);
+  t.log(`stale reads: ${stale.length}, the last ${stale.at(-1) ? stale.at(-1)!.end - fillStart : '-'} ms after the entry was filled; fresh from ${fresh[0] ? fresh[0].start - fillStart : '-'} ms`);
+  t.true(stale.length > 0, 'the old quantity was served after the update was acknowledged');
+  t.true(stale.every((r) => r.source === 'cache'), 'stale answers come from the cache');
+  t.true(stale.every((r) => r.start < fillEnd + ttlMs), 'no stale read began after the TTL');
+  t.true(fresh.length > 0 && fresh.every((r) => r.end >= fillStart + ttlMs), 'the new quantity only once the entry expired');
+  t.true(stale.at(-1)!.start < fresh[0]!.start, 'stale, then fresh, never back');
+});
 
 test.serial('hardened, Redis paused: reads fall back to the database in < 1.5 s; /health 200 degraded', async (t) => {
   const id = await placeOrder('hardened');

@@ -78,7 +78,16 @@ test('routing: bad id 400, unknown path 404, wrong method 405 with every allowed
   t.is(wrong.headers.get('allow'), 'GET, POST');
   t.deepEqual(wrong.body, { error: 'method not allowed', allow: 'GET, POST' });
   const read = answered(await call(`${url}/orders/${'0b8e4a4e-5a36-4f61-9a3e-0c2f0b1f9d11'}`, { method: 'POST', body: {} }));
-  t.is(read.headers.get('allow'), 'GET');
+  t.is(read.headers.get('allow'), 'GET, PATCH');
+});
+
+test('PATCH /orders/:id: a bad id or body is 400 naming the field, before any dependency is asked; none configured is 503', async (t) => {
+  const { url } = await app();
+  const id = '0b8e4a4e-5a36-4f61-9a3e-0c2f0b1f9d11';
+  t.like(answered(await call(`${url}/orders/42`, { method: 'PATCH', body: { quantity: 2 } })), { status: 400, body: { error: 'invalid id', field: 'id' } });
+  t.like(answered(await call(`${url}/orders/${id}`, { method: 'PATCH', body: { quantity: 0 } })), { status: 400, body: { error: 'invalid body', field: 'quantity' } });
+  t.like(answered(await call(`${url}/orders/${id}`, { method: 'PATCH', body: 'nope' })), { status: 400, body: { field: 'body' } });
+  t.like(answered(await call(`${url}/orders/${id}`, { method: 'PATCH', body: { quantity: 2 } })), { status: 503, body: { error: 'database not configured' } });
 });
 
 const badLimit = test.macro({

@@ -75,6 +75,10 @@ test('no dependency configured: every route answers what the contract says', asy
   await conforms(t, url, '/orders?limit=x', 400);
   await conforms(t, url, '/orders', 405, { method: 'DELETE' });
   await conforms(t, url, '/health', 405, { method: 'POST', body: {} });
+  await conforms(t, url, `/orders/${randomUUID()}`, 503, { method: 'PATCH', body: { quantity: 2 } });
+  await conforms(t, url, `/orders/${randomUUID()}`, 400, { method: 'PATCH', body: { quantity: 0 } });
+  await conforms(t, url, '/orders/42', 400, { method: 'PATCH', body: { quantity: 2 } });
+  await conforms(t, url, `/orders/${randomUUID()}`, 405, { method: 'DELETE' });
   const unmatched = await conforms(t, url, '/nope/deeper', 404);
   t.is(unmatched.verdict.route, 'unmatched');
 });
@@ -86,6 +90,7 @@ test('degraded: a database that refuses connections gives conforming 503s (harde
   const write = await conforms(t, hardened.url, '/orders', 503, { method: 'POST', body: { item: 'w', quantity: 1 } });
   t.deepEqual(JSON.parse(write.body), { error: 'database unavailable', reason: 'failed' });
   await conforms(t, hardened.url, `/orders/${randomUUID()}`, 503);
+  await conforms(t, hardened.url, `/orders/${randomUUID()}`, 503, { method: 'PATCH', body: { quantity: 3 } });
   const list = await conforms(t, hardened.url, '/orders?limit=3', 503);
   t.deepEqual(JSON.parse(list.body), { error: 'database unavailable', reason: 'failed' });
   // Naive passes the driver's error through as a 500: declared, and what the contract says it is.
@@ -93,6 +98,7 @@ test('degraded: a database that refuses connections gives conforming 503s (harde
   await conforms(t, naive.url, '/health', 503);
   await conforms(t, naive.url, '/orders', 500, { method: 'POST', body: { item: 'w', quantity: 1 } });
   await conforms(t, naive.url, `/orders/${randomUUID()}`, 500);
+  await conforms(t, naive.url, `/orders/${randomUUID()}`, 500, { method: 'PATCH', body: { quantity: 3 } });
   await conforms(t, naive.url, '/orders', 500);
 });
 

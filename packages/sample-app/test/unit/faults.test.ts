@@ -54,7 +54,7 @@ test('another order\'s entry is refused', (t) => {
 test('withFaults wraps the database calls with the seeded monkey; the same seed draws the same faults', async (t) => {
   const fake = (): Database => ({
     target: 'db', ensureSchema: async () => undefined, ping: async () => undefined, close: async () => undefined,
-    insertOrder: async () => ({ createdAt: 'now', server: null }), findOrder: async () => undefined, listOrders: async () => [],
+    insertOrder: async () => ({ createdAt: 'now', server: null }), findOrder: async () => undefined, listOrders: async () => [], updateQuantity: async () => undefined,
   });
   const config = { kinds: ['exception'] as const, probability: 0.5, seed: 3, delayMs: 1 };
   const draw = async () => {

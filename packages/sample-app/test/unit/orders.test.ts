@@ -1,7 +1,7 @@
-// POST /orders body and GET /orders limit validation: bad input is refused with the field named
+// POST /orders and PATCH /orders/:id bodies and GET /orders limit validation: bad input is refused with the field named
 // and the value shown.
 import test from 'ava';
-import { parseOrderBody, parseListLimit, isOrderId, cacheKey } from '../../src/orders.ts';
+import { parseOrderBody, parseQuantityBody, parseListLimit, isOrderId, cacheKey } from '../../src/orders.ts';
 
 test('a valid body is accepted, trimmed, extra fields dropped', (t) => {
   const r = parseOrderBody(JSON.stringify({ item: '  widget ', quantity: 3, note: 'x' }));
@@ -32,6 +32,15 @@ test(refuses, '{"item":"w","quantity":-2}', 'quantity', /got `-2`/);
 test(refuses, '{"item":"w","quantity":1.5}', 'quantity', /got `1.5`/);
 test(refuses, '{"item":"w","quantity":"2"}', 'quantity', /got `"2"`/);
 test(refuses, '{"item":"w","quantity":1000001}', 'quantity', /got `1000001`/);
+
+test('PATCH body: the quantity, validated as POST\'s; other fields ignored; bad input names the field', (t) => {
+  t.deepEqual(parseQuantityBody(JSON.stringify({ quantity: 7, item: 'ignored' })), { ok: true, value: { quantity: 7 } });
+  t.like(parseQuantityBody('{}'), { ok: false, field: 'quantity', message: 'Expected `quantity` to be a whole number from 1 to 1000000, got nothing' });
+  t.like(parseQuantityBody('{"quantity":1000001}'), { ok: false, field: 'quantity', message: 'Expected `quantity` to be a whole number from 1 to 1000000, got `1000001`' });
+  t.like(parseQuantityBody('{"quantity":"3"}'), { ok: false, field: 'quantity' });
+  t.like(parseQuantityBody('x'), { ok: false, field: 'body', message: 'Expected the body to be JSON `{ "quantity": number }`, got text that is not JSON' });
+  t.like(parseQuantityBody('[3]'), { ok: false, field: 'body', message: 'Expected the body to be a JSON object { quantity }, got `[3]`' });
+});
 
 test('order ids are UUIDs; the cache key is case-insensitive', (t) => {
   t.true(isOrderId('0b8e4a4e-5a36-4f61-9a3e-0c2f0b1f9d11'));
