@@ -104,6 +104,20 @@ export interface Traffic {
    * hypotheses (`--slo` replaces it like any default).
    */
   readonly contract?: ContractTally;
+  /**
+   * What the traffic itself measured, for what only its own operations can tell (a probe pair
+   * comparing what one wrote with what the other read: stale reads). Called once after the
+   * schedule, when the probes have stopped; its measurements and findings are journaled as the
+   * runner's own, with the variant added. A hook that throws is reported and its numbers are
+   * missing (a hypothesis on them then fails as unmeasured).
+   */
+  readonly measure?: () => TrafficMeasures | Promise<TrafficMeasures>;
+}
+
+/** What a Traffic's `measure` hook gives back. */
+export interface TrafficMeasures {
+  readonly measurements: readonly Measurement[];
+  readonly findings?: readonly (Omit<FindingEvent, 'type' | 'id' | 'variant'> & { readonly id?: string })[];
 }
 
 /** What a contract check counted (a ContractCounter of fixtures/probes/contract is one). */
@@ -888,6 +902,18 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
               ...(variant ? { variant } : {}),
             });
           }
+        }
+        for (const t of traffic) {
+          if (!t.measure) continue;
+          let measured: TrafficMeasures;
+          try {
+            measured = await t.measure();
+          } catch (e) {
+            con.line(`measuring ${t.probe.name} failed: ${errorText(e)}`);
+            continue;
+          }
+          for (const m of measured.measurements) measure({ ...m, ...(variant ? { variant } : {}) });
+          for (const f of measured.findings ?? []) finding({ ...f, ...(variant ? { variant } : {}) });
         }
         if (scheduleError !== undefined) throw scheduleError;
       } finally {
