@@ -8,6 +8,7 @@ import {
 } from '@resilience/runner';
 import { FailoverOptions, USAGE, imagesNeeded, setups, type FailoverOptionsT } from './options.ts';
 import { patroniSystem, sentinelSystem } from './systems.ts';
+import { STALE_CACHE_METRICS } from './stale-cache.ts';
 import { traffic } from './traffic.ts';
 import { pgVersions, redisVersion } from './versions.ts';
 
@@ -21,6 +22,7 @@ export const failover = defineWorkflow<FailoverOptionsT, AppStack>({
   description: 'fails the PostgreSQL primary and/or the Redis primary under live traffic and measures detection, election, RTO, availability, latency and lost writes',
   options: FailoverOptions,
   usage: USAGE,
+  metrics: STALE_CACHE_METRICS,
   variants: (o) => (setups(o).length > 1 ? setups(o).map((s) => s.name) : []),
   images: (o) => imagesNeeded(setups(o).map((s) => s.image)),
   timeoutMs: (o) => o.timeout,
@@ -38,7 +40,7 @@ export const failover = defineWorkflow<FailoverOptionsT, AppStack>({
       };
     });
   },
-  traffic: (stack, o, t) => traffic(stack, { intervalMs: o.interval, timeoutMs: 1000 }, t),
+  traffic: (stack, o, t) => traffic(stack, { intervalMs: o.interval, timeoutMs: 1000, staleCache: true }, t),
   schedule: (o) => {
     const systems = o.system === 'both' ? ['postgres', 'redis'] : [o.system];
     return [

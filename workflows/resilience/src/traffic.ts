@@ -1,15 +1,19 @@
 // Live traffic for the failover workflow, each probe with the systems it depends on: HTTP
 // writes and reads through the app, SQL writes through HAProxy, Redis writes and reads through
-// Sentinel with probe-grade clients. Every write probe records the node that acknowledged it
-// and says how its writes are read back.
+// Sentinel with probe-grade clients, and on request the stale-cache pair (src/stale-cache.ts:
+// updates and reads of one hot order, stale reads counted after the run). Every write probe
+// records the node that acknowledged it and says how its writes are read back.
 import { httpProbe, readRedisIds, readWrittenIds, redisReadProbe, redisWriteProbe, sqlWriteProbe } from '@resilience/fixtures';
 import { orderWriteProbe, readOrderIds, type AppStack } from '@resilience/app-stack';
 import type { Traffic, TrafficContext } from '@resilience/runner';
 import { ContractCounter, fetchContract, withContract } from '@resilience/fixtures/probes/contract';
+import { staleCacheTraffic } from './stale-cache.ts';
 
 export interface TrafficOptions {
   readonly intervalMs: number;
   readonly timeoutMs: number;
+  /** Add the stale-cache pair (cache-update, cache-read) and its staleReads / inconsistencyWindow. */
+  readonly staleCache?: boolean;
 }
 
 /** Seeds one order and returns its id, for the read probe. */
@@ -31,6 +35,7 @@ export async function traffic(stack: AppStack, o: TrafficOptions, t: TrafficCont
   const writer = stack.redis.probeClient();
   const reader = stack.redis.probeClient();
   const primaryUrl = stack.pg.primaryUrl;
+  const staleCache = o.staleCache ? await staleCacheTraffic(stack.url, { intervalMs: o.intervalMs, timeoutMs: o.timeoutMs, mode: stack.settings.mode }, t) : [];
   return [
     {
       probe: orderWriteProbe(stack, { ...common, name: t.name('http-write'), inspect: writeCheck }),
@@ -62,5 +67,6 @@ export async function traffic(stack: AppStack, o: TrafficOptions, t: TrafficCont
       },
     },
     { probe: redisReadProbe({ ...common, name: t.name('redis-read'), redis: reader }), scopes: ['redis'], close: () => reader.disconnect() },
+    ...staleCache,
   ];
 }
