@@ -259,7 +259,7 @@ function measureWindow(scenario: CascadeScenario): Step<CascadeEnv> {
       m('inflightMax', inflightMax, 'count');
       m('eventLoopP99Max', lagMax === null ? null : Math.round(lagMax * 10) / 10, 'ms');
       rows.push([name, unaffected.join(', '), pct(un.availability), ms(un.p99Ms), affected.join(', '), pct(af.availability), ms(af.p99Ms), amp === null ? 'not measured' : amp.toFixed(2), goodput === null ? '-' : goodput.toFixed(1), inflightMax === null ? '-' : String(inflightMax), ms(lagMax)]);
-      if (name === 'naive') naiveFinding(sc, { scenario, dependency, unaffected, affected, un, af, amp, inflightMax, hardened: hardenedNumbers(sc, dependency, windows) });
+      if (name === 'naive') naiveFinding(sc, { scenario, dependency, unaffected, affected, un, af, amp: CASCADE_SCENARIOS[scenario].failing ? amp : null, inflightMax, hardened: hardenedNumbers(sc, dependency, windows) });
     }
     sc.evidence(`blast-radius-${scenario}`, { scenario, dependency, windows, rows }, [{
       title: `Blast radius of ${scenario} (${dependency} failing), per app, over the fault's ${(span / 1000).toFixed(1)} s`,
@@ -334,16 +334,27 @@ function settled(scenario: CascadeScenario): Step<CascadeEnv> {
       const metastable = recovery === null || recovery > bound;
       sc.measure({ name: 'metastability', scope: name, iteration: sc.iteration, value: metastable ? 1 : 0, unit: 'count', description: describe('metastability') });
       if (metastable) {
+        const health = await fetch(`${load.app.url}/health`, { signal: AbortSignal.timeout(3_000) }).then(async (r) => `HTTP ${r.status} ${await r.text()}`, (e: unknown) => `no answer in 3 s (${e instanceof Error ? e.message : String(e)})`);
+        const inflight = (await scrape(sc.env))[name]?.inflight;
         sc.finding({
           kind: 'metastability', severity: name === 'naive' ? 'info' : 'critical', scope: name, at: sc.now(), iteration: sc.iteration,
           title: `${name === 'naive' ? 'The naive app (the control)' : 'The hardened app'} stayed down after ${scenario} was healed: ${recovery === null ? `not back within ${(sc.timeoutMs / 1000).toFixed(0)} s` : `back ${(recovery / 1000).toFixed(1)} s after the heal`}, more than twice the breaker's half-open time (${bound / 1000} s)`,
-          detail: 'Its dependency was healthy again while it kept failing: the load it was under (requests queued in it, retries, cold connections) held it in the bad state, a metastable failure. A scenario after this one starts with the app in this state.',
+          detail: `Its dependency was healthy again while it kept failing: something the fault left behind held it in the bad state, a metastable failure. ${METASTABLE_CAUSES[scenario] ?? 'Look at its requests in flight and its /health below: requests queued in it, retries, or connections the fault broke.'} A scenario after this one starts with the app in this state.`,
+          evidence: [
+            { label: `${name} GET /health after the settle`, text: health },
+            { label: `${name} requests in flight now`, text: inflight === undefined ? '/metrics did not answer in 3 s' : String(inflight) },
+          ],
         });
       }
     }));
   },
   };
 }
+
+/** What is known to keep an app down after a scenario is healed, for the metastability finding. */
+const METASTABLE_CAUSES: Partial<Record<CascadeScenario, string>> = {
+  'redis-blackhole': 'A connection that was black-holed stays silent after the heal, as a real black hole leaves a TCP connection half dead until keepalive gives up (hours by default): the proxy never forwards on it again. A client that never times a command out and never opens a new connection (the naive app: ioredis with its defaults, no commandTimeout) waits on it for good; the hardened app\'s breaker opens and makes a new connection.',
+};
 
 /** The start of the first whole second, after `since`, in which every endpoint of the app answered every request; null if none yet. */
 function backSince(load: AppLoad, since: number): number | null {
