@@ -380,7 +380,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         await call('cache', 'del', (signal) => cache.del(key, signal));
       } catch (e) {
         metrics.cacheInvalidationFailed();
-        log('warn', 'cache invalidation failed: the old entry may be served until its TTL', {
+        // Skipped by an open breaker: many while it is open, and its opening was logged once.
+        const skipped = isDependencyUnavailableError(e) && e.reason === 'circuit open';
+        log(skipped ? 'debug' : 'warn', 'cache invalidation failed: the old entry may be served until its TTL', {
           key, ttlSeconds: config.cacheTtlSeconds, error: isDependencyUnavailableError(e) ? `cache ${e.reason}` : e,
         });
       }

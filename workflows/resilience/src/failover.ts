@@ -1,7 +1,8 @@
 // The failover workflow, declared on the runner: app-stack under live traffic; the Patroni
 // primary and/or the Redis primary fail; measured: time to detect, election, client-visible RTO
 // per fault and its distribution, availability and latency per phase, lost and ghost writes by
-// acknowledging node and window, rejoin of the old primary and full redundancy.
+// acknowledging node and window, rejoin of the old primary and full redundancy, and stale cache
+// reads of the app (src/stale-cache.ts).
 import { provision, type AppStack } from '@resilience/app-stack';
 import {
   clientsRecovered, declareEnvironment, defineWorkflow, fullRedundancy, heal, inject, observe, primaryOf, promoted, rejoined, repeat, steady, until,

@@ -42,6 +42,14 @@ export interface StaleReadReport {
   readonly stale: readonly StaleRead[];
   /** First stale read's start to the last stale read's answer, ms; 0 when there is none. */
   readonly windowMs: number;
+  /**
+   * Runs of stale reads with no fresh read between them (reads in order of start): the window
+   * may span several short ones (the cache-aside race: a miss reads the database, an update
+   * commits and deletes the entry, then the miss SETs the older value) or one long one.
+   */
+  readonly episodes: number;
+  /** The longest episode, its first read's start to its last read's answer, ms; 0 when none. */
+  readonly longestEpisodeMs: number;
 }
 
 /**
@@ -76,15 +84,27 @@ export function findStaleReads(updates: readonly SettledUpdate[], reads: readonl
     return lo - 1;
   };
   const stale: StaleRead[] = [];
-  for (const r of reads) {
+  let episodes = 0;
+  let longestEpisodeMs = 0;
+  let episode: { start: number; end: number } | undefined;
+  for (const r of [...reads].sort((a, b) => a.startedAt - b.startedAt)) {
     const i = lastBefore(r.startedAt);
     const written = settledAt.get(r.quantity);
-    if (i < 0 || written === undefined) continue;
-    if (latestSent[i]! >= written && highest[i]! > r.quantity) stale.push({ ...r, expected: highest[i]! });
+    const isStale = i >= 0 && written !== undefined && latestSent[i]! >= written && highest[i]! > r.quantity;
+    if (!isStale) {
+      episode = undefined;
+      continue;
+    }
+    stale.push({ ...r, expected: highest[i]! });
+    if (!episode) {
+      episode = { start: r.startedAt, end: r.at };
+      episodes++;
+    }
+    episode.end = Math.max(episode.end, r.at);
+    longestEpisodeMs = Math.max(longestEpisodeMs, episode.end - episode.start);
   }
-  stale.sort((a, b) => a.startedAt - b.startedAt);
   const windowMs = stale.length === 0 ? 0 : Math.max(...stale.map((s) => s.at)) - stale[0]!.startedAt;
-  return { reads: reads.length, acknowledged: acks.length, stale, windowMs };
+  return { reads: reads.length, acknowledged: acks.length, stale, windowMs, episodes, longestEpisodeMs };
 }
 
 export interface StaleCacheOptions {
@@ -95,6 +115,8 @@ export interface StaleCacheOptions {
 }
 
 const SEED_QUANTITY = 1;
+
+const formatMs = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
 
 /**
  * The updater and the reader on a new hot order of the app at `baseUrl`. The reader carries the
@@ -152,13 +174,13 @@ export async function staleCacheTraffic(baseUrl: string, o: StaleCacheOptions, t
     ];
     if (report.stale.length === 0) return { measurements };
     const first = report.stale[0]!;
-    const last = report.stale.at(-1)!;
+    const until = first.startedAt + report.windowMs;
     return {
       measurements,
       findings: [{
-        id: `stale-cache:${reader.name}`, kind: 'stale-cache', severity: 'warning', scope, at: first.startedAt, until: last.at,
-        title: `${report.stale.length} stale reads over ${Math.round(report.windowMs)} ms (${o.mode} app)`,
-        detail: `Reads of an order that began after a newer quantity was acknowledged returned an older one, for ${Math.round(report.windowMs)} ms: `
+        id: `stale-cache:${reader.name}`, kind: 'stale-cache', severity: 'warning', scope, at: first.startedAt, until,
+        title: `${report.stale.length} stale reads over ${Math.round(report.windowMs)} ms in ${report.episodes} episode${report.episodes === 1 ? '' : 's'}, the longest ${Math.round(report.longestEpisodeMs)} ms (${o.mode} app)`,
+        detail: `Reads of an order that began after a newer quantity was acknowledged returned an older one, from ${formatMs(first.startedAt)} to ${formatMs(until)} (${report.episodes} separate episode${report.episodes === 1 ? '' : 's'}, the longest ${Math.round(report.longestEpisodeMs)} ms): `
           + `the ${o.mode} app's cache served an entry the database had moved past (${o.mode === 'hardened' ? 'an invalidation that failed or was lost, or a read that refilled the entry with an older value' : 'a write-through SET that failed or was lost in the failover'}). `
           + 'It lasts until the entry is replaced or its TTL ends.',
         evidence: [{

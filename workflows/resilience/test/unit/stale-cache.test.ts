@@ -25,12 +25,15 @@ test('sequential updates: exactly the reads older than an update acknowledged be
   const r = findStaleReads(updates, reads, 1);
   t.deepEqual(r.stale.map((s) => [s.startedAt, s.quantity, s.expected]), [[15, 1, 2], [35, 2, 3], [55, 3, 4]]);
   t.is(r.windowMs, 58 - 15);
+  // Two runs of stale reads: 15 (a fresh read at 15 ends it), then 35 and 55 with no fresh read between.
+  t.is(r.episodes, 2);
+  t.is(r.longestEpisodeMs, 58 - 35);
   t.is(r.reads, 8);
   t.is(r.acknowledged, 3);
 });
 
 test('no stale read: window 0; no reads or no updates: nothing stale', (t) => {
-  t.like(findStaleReads([ack(2, 0, 10)], [read(20, 2), read(5, 1)], 1), { stale: [], windowMs: 0 });
+  t.like(findStaleReads([ack(2, 0, 10)], [read(20, 2), read(5, 1)], 1), { stale: [], windowMs: 0, episodes: 0, longestEpisodeMs: 0 });
   t.like(findStaleReads([], [read(20, 1)], 1), { stale: [], windowMs: 0 });
   t.like(findStaleReads([ack(2, 0, 10)], [], 1), { stale: [], windowMs: 0, reads: 0 });
 });
@@ -39,6 +42,7 @@ test('one stale read: the window is its own duration', (t) => {
   const r = findStaleReads([ack(2, 0, 10)], [read(100, 1, 107)], 1);
   t.is(r.stale.length, 1);
   t.is(r.windowMs, 7);
+  t.like(r, { episodes: 1, longestEpisodeMs: 7 });
 });
 
 test('the updater\'s own overlapping updates may commit in either order: no stale read is claimed', (t) => {
