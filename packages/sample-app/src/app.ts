@@ -270,27 +270,37 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     return { httpStatus: ok ? 200 : 503, body: body(status) };
   }
 
-  async function placeOrder(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /**
+   * Reads and checks a JSON body; undefined when it was answered already (413 too large, 400
+   * invalid, 503 without a database), so the caller just returns.
+   */
+  async function bodyOf<T>(req: IncomingMessage, res: ServerResponse, parse: (text: string) => { readonly ok: true; readonly value: T } | { readonly ok: false; readonly field: string; readonly message: string }): Promise<T | undefined> {
     let text: string;
     try {
       text = await readBody(req, MAX_BODY_BYTES);
     } catch (e) {
-      if (e instanceof BodyTooLargeError) return sendJson(res, 413, { error: 'body too large', field: 'body', message: e.message } satisfies TooLargeBody);
+      if (e instanceof BodyTooLargeError) return void sendJson(res, 413, { error: 'body too large', field: 'body', message: e.message } satisfies TooLargeBody);
       throw e;
     }
-    const body = parseOrderBody(text);
-    if (!body.ok) return sendJson(res, 400, { error: 'invalid body', field: body.field, message: body.message } satisfies InvalidInputBody);
-    if (!db) return sendJson(res, 503, { error: 'database not configured' } satisfies UnavailableBody);
+    const body = parse(text);
+    if (!body.ok) return void sendJson(res, 400, { error: 'invalid body', field: body.field, message: body.message } satisfies InvalidInputBody);
+    if (!db) return void sendJson(res, 503, { error: 'database not configured' } satisfies UnavailableBody);
+    return body.value;
+  }
+
+  async function placeOrder(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const value = await bodyOf(req, res, parseOrderBody);
+    if (value === undefined || !db) return;
     // The id is chosen here so a retried insert is idempotent (ON CONFLICT on the id).
     const id = randomUUID();
     const inserted = await call('database', 'insert', async (signal) => {
       await ensureSchema(db, signal);
-      return db.insertOrder(id, body.value, signal);
+      return db.insertOrder(id, value, signal);
     });
     metrics.orderCreated();
     // `server`: the PostgreSQL node that committed the order (its address), so a client can say
     // which node acknowledged the write.
-    const order: Order & { server: string | null } & CreatedOrderBody = { id, item: body.value.item, quantity: body.value.quantity, createdAt: inserted.createdAt, server: inserted.server };
+    const order: Order & { server: string | null } & CreatedOrderBody = { id, item: value.item, quantity: value.quantity, createdAt: inserted.createdAt, server: inserted.server };
     sendJson(res, 201, order, { location: `/orders/${id}` });
   }
 
@@ -359,19 +369,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       req.resume();
       return sendJson(res, 400, { error: 'invalid id', field: 'id', message: `Expected \`id\` to be an order id (a UUID), got \`${id.slice(0, 60)}\`` } satisfies InvalidInputBody);
     }
-    let text: string;
-    try {
-      text = await readBody(req, MAX_BODY_BYTES);
-    } catch (e) {
-      if (e instanceof BodyTooLargeError) return sendJson(res, 413, { error: 'body too large', field: 'body', message: e.message } satisfies TooLargeBody);
-      throw e;
-    }
-    const body = parseQuantityBody(text);
-    if (!body.ok) return sendJson(res, 400, { error: 'invalid body', field: body.field, message: body.message } satisfies InvalidInputBody);
-    if (!db) return sendJson(res, 503, { error: 'database not configured' } satisfies UnavailableBody);
+    const value = await bodyOf(req, res, parseQuantityBody);
+    if (value === undefined || !db) return;
     const order = await call('database', 'update', async (signal) => {
       await ensureSchema(db, signal);
-      return db.updateQuantity(id, body.value.quantity, signal);
+      return db.updateQuantity(id, value.quantity, signal);
     });
     if (!order) return sendJson(res, 404, { error: 'order not found', id } satisfies OrderNotFoundBody);
     const key = cacheKey(id);
