@@ -191,13 +191,8 @@ export type ResponseDocument =
   | { readonly description: string; readonly contentType: 'application/json'; readonly schema: Record<string, unknown> }
   | { readonly description: string; readonly contentType: 'text/html' | 'text/plain' };
 
-export interface RouteDocument {
-  readonly method: 'GET' | 'POST' | 'PATCH';
-  readonly path: string;
-  readonly description: string;
-  readonly dependencies: readonly Scope[];
-  readonly user: boolean;
-  readonly rateLimited: boolean;
+/** A route as GET /schema serves it: its contract, each response's schema as JSON Schema. */
+export interface RouteDocument extends Omit<RouteContract, 'responses'> {
   readonly responses: Readonly<Record<string, ResponseDocument>>;
 }
 
