@@ -6,6 +6,7 @@
 // the leak verdicts at the end.
 import { readFile, readdir } from 'node:fs/promises';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { getHeapStatistics } from 'node:v8';
 import type { Engine, ResourceEvent } from '@resilience/fixtures';
 
 /** Named readings of one container (or of anything else: `runner`), beyond Docker's. */
@@ -121,10 +122,15 @@ export class ResourceSampler {
       byName.set(d.name, { ...d.stats, ...(d.fds === undefined ? {} : { fds: d.fds }) });
     }
     for (const r of extra) byName.set(r.container, { ...byName.get(r.container), ...finite(r.values) });
-    const mem = process.memoryUsage();
     const p99 = this.#loop.percentile(99) / 1e6;
     this.#loop.reset();
-    byName.set('runner', { memoryBytes: mem.rss, rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, heapTotalBytes: mem.heapTotal, externalBytes: mem.external, arrayBuffersBytes: mem.arrayBuffers, ...(Number.isFinite(p99) ? { eventLoopDelayP99Ms: p99 } : {}) });
+    // Heap total is what V8 committed; heap physical is the part of it in memory (RSS counts that),
+    // V8 malloced its own zones and tables (compilers, parsers): with them the runner's RSS splits
+    // into V8's heap, V8's native memory and the rest (buffers, the allocator, the binary).
+    // The heap's figures come from one reading, and the RSS after it (so it holds the heap read).
+    const v8 = getHeapStatistics();
+    const mem = process.memoryUsage();
+    byName.set('runner', { memoryBytes: mem.rss, rssBytes: mem.rss, heapUsedBytes: v8.used_heap_size, heapTotalBytes: v8.total_heap_size, heapPhysicalBytes: v8.total_physical_size, v8MallocedBytes: v8.malloced_memory, externalBytes: mem.external, arrayBuffersBytes: mem.arrayBuffers, ...(Number.isFinite(p99) ? { eventLoopDelayP99Ms: p99 } : {}) });
     for (const [container, all] of byName) {
       const { memoryBytes, cpuPercent, pids, fds, connections, ...rest } = all;
       const event: { -readonly [K in keyof ResourceEvent]: ResourceEvent[K] } = { type: 'resource', container, at };

@@ -4,11 +4,10 @@
 // reads that outlast the client timeout, cache-flush's 50 misses, ...); every answer conforms to
 // the app's contract, and nothing is left behind.
 import test from 'ava';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { execa } from 'execa';
 import { ALL_SCENARIOS } from '../../src/cascade-options.ts';
+import { leftovers, runWorkflowCli } from '../support/workflow-cli.ts';
 
 const main = resolve(import.meta.dirname, '..', '..', 'src', 'cascade-main.ts');
 
@@ -20,20 +19,8 @@ interface ReportJson {
   writeChecks: { probe: string; lost: number; acked: number }[];
 }
 
-async function cascade(t: { log(...s: string[]): void }, args: string[]) {
-  const reports = mkdtempSync(join(tmpdir(), 'rz-cascade-'));
-  const r = await execa(process.execPath, [main, '--no-png', '--no-browser', '--steady=4s', '--hold=8s', '--after=2s', ...args], { reject: false, env: { CI: 'true', RESILIENCE_REPORTS_DIR: reports } });
-  t.log(r.stdout.split('\n').filter((l) => /PASS|FAIL|amplification|Availability|P99|metastab|contract/.test(l)).join('\n'));
-  const dir = /report: (\S+)/.exec(r.stdout)?.[1];
-  if (!dir) throw new Error(`no report folder in the output:\n${r.stdout}\n${r.stderr}`);
-  const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as ReportJson;
-  const value = (name: string, scope: string, iteration?: number) => report.measurements.find((m) => m.name === name && m.scope === scope && (iteration === undefined || m.iteration === iteration))?.value ?? null;
-  return { r, report, value };
-}
-
-async function leftovers(runId: string): Promise<string[]> {
-  const { stdout } = await execa('docker', ['ps', '-aq', '--filter', `label=io.resilience.run-id=${runId}`]);
-  return stdout.split('\n').filter(Boolean);
+function cascade(t: { log(...s: string[]): void }, args: string[]) {
+  return runWorkflowCli<ReportJson>(t, 'cascade', main, ['--no-png', '--no-browser', '--steady=4s', '--hold=8s', '--after=2s', ...args], /PASS|FAIL|amplification|Availability|P99|metastab|contract/);
 }
 
 test.serial('bad input exits 2, names the value and what is accepted, and starts nothing', async (t) => {

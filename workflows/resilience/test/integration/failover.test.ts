@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
+import { leftovers, reportDirOf } from '../support/workflow-cli.ts';
 
 const root = resolve(import.meta.dirname, '..', '..', '..', '..');
 const main = resolve(import.meta.dirname, '..', '..', 'src', 'failover-main.ts');
@@ -21,17 +22,6 @@ interface ReportJson {
   probes: { name: string; rtoMs: number | null; attempts: number }[];
   findings: { kind: string; severity: string; title: string; nodes?: string[]; evidence: { label: string; text: string }[] }[];
   writeChecks: { probe: string; lost: number; lostByNode: Record<string, number>; lostByWindow: Record<string, number>; perFault: { lost: number; rpoSeconds: number }[] }[];
-}
-
-async function leftovers(runId: string): Promise<string[]> {
-  const { stdout } = await execa('docker', ['ps', '-aq', '--filter', `label=io.resilience.run-id=${runId}`]);
-  return stdout.split('\n').filter(Boolean);
-}
-
-function reportDirOf(out: string): string {
-  const dir = /report: (\S+)/.exec(out)?.[1];
-  if (!dir) throw new Error(`no report folder in the output:\n${out}`);
-  return dir;
 }
 
 async function failover(args: string[]) {

@@ -5,10 +5,9 @@
 // off from etcd demotes itself within loop_wait + retry_timeout, before the TTL lets another
 // node take over, and its swimlanes are in the report.
 import test from 'ava';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { execa } from 'execa';
+import { leftovers, runWorkflowCli } from '../support/workflow-cli.ts';
 
 const root = resolve(import.meta.dirname, '..', '..', '..', '..');
 const main = resolve(import.meta.dirname, '..', '..', 'src', 'partition-main.ts');
@@ -22,20 +21,8 @@ interface ReportJson {
   roles?: { scope: string; nodes: string[]; spans: { node: string; role: string; writable: boolean }[]; splitBrainMs: number }[];
 }
 
-async function partition(t: { log(...s: string[]): void }, args: string[]) {
-  const reports = mkdtempSync(join(tmpdir(), 'rz-partition-'));
-  const r = await execa(process.execPath, [main, '--no-png', ...args], { reject: false, env: { CI: 'true', RESILIENCE_REPORTS_DIR: reports } });
-  t.log(r.stdout.split('\n').filter((l) => /PASS|FAIL|demotion|election|splitBrain|staleAcks|ackWindow|lostWrites|FINDING/.test(l)).join('\n'));
-  const dir = /report: (\S+)/.exec(r.stdout)?.[1];
-  if (!dir) throw new Error(`no report folder in the output:\n${r.stdout}\n${r.stderr}`);
-  const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as ReportJson;
-  const value = (name: string, scope: string, iteration?: number) => report.measurements.find((m) => m.name === name && m.scope === scope && (iteration === undefined || m.iteration === iteration))?.value ?? null;
-  return { r, report, value };
-}
-
-async function leftovers(runId: string): Promise<string[]> {
-  const { stdout } = await execa('docker', ['ps', '-aq', '--filter', `label=io.resilience.run-id=${runId}`]);
-  return stdout.split('\n').filter(Boolean);
+function partition(t: { log(...s: string[]): void }, args: string[]) {
+  return runWorkflowCli<ReportJson>(t, 'partition', main, ['--no-png', ...args], /PASS|FAIL|demotion|election|splitBrain|staleAcks|ackWindow|lostWrites|FINDING/);
 }
 
 test.serial('every documented option reaches the workflow through npx nx run (dry run, nothing started)', async (t) => {

@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
+import { leftovers, reportDirOf } from '../support/workflow-cli.ts';
 
 const root = resolve(import.meta.dirname, '..', '..', '..', '..');
 const main = resolve(import.meta.dirname, '..', '..', 'src', 'rolling-main.ts');
@@ -26,17 +27,11 @@ async function rolling(t: { log(...s: string[]): void }, args: string[]) {
   const reports = mkdtempSync(join(tmpdir(), 'rz-rolling-'));
   const r = await execa(process.execPath, [main, '--no-png', '--steady', '3s', '--after', '1s', ...args], { reject: false, env: { CI: 'true', RESILIENCE_REPORTS_DIR: reports } });
   t.log(r.stdout.split('\n').filter((l) => /PASS|FAIL|failedRequests|inFlightAtStop|p99|FINDING|UP,/.test(l)).join('\n'));
-  const dir = /report: (\S+)/.exec(r.stdout)?.[1];
-  if (!dir) throw new Error(`no report folder in the output:\n${r.stdout}\n${r.stderr}`);
+  const dir = reportDirOf(r.stdout, r.stderr);
   const evidence = JSON.parse(readFileSync(join(dir, 'evidence.json'), 'utf8')) as Evidence;
   const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as ReportJson;
   const value = (name: string, scope: string) => evidence.measurements.find((m) => m.name === name && m.scope === scope)?.value ?? null;
   return { r, evidence, report, value, deploy: evidence.evidence['rolling-deploy'] };
-}
-
-async function leftovers(runId: string): Promise<string[]> {
-  const { stdout } = await execa('docker', ['ps', '-aq', '--filter', `label=io.resilience.run-id=${runId}`]);
-  return stdout.split('\n').filter(Boolean);
 }
 
 test.serial('every documented option reaches the workflow through npx nx run (dry run, nothing started)', async (t) => {

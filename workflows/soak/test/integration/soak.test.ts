@@ -13,6 +13,7 @@ import { execa } from 'execa';
 import { readJournal, type JournalEvent } from '@resilience/fixtures';
 import { planFaults } from '../../src/plan.ts';
 import { SoakOptions } from '../../src/options.ts';
+import { RUNNER_ENV, RUNNER_V8_FLAGS } from '../../src/runner-memory.ts';
 
 const main = resolve(import.meta.dirname, '..', '..', 'src', 'soak-main.ts');
 const SHORT = ['--duration=3m', '--faults=every:30s', '--hold=5s', '--checkpoint-every=20s', '--seed=11', '--no-png'];
@@ -45,7 +46,7 @@ test.serial('bad input exits 2 naming the value, and nothing is started', async 
   const reports = mkdtempSync(join(tmpdir(), 'rz-soak-bad-'));
   const before = await projectObjects();
   for (const [arg, named] of [['--duration=0', '--duration'], ['--kinds=kill,nuke', 'nuke'], ['--faults=weekly:3', 'weekly:3'], ['--faults=every:2s', 'every:2s'], ['--resume=/nonexistent/soak', '/nonexistent/soak']] as const) {
-    const r = await execa(process.execPath, [main, arg], { reject: false, env: { CI: 'true', RESILIENCE_REPORTS_DIR: reports } });
+    const r = await execa(process.execPath, [...RUNNER_V8_FLAGS, main, arg], { reject: false, env: { CI: 'true', RESILIENCE_REPORTS_DIR: reports, ...RUNNER_ENV } });
     t.is(r.exitCode, 2, `${arg}: ${r.stdout}`);
     t.true(r.stdout.includes(named), `${arg} names ${named}: ${r.stdout}`);
     t.true(/Nothing was started/.test(r.stdout), r.stdout);
@@ -56,8 +57,8 @@ test.serial('bad input exits 2 naming the value, and nothing is started', async 
 
 test.serial('a soak killed with SIGKILL after a checkpoint is finished by --resume into one report', async (t) => {
   const reports = mkdtempSync(join(tmpdir(), 'rz-soak-'));
-  const env = { CI: 'true', RESILIENCE_REPORTS_DIR: reports };
-  const first = execa(process.execPath, [main, ...SHORT], { reject: false, env, all: true });
+  const env = { CI: 'true', RESILIENCE_REPORTS_DIR: reports, ...RUNNER_ENV };
+  const first = execa(process.execPath, [...RUNNER_V8_FLAGS, main, ...SHORT], { reject: false, env, all: true });
   let out = '';
   first.all!.on('data', (d: Buffer) => (out += d.toString()));
   // Until the first checkpoint after the second fault was healed: then kill the runner.
@@ -85,7 +86,7 @@ test.serial('a soak killed with SIGKILL after a checkpoint is finished by --resu
   }
   t.deepEqual(left, [], 'the watchdog removed the killed run\'s containers');
 
-  const second = await execa(process.execPath, [main, '--resume', dir, '--no-png'], { reject: false, env });
+  const second = await execa(process.execPath, [...RUNNER_V8_FLAGS, main, '--resume', dir, '--no-png'], { reject: false, env });
   t.log(second.stdout.split('\n').filter((l) => /resumed|late|FINDING|PASS|FAIL|soak:/.test(l)).join('\n'));
   t.true([0, 1].includes(second.exitCode!), `a verdict (exit 0 or 1), got ${second.exitCode}:\n${second.stdout}\n${second.stderr}`);
   t.is(readdirSync(reports).length, 1, 'one report folder');
@@ -109,6 +110,10 @@ test.serial('a soak killed with SIGKILL after a checkpoint is finished by --resu
   const stopAt = (resumedNote as { data: { stoppedAt: number; resumedAt: number } }).data;
   t.true(resources.some((e) => e.at < stopAt.stoppedAt) && resources.some((e) => e.at > stopAt.resumedAt), 'sampled before the stop and after the resume');
   t.true(resources.some((e) => e.type === 'resource' && e.container !== 'runner' && (e.fds ?? 0) > 0 && (e.memoryBytes ?? 0) > 0 && (e.pids ?? 0) > 0), 'Docker stats and open files of a container');
+  // The runner's RSS splits into V8's heap in memory and the rest: its heap physical size is read
+  // every round, never more than its RSS or than the heap V8 committed.
+  const runner = resources.flatMap((e) => e.type === 'resource' && e.container === 'runner' && e.values ? [e.values] : []);
+  t.true(runner.length > 0 && runner.every((v) => (v['heapPhysicalBytes'] ?? 0) > 0 && v['heapPhysicalBytes']! <= v['rssBytes']! && v['heapPhysicalBytes']! <= v['heapTotalBytes']! && (v['v8MallocedBytes'] ?? -1) >= 0), 'the runner\'s heap in memory and V8\'s own malloc, every round');
 
   const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as ReportJson;
   t.is(report.run.status, 'completed');

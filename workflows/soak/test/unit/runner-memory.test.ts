@@ -1,0 +1,17 @@
+import test from 'ava';
+import { RUNNER_ENV, RUNNER_V8_FLAGS, missingRunnerSettings } from '../../src/runner-memory.ts';
+
+const allocator = Object.entries(RUNNER_ENV).map(([k, v]) => `${k}=${v}`);
+
+test('the young generation flag counts from node\'s arguments or NODE_OPTIONS, in either spelling', (t) => {
+  t.deepEqual(missingRunnerSettings([], {}), [...allocator, ...RUNNER_V8_FLAGS]);
+  t.deepEqual(missingRunnerSettings(['--max-semi-space-size=16'], RUNNER_ENV), []);
+  t.deepEqual(missingRunnerSettings([], { ...RUNNER_ENV, NODE_OPTIONS: '--max-old-space-size=4096 --max-semi-space-size=32' }), []);
+  t.deepEqual(missingRunnerSettings(['--max_semi_space_size=8'], RUNNER_ENV), []);
+  t.deepEqual(missingRunnerSettings(['--max-semi-space-size-x=8', '--inspect'], { ...RUNNER_ENV, NODE_OPTIONS: '--max-old-space-size=4096' }), [...RUNNER_V8_FLAGS]);
+});
+
+test('the allocator setting counts when set at all (the user\'s own value is kept)', (t) => {
+  t.deepEqual(missingRunnerSettings(['--max-semi-space-size=16'], { MALLOC_ARENA_MAX: '4' }), []);
+  t.deepEqual(missingRunnerSettings(['--max-semi-space-size=16'], { MALLOC_ARENA_MAX: '' }), allocator);
+});
