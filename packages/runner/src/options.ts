@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { parseDuration } from './args.ts';
 
 /** `--flag`, `--flag=true`, `--flag=false`, `--no-flag`. */
-export const boolOption = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
+export const boolOption = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')], { error: 'true or false (or the flag alone: --flag, --no-flag)' });
 
 const toMs = (flag: string) => (v: string | number, ctx: z.RefinementCtx): number => {
   try {

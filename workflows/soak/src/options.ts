@@ -1,6 +1,6 @@
 // The soak's options, validated before anything starts (exit 2 on bad input).
 import { z } from 'zod';
-import { durationOption as duration, optionalDurationOption as optionalDuration, parseDuration } from '@resilience/runner';
+import { boolOption, durationOption as duration, optionalDurationOption as optionalDuration, parseDuration } from '@resilience/runner';
 import { INFRA_IMAGES } from '@resilience/fixtures';
 
 /** The fault kinds a soak draws from. */
@@ -79,6 +79,7 @@ export const SoakOptions = z.object({
   seed: z.coerce.number().int().min(0).max(2 ** 32 - 1).default(() => Math.floor(Math.random() * 2 ** 32)),
   rate,
   image: z.enum(['bookworm', 'trixie']).default('bookworm'),
+  sync: boolOption.default(false),
   hold: duration('--hold', '20s'),
   settle: optionalDuration('--settle'),
   sampleEvery: duration('--sample-every', '10s'),
@@ -102,7 +103,7 @@ export function settleMs(o: Pick<SoakOptionsT, 'duration' | 'settle'>): number {
 }
 
 export const USAGE = `Usage: npx nx run soak:run [--duration 24h] [--faults every:20m|poisson:3/h|none] [--kinds ${SOAK_KINDS.join(',')}]
-                         [--seed N] [--rate 50/s] [--image bookworm|trixie] [--hold 20s] [--settle 30m]
+                         [--seed N] [--rate 50/s] [--image bookworm|trixie] [--sync] [--hold 20s] [--settle 30m]
                          [--sample-every 10s] [--checkpoint-every 10m] [--leak-threshold 1] [--timeout 2m]
        npx nx run soak:run --resume <report folder>
 
@@ -116,6 +117,8 @@ export const USAGE = `Usage: npx nx run soak:run [--duration 24h] [--faults ever
   --seed            the schedule's seed: the same seed gives the same schedule (default random, printed)
   --rate            operations per second of each of the 5 probes (default 50/s)
   --image           bookworm = PostgreSQL 15, Patroni 3.0.2, Redis 7; trixie = PostgreSQL 17, Patroni 4.0, Redis 8
+  --sync            Patroni synchronous mode: a commit waits for a synchronous standby (default off:
+                    asynchronous replication, where a killed primary's last acknowledged commits can be lost)
   --hold            how long each fault stays in effect before it is healed (default 20s)
   --settle          warm-up before the first fault, left out of the leak verdicts (default 10 % of
                     --duration, at most 30m)

@@ -175,7 +175,7 @@ export const soak = defineWorkflow<SoakOptionsT, SoakEnv>({
   expectedMs: (o) => o.duration,
   environment: async (o, setup) => {
     setup.note(`provisioning app-stack (pg-ha, redis-sentinel on ${o.image})`);
-    const stack = await provision({ engine: setup.engine, image: o.image, signal: setup.signal, now: setup.now });
+    const stack = await provision({ engine: setup.engine, image: o.image, pg: { sync: o.sync }, signal: setup.signal, now: setup.now });
     const proxies: { app?: FaultProxy; postgres?: FaultProxy } = {};
     const readings = stackReadings(stack);
     const teardown = async () => {

@@ -108,3 +108,10 @@ test('hypotheses: a soak without faults judges no recovery; with faults it does;
   t.false(texts({ duration: '3m', faults: 'every:30s' }).includes('leaks == 0'));
   t.true(texts({ duration: '1h', faults: 'none' }).includes('leaks == 0'));
 });
+
+test('--sync asks Patroni for synchronous mode; off by default (asynchronous replication)', (t) => {
+  t.false(opts({}).sync);
+  t.true(opts({ sync: true }).sync);
+  t.true(opts({ sync: 'true' }).sync);
+  t.false(SoakOptions.safeParse({ sync: 'yes' }).success, 'a value other than true or false is refused');
+});
