@@ -7,14 +7,16 @@
 //   in memory as the run goes on, and after each full collection the old generation may grow to
 //   four times what is alive. 16 MiB semi-spaces (the 64-bit default of earlier V8 versions) hold
 //   the young generation at 32 MiB, all of it in use within seconds, and a fixed 30 % growth
-//   keeps the old generation near what is alive (set in soak-main.ts: V8 reads it at every
-//   collection).
+//   keeps the old generation near what is alive (RUNNER_RUNTIME_FLAGS: V8 reads it at every
+//   collection, so soak-main.ts sets it).
 // - glibc gives threads arenas of their own (up to 8 per core); the runner's buffers freed on
 //   other threads than they were made on spread over them. Two arenas keep the allocator's part
 //   at one level from the first minutes.
 
 /** The flags the young generation's size needs on node's command line (V8 reads them at start). */
 export const RUNNER_V8_FLAGS = ['--max-semi-space-size=16'] as const;
+/** The V8 flags read at every collection, which the runner sets on itself at start. */
+export const RUNNER_RUNTIME_FLAGS = ['--heap-growing-percent=30'] as const;
 /** The C allocator's setting, read by glibc when the process starts. */
 export const RUNNER_ENV = { MALLOC_ARENA_MAX: '2' } as const;
 

@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { Labels } from '@resilience/fixtures';
 
 /** The report folder a workflow printed (`report: <dir>`); throws with the output when there is none. */
 export function reportDirOf(out: string, err = ''): string {
@@ -47,6 +48,6 @@ export async function runWorkflowCli<R extends { measurements: readonly { name: 
 
 /** The ids of every container still labelled with the run's id. */
 export async function leftovers(runId: string): Promise<string[]> {
-  const { stdout } = await execa('docker', ['ps', '-aq', '--filter', `label=io.resilience.run-id=${runId}`]);
+  const { stdout } = await execa('docker', ['ps', '-aq', '--filter', `label=${Labels.runId}=${runId}`]);
   return stdout.split('\n').filter(Boolean);
 }
