@@ -43,11 +43,15 @@ export interface ConsoleOptions {
   readonly plainEverySeconds?: number;
 }
 
-function clock(ms: number): string {
-  const s = Math.max(0, ms) / 1000;
-  const m = Math.floor(s / 60);
-  if (m >= 60) return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}:${String(Math.floor(s % 60)).padStart(2, '0')}`;
-  return `${String(m).padStart(2, '0')}:${(s % 60).toFixed(1).padStart(4, '0')}`;
+/** mm:ss.s under an hour, hh:mm:ss above; rounded once, so 23:59.96 reads 24:00.0, never 23:60.0. */
+export function clock(ms: number): string {
+  const tenths = Math.round(Math.max(0, ms) / 100);
+  const m = Math.floor(tenths / 600);
+  if (m >= 60) {
+    const s = Math.floor(tenths / 10);
+    return `${Math.floor(s / 3600)}h${String(Math.floor(s / 60) % 60).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
+  }
+  return `${String(m).padStart(2, '0')}:${((tenths % 600) / 10).toFixed(1).padStart(4, '0')}`;
 }
 
 export class ConsoleReporter {
