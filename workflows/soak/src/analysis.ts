@@ -23,8 +23,8 @@ export const LEAK_MIN_SPAN_MS = 30 * 60_000;
 
 /** Series that grow with the data the probes write (every write is a row or a key that stays): shown, not judged. */
 const DATA_METRICS = new Set(['dbSizeBytes', 'usedMemoryBytes', 'datasetBytes', 'keys']);
-/** Not leak-shaped (a rate or a delay), shown as trends only. */
-const CONTEXT_METRICS = new Set(['cpuPercent', 'eventLoopDelayP99Ms', 'externalBytes']);
+/** Not leak-shaped (a rate or a delay), shown as trends only. Sizes (externalBytes too) are judged. */
+const CONTEXT_METRICS = new Set(['cpuPercent', 'eventLoopDelayP99Ms']);
 
 const BYTES = /Bytes$/;
 

@@ -47,7 +47,7 @@ function journal(o: {
   }
   for (let t = 0; t < DURATION; t += 30_000) {
     const noise = () => 1 + (random() - 0.5) * 0.004;
-    push(t, { type: 'resource', container: 'runner', at: t, memoryBytes: 200e6 * noise(), values: { heapUsedBytes: 80e6 * (1 + (o.heapGrowthPerHour / 100) * (t / HOUR)) * noise() } });
+    push(t, { type: 'resource', container: 'runner', at: t, memoryBytes: 200e6 * noise(), values: { heapUsedBytes: 80e6 * (1 + (o.heapGrowthPerHour / 100) * (t / HOUR)) * noise(), externalBytes: 4e6 * noise(), eventLoopDelayP99Ms: 20 * noise() } });
     push(t, { type: 'resource', container: 'app', at: t, memoryBytes: 60e6 * noise(), pids: 11 });
     push(t, { type: 'resource', container: 'pg1', at: t, memoryBytes: 100e6 * (1 + 0.2 * (t / HOUR)) * noise() });
   }
@@ -72,6 +72,8 @@ test('a heap growing 5 %/h is the one leak; a flat heap and a data store are not
   // 5 %/h of the value at t = 0: relative to the baseline after settling, a little less.
   t.true(growth > 4 && growth < 5.2, `growth ${growth}`);
   t.like(verdict('runner', 'memoryBytes'), { judged: true, result: { verdict: 'stable' } });
+  t.like(verdict('runner', 'externalBytes'), { judged: true, result: { verdict: 'stable' } }, 'external memory is a size: judged');
+  t.like(verdict('runner', 'eventLoopDelayP99Ms'), { judged: false }, 'a delay: shown, not judged');
   t.like(verdict('app', 'memoryBytes'), { judged: true, result: { verdict: 'stable' } });
   t.like(verdict('pg1', 'memoryBytes'), { judged: false, result: { verdict: 'leak' } });
   t.like(r.measurements.find((m) => m.name === 'leaks'), { value: 1 });
