@@ -11,14 +11,21 @@
 //   collection, so soak-main.ts sets it).
 // - glibc gives threads arenas of their own (up to 8 per core); the runner's buffers freed on
 //   other threads than they were made on spread over them. Two arenas keep the allocator's part
-//   at one level from the first minutes.
+//   at one level from the first minutes. A fixed mmap threshold keeps big buffers (stream
+//   chunks, slabs) out of the main heap (see RUNNER_ENV).
 
 /** The flags the young generation's size needs on node's command line (V8 reads them at start). */
 export const RUNNER_V8_FLAGS = ['--max-semi-space-size=16'] as const;
 /** The V8 flags read at every collection, which the runner sets on itself at start. */
 export const RUNNER_RUNTIME_FLAGS = ['--heap-growing-percent=30'] as const;
-/** The C allocator's setting, read by glibc when the process starts. */
-export const RUNNER_ENV = { MALLOC_ARENA_MAX: '2' } as const;
+/**
+ * The C allocator's settings, read by glibc when the process starts. MALLOC_MMAP_THRESHOLD_ fixes
+ * the size from which a block gets its own mapping (returned to the system when freed) at
+ * glibc's default of 128 KiB: left alone, glibc raises it to the size of every larger mapped
+ * block freed (up to 32 MiB), after which blocks of that size come from the main heap, whose
+ * top only shrinks when the block at the very top is free.
+ */
+export const RUNNER_ENV = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' } as const;
 
 /** What of RUNNER_V8_FLAGS (from node's arguments or NODE_OPTIONS) and RUNNER_ENV the runner was started without. */
 export function missingRunnerSettings(execArgv: readonly string[], env: Readonly<Record<string, string | undefined>>): string[] {

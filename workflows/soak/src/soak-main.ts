@@ -1,5 +1,5 @@
 // Entry point of `npx nx run soak:run`, which starts it as
-//   MALLOC_ARENA_MAX=2 node --max-semi-space-size=16 workflows/soak/src/soak-main.ts
+//   MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=16 workflows/soak/src/soak-main.ts
 import { setFlagsFromString } from 'node:v8';
 import { runWorkflow } from '@resilience/runner';
 import { soak } from './soak.ts';

@@ -14,8 +14,10 @@ test('the young generation flag counts from node\'s arguments or NODE_OPTIONS, i
 });
 
 test('the allocator setting counts when set at all (the user\'s own value is kept)', (t) => {
-  t.deepEqual(missingRunnerSettings(['--max-semi-space-size=16'], { MALLOC_ARENA_MAX: '4' }), []);
-  t.deepEqual(missingRunnerSettings(['--max-semi-space-size=16'], { MALLOC_ARENA_MAX: '' }), allocator);
+  t.deepEqual(missingRunnerSettings(['--max-semi-space-size=16'], { ...RUNNER_ENV, MALLOC_ARENA_MAX: '4' }), []);
+  t.deepEqual(missingRunnerSettings(['--max-semi-space-size=16'], { ...RUNNER_ENV, MALLOC_ARENA_MAX: '' }), ['MALLOC_ARENA_MAX=2']);
+  t.deepEqual(missingRunnerSettings(['--max-semi-space-size=16'], { MALLOC_ARENA_MAX: '2' }), ['MALLOC_MMAP_THRESHOLD_=131072']);
+  t.deepEqual(missingRunnerSettings(['--max-semi-space-size=16'], {}), allocator);
 });
 
 test('npx nx run soak:run starts the runner with exactly these settings', (t) => {
