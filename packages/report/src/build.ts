@@ -381,6 +381,7 @@ function probeOf(p: ProbeSummary, phases: readonly ReportPhase[]): ReportProbe {
     firstIntended: rn(p.firstIntended),
     lastCompleted: rn(p.lastCompleted),
     lateSamples: p.lateSamples,
+    errors: p.errors.map((e) => ({ cause: e.cause, count: e.count, firstAt: r(e.firstAt), lastAt: r(e.lastAt), example: e.example })),
   };
 }
 

@@ -8,7 +8,7 @@ import { partialText } from './markdown.ts';
 import { comparisonHeadline, comparisonNotes, comparisonTable } from './compare.ts';
 import type { Report, ReportFinding } from './schema.ts';
 import {
-  evidenceTables, evidenceTitle, faultsTable, hypothesesTables, measurementsTable, phasesTable, probePhasesTable, probesTable, variantsTable,
+  errorsTable, evidenceTables, evidenceTitle, faultsTable, hypothesesTables, measurementsTable, phasesTable, probePhasesTable, probesTable, variantsTable,
   worstRtoText, writeCheckDetailTables, writeCheckHeadline, writeChecksTable,
 } from './tables.ts';
 import type { Cell, Table } from './tables.ts';
@@ -77,7 +77,7 @@ ${screenshotsSection(report, shots)}
 ${section('Timeline', charts(report))}
 ${resourcesHtml(report)}
 ${rolesSection(report)}
-${section('Probes', table(probesTable(report)) + table(probePhasesTable(report), 'Per phase'))}
+${section('Probes', table(probesTable(report)) + table(probePhasesTable(report), 'Per phase') + table(errorsTable(report), 'Errors clients saw'))}
 ${section('Measurements', table(measurementsTable(report)))}
 ${section('Faults', table(faultsTable(report)))}
 ${section('Phases', table(phasesTable(report)))}

@@ -5,7 +5,7 @@ import type { Comparison } from './compare.ts';
 import { findingCounts, findingFacts, SEVERITY_LABEL, sortFindings } from './findings.ts';
 import { OUTCOME_LABEL, formatAt, formatMs } from './format.ts';
 import type { Report, ReportFinding } from './schema.ts';
-import { evidenceTables, evidenceTitle, faultsTable, hypothesesTables, measurementsTable, probesTable, variantsTable, writeCheckDetailTables, writeCheckHeadline, writeChecksTable } from './tables.ts';
+import { errorsTable, evidenceTables, evidenceTitle, faultsTable, hypothesesTables, measurementsTable, probesTable, variantsTable, writeCheckDetailTables, writeCheckHeadline, writeChecksTable } from './tables.ts';
 import type { Cell, Table } from './tables.ts';
 import { resourcesTable } from './resource-charts.ts';
 import { overlapsTable, roleChartTitle, roleMomentsText, rolesTable, splitBrainText } from './swimlanes.ts';
@@ -88,7 +88,7 @@ export function renderMarkdown(report: Report): string {
     const table = resourcesTable(report);
     lines.push('', `### ${table.title}`, '', ...renderTable(table));
   }
-  for (const table of [probesTable(report), measurementsTable(report), faultsTable(report)]) {
+  for (const table of [probesTable(report), ...(report.probes.some((p) => p.errors?.length) ? [errorsTable(report)] : []), measurementsTable(report), faultsTable(report)]) {
     lines.push('', `### ${table.title}`, '', ...renderTable(table));
   }
   lines.push('', `<sub>${inline(report.generator.name)} ${inline(report.generator.version)} · report.json schema v${report.schemaVersion} · journal ${inline(report.journal.file)}</sub>`, '');

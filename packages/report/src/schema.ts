@@ -53,6 +53,14 @@ export const recoverySchema = z.object({
   rtoMs: ms('Client-visible recovery time: recoveredAt − faultAt (ms); 0 without visible outage; null when not recovered.').nullable(),
 });
 
+export const errorCauseSchema = z.object({
+  cause: z.string().describe('The error clients got, with its variable parts replaced (`<addr>`, `<id>`, `<n>`): `53300: sorry, too many clients already`, `timeout`, `ECONNREFUSED: connect ECONNREFUSED <addr>`. Also `slower than the latency budget`, `not recorded (...)` for failures counted in windows, and `other causes (...)` past the first 20 causes.'),
+  count: count('Failed operations with this cause.'),
+  firstAt: ms('Intended time of the first of them (ms).'),
+  lastAt: ms('Intended time of the last of them (ms).'),
+  example: z.string().describe('The first error text of this cause, as the sample carried it (one line, credentials masked).'),
+});
+
 export const worstRecoverySchema = z.object({
   status: z.enum(['no-faults', 'recovered', 'not-recovered']).describe('no-faults: the probe was judged on no fault; recovered: it recovered after every fault; not-recovered: after at least one fault it did not recover within the data (or saw no data).'),
   faults: count('Faults this probe is judged on (its scopes).'),
@@ -81,6 +89,7 @@ export const probeSchema = z.object({
   firstIntended: ms('Intended start of the probe\'s first operation (ms), or null.').nullable(),
   lastCompleted: ms('Completion of the probe\'s last operation (ms), or null.').nullable(),
   lateSamples: count('Samples that arrived later than the analyser\'s reorder window: counted in availability and latency, not in intervals and RTO.'),
+  errors: z.array(errorCauseSchema).optional().describe('Every failure of the probe by cause, most frequent first; the counts add up to failures (absent in reports from before causes were counted).'),
 });
 
 export const hypothesisSchema = z.object({

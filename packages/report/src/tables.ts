@@ -104,6 +104,36 @@ export function probesTable(report: Report): Table {
   };
 }
 
+/**
+ * What clients saw when they failed: one row per probe and cause (most frequent first), with the
+ * fault in effect when the cause was first seen. The counts of a probe add up to its failures.
+ */
+export function errorsTable(report: Report): Table {
+  const during = (at: number): string => {
+    const f = report.faults.find((x) => x.at <= at && (x.healedAt === null || at <= x.healedAt));
+    return f ? `${faultKindLabel(f.kind)} ${f.targets.join(', ')}`.trim() : 'no fault';
+  };
+  return {
+    id: 'errors',
+    title: 'Errors clients saw',
+    columns: [
+      { label: 'probe' }, { label: 'cause' }, { label: 'failures', numeric: true }, { label: 'share', numeric: true },
+      { label: 'first', numeric: true }, { label: 'last', numeric: true }, { label: 'first seen during' }, { label: 'example' },
+    ],
+    rows: report.probes.flatMap((p) => (p.errors ?? []).map((e) => [
+      cell(p.name, { code: true }),
+      cell(e.cause, { code: true }),
+      cell(formatCount(e.count), { tone: 'bad' }),
+      cell(formatRatio(p.failures > 0 ? e.count / p.failures : null)),
+      cell(formatAt(e.firstAt)),
+      cell(formatAt(e.lastAt)),
+      cell(during(e.firstAt)),
+      cell(e.example === e.cause ? NONE : e.example, e.example === e.cause ? { tone: 'muted', code: true } : { code: true }),
+    ])),
+    empty: 'No operation failed.',
+  };
+}
+
 /** Shed operations: amber (the system protecting itself), not red like other failures. */
 function shedCell(shed: number | undefined): Cell {
   return cell(formatCount(shed ?? 0), (shed ?? 0) > 0 ? { tone: 'warn' } : {});

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ZodType } from 'zod';
 import type { Comparison, LoadedReport } from '@resilience/report';
 import {
-  ChaosRun, Engine, InvalidArgumentError, JOURNAL_FILE, RunAnalyser, formatDuration, isResilienceError, measurementName, readJournal, toSampleEvent,
+  ChaosRun, Engine, InvalidArgumentError, JOURNAL_FILE, RunAnalyser, exhaustionFindings, formatDuration, isResilienceError, measurementName, readJournal, toSampleEvent,
   type FindingEvent, type HypothesisResult, type JournalEvent, type MetricUnit, type ProbeLike, type RoleEvent, type RunStatus, type RunSummary,
 } from '@resilience/fixtures';
 import { parseArgs } from './args.ts';
@@ -960,6 +960,11 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
   stopAnalysis();
   const summary = analyser.finish();
   for (const m of faultMeasurements(summary)) measure(m);
+  // The resources the system under test ran out of, from the errors its clients got (a finding
+  // each; emitted after the analysis, so added to its findings here).
+  const exhausted: FindingEvent[] = exhaustionFindings(Object.values(summary.probes)).map((f) => ({ ...f, type: 'finding' }));
+  for (const f of exhausted) finding(f);
+  const allFindings = [...summary.findings, ...exhausted];
   const writeDefaults = [...lossJudges].map(([p, judge]) => judge ?? parseHypothesis(`lostWrites(${p}) == 0`, `acknowledged writes of ${p} missing after recovery`, registry));
   const contractDefaults = contractsChecked ? [parseHypothesis('contractViolations == 0', 'every answer checked against the contract, degraded ones included, is one it allows', registry)] : [];
   const hypotheses = mergeHypotheses([...defaults, ...writeDefaults, ...contractDefaults], userHypotheses);
@@ -1007,13 +1012,13 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
   // SHA256SUMS, and the console summary, findings first.
   const endedAtMs = run.now();
   let files: Record<string, string> = {};
-  let ordered: readonly FindingEvent[] = summary.findings;
+  let ordered: readonly FindingEvent[] = allFindings;
   let endedAt: string | undefined;
   let comparisonNote: string | undefined;
   let comparisonText: string | undefined;
   try {
     const report = await import('@resilience/report');
-    ordered = report.sortFindings(summary.findings);
+    ordered = report.sortFindings(allFindings);
     let built = await report.buildReport({
       journalPath: join(reportDir, 'journal.ndjson'),
       hypotheses: [...reportHypotheses, ...(comparisonFailed ? [{ ...comparisonFailed, description: comparisonFailed.description ?? '' }] : [])],

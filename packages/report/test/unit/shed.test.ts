@@ -51,7 +51,7 @@ test('shed per probe and per phase in report.json, in the probe tables of summar
   // Both probe tables (overall and per phase) have the column; the api rows carry 100 (overall, steady).
   t.is([...html.matchAll(/<th[^>]*>shed<\/th>/g)].length, 2);
   const apiRows = [...html.matchAll(/<tr>(?:(?!<\/tr>).)*?<code>api<\/code>(?:(?!<\/tr>).)*<\/tr>/gs)].map((m) => m[0]);
-  t.is(apiRows.length, 3, 'one overall row and one per phase');
+  t.is(apiRows.length, 4, 'one overall row, one per phase, and one in the errors table (its 429s)');
   t.regex(apiRows[0]!, /<td[^>]*>100<\/td>\s*<td[^>]*>100<\/td>/, 'failures 100, shed 100');
   t.regex(html, /availability 83\.33 % \(100 shed\)/);
 
