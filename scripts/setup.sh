@@ -110,6 +110,20 @@ else
   say "warning: no Chromium at $chromium; report PNGs and browser probes need it (install chromium or set CHROMIUM_PATH)"
 fi
 
+# --- jemalloc (the soak runner's allocator) ----------------------------------------------------
+# The soak's runner holds its memory flatter with jemalloc than with glibc's allocator (README,
+# "The runner's own memory"). Optional: without it the soak runs and says so in its report.
+if [ -n "$(scripts/jemalloc-path)" ]; then
+  say "jemalloc: $(scripts/jemalloc-path)"
+elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  say "installing Debian's libjemalloc2 (the soak runner's allocator)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libjemalloc2 >/dev/null 2>&1 \
+    || { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libjemalloc2 >/dev/null; } \
+    || say "warning: apt-get could not install libjemalloc2; soak runs use glibc's allocator (run 'apt-get install libjemalloc2' to see why)"
+else
+  say "note: no libjemalloc.so.2; soak runs use glibc's allocator (install libjemalloc2 for a flatter runner memory)"
+fi
+
 # --- Images --------------------------------------------------------------------------------
 if [ "$with_images" = 1 ]; then
   say "building images (npx nx run docker:images)"

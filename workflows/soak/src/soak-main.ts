@@ -1,9 +1,10 @@
 // Entry point of `npx nx run soak:run`, which starts it as
-//   MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=16 workflows/soak/src/soak-main.ts
+//   LD_PRELOAD="$(scripts/jemalloc-path)" MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072 \
+//     node --max-semi-space-size=16 workflows/soak/src/soak-main.ts
 import { setFlagsFromString } from 'node:v8';
 import { runWorkflow } from '@resilience/runner';
 import { soak } from './soak.ts';
-import { RUNNER_RUNTIME_FLAGS } from './runner-memory.ts';
+import { RUNNER_PRELOAD, RUNNER_RUNTIME_FLAGS } from './runner-memory.ts';
 
 // The runner must hold its own memory flat for a day (README, "The runner's own memory"). The
 // growth of the heap after each full collection is read at every collection, so it is set here;
@@ -11,6 +12,9 @@ import { RUNNER_RUNTIME_FLAGS } from './runner-memory.ts';
 // they come from the command line (see runner-memory.ts; soak.ts notes when they are missing,
 // once the options are valid).
 for (const flag of RUNNER_RUNTIME_FLAGS) setFlagsFromString(flag);
+// jemalloc is for this process: the processes it starts (docker, the report's checkpoints, the
+// browser) keep their own allocator.
+if (process.env['LD_PRELOAD']?.includes(RUNNER_PRELOAD)) delete process.env['LD_PRELOAD'];
 
 const result = await runWorkflow(soak, { argv: process.argv.slice(2) });
 process.exit(result.exitCode);

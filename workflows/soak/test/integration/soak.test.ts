@@ -59,7 +59,9 @@ test.serial('bad input exits 2 naming the value, and nothing is started', async 
 
 test.serial('a soak killed with SIGKILL after a checkpoint is finished by --resume into one report', async (t) => {
   const reports = mkdtempSync(join(tmpdir(), 'rz-soak-'));
-  const env = { CI: 'true', RESILIENCE_REPORTS_DIR: reports, ...RUNNER_ENV };
+  // As `npx nx run soak:run` starts it: jemalloc preloaded when the system has it.
+  const preload = (await execa(resolve(import.meta.dirname, '..', '..', '..', '..', 'scripts', 'jemalloc-path'))).stdout.trim();
+  const env = { CI: 'true', RESILIENCE_REPORTS_DIR: reports, ...RUNNER_ENV, ...(preload ? { LD_PRELOAD: preload } : {}) };
   const first = execa(process.execPath, [...RUNNER_V8_FLAGS, main, ...SHORT], { reject: false, env, all: true });
   let out = '';
   first.all!.on('data', (d: Buffer) => (out += d.toString()));
@@ -98,6 +100,10 @@ test.serial('a soak killed with SIGKILL after a checkpoint is finished by --resu
   t.is(all.filter((e) => e.type === 'run-end').length, 1, 'one run-end');
   const resumedNote = all.find((e) => e.type === 'note' && (e.data as { resumed?: boolean } | undefined)?.resumed);
   t.truthy(resumedNote, 'the resume is journalled');
+  // The runner says when it runs without jemalloc, exactly then.
+  const glibcNotes = all.filter((e) => e.type === 'note' && /runs on glibc's allocator/.test(e.message));
+  if (preload) t.is(glibcNotes.length, 0, `jemalloc (${preload}) was loaded in both segments`);
+  else t.true(glibcNotes.length >= 1, 'no jemalloc here: the run says so');
   // Every planned fault exactly once, in order, across both segments; each healed.
   const plan = planFaults(SoakOptions.parse({ duration: '3m', faults: 'every:30s', hold: '5s', seed: '11' }));
   const injected = all.filter((e) => e.type === 'fault-injected');

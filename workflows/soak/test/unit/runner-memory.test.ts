@@ -1,7 +1,8 @@
 import test from 'ava';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RUNNER_ENV, RUNNER_V8_FLAGS, missingRunnerSettings } from '../../src/runner-memory.ts';
+import { execa } from 'execa';
+import { RUNNER_ENV, RUNNER_PRELOAD, RUNNER_V8_FLAGS, jemallocLoaded, missingRunnerSettings } from '../../src/runner-memory.ts';
 
 const allocator = Object.entries(RUNNER_ENV).map(([k, v]) => `${k}=${v}`);
 
@@ -20,10 +21,31 @@ test('the allocator setting counts when set at all (the user\'s own value is kep
   t.deepEqual(missingRunnerSettings(['--max-semi-space-size=16'], {}), allocator);
 });
 
-test('npx nx run soak:run starts the runner with exactly these settings', (t) => {
+test('npx nx run soak:run starts the runner with exactly these settings, and jemalloc when the system has it', (t) => {
   const project = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as { nx: { targets: { run: { options: { command: string } } } } };
   const words = project.nx.targets.run.options.command.split(/\s+/);
-  const env = Object.fromEntries(words.filter((w) => /^[A-Z_]+=/.test(w)).map((w) => w.split('=') as [string, string]));
-  t.deepEqual(missingRunnerSettings(words.filter((w) => w.startsWith('--')), env), []);
-  t.deepEqual(env, { ...RUNNER_ENV });
+  const env = Object.fromEntries(words.filter((w) => /^[A-Z_]+=/.test(w)).map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)] as [string, string]));
+  const { LD_PRELOAD: preload, ...allocatorEnv } = env;
+  t.deepEqual(missingRunnerSettings(words.filter((w) => w.startsWith('--')), allocatorEnv), []);
+  t.deepEqual(allocatorEnv, { ...RUNNER_ENV });
+  t.is(preload, '"$(scripts/jemalloc-path)"');
+});
+
+test('scripts/jemalloc-path names a file that is jemalloc, or nothing', async (t) => {
+  const root = join(import.meta.dirname, '..', '..', '..', '..');
+  const { stdout } = await execa(join(root, 'scripts', 'jemalloc-path'));
+  const path = stdout.trim();
+  if (path === '') {
+    t.log('this system has no libjemalloc.so.2');
+    t.pass();
+    return;
+  }
+  t.true(existsSync(path), path);
+  t.true(path.endsWith(`/${RUNNER_PRELOAD}`), path);
+});
+
+test('jemallocLoaded reads a process\'s memory map', (t) => {
+  t.true(jemallocLoaded('7f5bce209000-7f5bce2af000 r-xp 00009000 fe:00 5595340    /usr/lib/x86_64-linux-gnu/libjemalloc.so.2\n'));
+  t.false(jemallocLoaded('7f5bce209000-7f5bce2af000 r-xp 00009000 fe:00 5595340    /usr/lib/x86_64-linux-gnu/libc.so.6\n'));
+  t.is(jemallocLoaded(readFileSync('/proc/self/maps', 'utf8')), /libjemalloc/.test(process.env['LD_PRELOAD'] ?? ''), 'this test process: loaded exactly when preloaded');
 });
