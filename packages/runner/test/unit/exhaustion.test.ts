@@ -4,23 +4,14 @@
 // the failures by cause, and ends with one `resource-exhausted` finding whose count is the
 // failures, in the console, the journal and report.json.
 import test from 'ava';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { z } from 'zod';
-import { Engine, sqlReadProbe } from '@resilience/fixtures';
-import type Docker from 'dockerode';
-import { defineWorkflow, observe, runWorkflow, steady } from '../../src/index.ts';
-
-const emptyDocker = {
-  ping: async () => 'OK',
-  listContainers: async () => [],
-  listNetworks: async () => [],
-  listVolumes: async () => ({ Volumes: [] }),
-} as unknown as Docker;
+import { sqlReadProbe } from '@resilience/fixtures';
+import { defineWorkflow, observe, steady } from '../../src/index.ts';
+import { runOffline } from './support/offline.ts';
 
 /** The ErrorResponse PostgreSQL sends a client it has no slot for (protocol 3.0). */
 function tooManyClients(): Buffer {
@@ -68,13 +59,7 @@ test.serial('PostgreSQL out of connection slots: failures by cause, and one reso
     hypotheses: () => [],
   });
 
-  let text = '';
-  const out = new Writable({ write(chunk, _e, cb) { text += String(chunk); cb(); } });
-  const engine = await Engine.connect({ docker: emptyDocker });
-  const result = await runWorkflow(workflow, {
-    argv: ['--no-png'], out, engine, handleSignals: false, reportsRoot: mkdtempSync(join(tmpdir(), 'rz-slots-')),
-    run: { watchdog: false, sweep: false, stateRoot: mkdtempSync(join(tmpdir(), 'rz-state-')) },
-  });
+  const { result, text } = await runOffline(workflow, ['--no-png']);
 
   const probe = result.summary!.probes['sql-read']!;
   t.true(probe.failures >= 20, text);

@@ -10,19 +10,12 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { Writable } from 'node:stream';
 import { z } from 'zod';
-import { Engine, Probe, WaitTimeoutError, type ContainerHandle, type JournalEvent } from '@resilience/fixtures';
-import type Docker from 'dockerode';
+import { Probe, WaitTimeoutError, type ContainerHandle, type JournalEvent } from '@resilience/fixtures';
 import {
   clientsRecovered, defineWorkflow, fullRedundancy, heal, inject, observe, primaryOf, promoted, rejoined, repeat, runWorkflow, steady, until,
   type CustomFault, type StepContext, type System,
 } from '../../src/index.ts';
-
-const emptyDocker = {
-  ping: async () => 'OK',
-  listContainers: async () => [],
-  listNetworks: async () => [],
-  listVolumes: async () => ({ Volumes: [] }),
-} as unknown as Docker;
+import { runOffline } from './support/offline.ts';
 
 /** A two-node system whose primary moves on a fault; `down` makes its clients fail. */
 class FakeCluster {
@@ -174,11 +167,7 @@ function fakeWorkflow(clusters: FakeCluster[]) {
 
 async function runFake(argv: string[], extra: { teardownTimeoutMs?: number } = {}) {
   const clusters: FakeCluster[] = [];
-  let text = '';
-  const out = new Writable({ write(chunk, _e, cb) { text += String(chunk); cb(); } });
-  const engine = await Engine.connect({ docker: emptyDocker });
-  const reportsRoot = mkdtempSync(join(tmpdir(), 'rz-fake-'));
-  const result = await runWorkflow(fakeWorkflow(clusters), { ...extra, argv, out, engine, handleSignals: false, reportsRoot, run: { watchdog: false, sweep: false, stateRoot: mkdtempSync(join(tmpdir(), 'rz-state-')) } });
+  const { result, text } = await runOffline(fakeWorkflow(clusters), argv, extra);
   if (!result.reportDir) throw new Error(`no report: ${text}`);
   const journal = readFileSync(join(result.reportDir, 'journal.ndjson'), 'utf8');
   return { result, text, clusters, journal };

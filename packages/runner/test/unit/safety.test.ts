@@ -8,11 +8,11 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { z } from 'zod';
 import { Engine, InvalidArgumentError, Probe, type ContainerHandle, type JournalEvent } from '@resilience/fixtures';
-import type Docker from 'dockerode';
 import {
   MetricRegistry, SafeguardMonitor, blastRadius, defineWorkflow, heal, hold, inject, node, observe, parseSafeguard, repeat, runWorkflow, steady,
   type CustomFault, type Step,
 } from '../../src/index.ts';
+import { emptyDocker } from './support/offline.ts';
 
 const registry = new MetricRegistry([{ name: 'election', unit: 'ms', description: 'fault start to a new primary' }]);
 
@@ -134,13 +134,6 @@ test('blastRadius finds the fault steps over the cap, nested ones too; built-in 
 });
 
 // The runner on a fake engine: a blackout fault makes every operation of the db probe fail until healed.
-const emptyDocker = {
-  ping: async () => 'OK',
-  listContainers: async () => [],
-  listNetworks: async () => [],
-  listVolumes: async () => ({ Volumes: [] }),
-} as unknown as Docker;
-
 interface Env { down: boolean; rows: Set<string>; provisioned: boolean; healedAt?: number; now: () => number }
 
 const Options = z.object({ hold: z.coerce.number().default(20_000), spread: z.coerce.number().default(1) }).strict();

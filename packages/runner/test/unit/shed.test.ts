@@ -3,23 +3,14 @@
 // hypotheses, and report.json / summary.md / report.html all count exactly the refusals the
 // server made, and availability still counts them as not served.
 import test from 'ava';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { z } from 'zod';
-import { Engine, httpProbe } from '@resilience/fixtures';
-import type Docker from 'dockerode';
-import { defineWorkflow, observe, runWorkflow, steady } from '../../src/index.ts';
-
-const emptyDocker = {
-  ping: async () => 'OK',
-  listContainers: async () => [],
-  listNetworks: async () => [],
-  listVolumes: async () => ({ Volumes: [] }),
-} as unknown as Docker;
+import { httpProbe } from '@resilience/fixtures';
+import { defineWorkflow, observe, steady } from '../../src/index.ts';
+import { runOffline } from './support/offline.ts';
 
 test.serial('a probe answered 429 on every 4th operation: shed in the console table, the hypotheses and every report format', async (t) => {
   let refused = 0;
@@ -56,13 +47,7 @@ test.serial('a probe answered 429 on every 4th operation: shed in the console ta
     hypotheses: () => ['shed(steady) >= 1', 'shed(steady) == 0', 'availability(steady) >= 99%'],
   });
 
-  let text = '';
-  const out = new Writable({ write(chunk, _e, cb) { text += String(chunk); cb(); } });
-  const engine = await Engine.connect({ docker: emptyDocker });
-  const result = await runWorkflow(workflow, {
-    argv: ['--no-png'], out, engine, handleSignals: false, reportsRoot: mkdtempSync(join(tmpdir(), 'rz-shed-')),
-    run: { watchdog: false, sweep: false, stateRoot: mkdtempSync(join(tmpdir(), 'rz-state-')) },
-  });
+  const { result, text } = await runOffline(workflow, ['--no-png']);
 
   // Ground truth: the server's own count. Every request has its sample (none timed out).
   const api = result.summary!.probes['api']!;

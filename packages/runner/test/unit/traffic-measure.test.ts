@@ -2,21 +2,12 @@
 // schedule, with the probes stopped, and journaled as the runner's measurements and findings,
 // with the variant added; a hypothesis can judge it; a hook that throws leaves it unmeasured.
 import test from 'ava';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { z } from 'zod';
-import { Engine, Probe, type JournalEvent } from '@resilience/fixtures';
-import type Docker from 'dockerode';
-import { defineWorkflow, runWorkflow, steady, type TrafficMeasures } from '../../src/index.ts';
-
-const emptyDocker = {
-  ping: async () => 'OK',
-  listContainers: async () => [],
-  listNetworks: async () => [],
-  listVolumes: async () => ({ Volumes: [] }),
-} as unknown as Docker;
+import { Probe, type JournalEvent } from '@resilience/fixtures';
+import { defineWorkflow, steady, type TrafficMeasures } from '../../src/index.ts';
+import { runOffline } from './support/offline.ts';
 
 const flag = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]).default(false);
 const Options = z.object({ variants: z.coerce.number().default(1), broken: flag }).strict();
@@ -54,13 +45,7 @@ function workflow(calls: { operations: number; stopped: boolean }[]) {
 
 async function run(argv: string[]) {
   const calls: { operations: number; stopped: boolean }[] = [];
-  let text = '';
-  const out = new Writable({ write(chunk, _e, cb) { text += String(chunk); cb(); } });
-  const engine = await Engine.connect({ docker: emptyDocker });
-  const result = await runWorkflow(workflow(calls), {
-    argv, out, engine, handleSignals: false, reportsRoot: mkdtempSync(join(tmpdir(), 'rz-measure-')),
-    run: { watchdog: false, sweep: false, stateRoot: mkdtempSync(join(tmpdir(), 'rz-state-')) },
-  });
+  const { result, text } = await runOffline(workflow(calls), argv);
   if (!result.reportDir) throw new Error(`no report: ${text}`);
   const events = readFileSync(join(result.reportDir, 'journal.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as JournalEvent);
   return { result, text, calls, events };
