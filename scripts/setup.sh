@@ -113,8 +113,9 @@ fi
 # --- jemalloc (the soak runner's allocator) ----------------------------------------------------
 # The soak's runner holds its memory flatter with jemalloc than with glibc's allocator (README,
 # "The runner's own memory"). Optional: without it the soak runs and says so in its report.
-if [ -n "$(scripts/jemalloc-path)" ]; then
-  say "jemalloc: $(scripts/jemalloc-path)"
+jemalloc="$(scripts/jemalloc-path)"
+if [ -n "$jemalloc" ]; then
+  say "jemalloc: $jemalloc"
 elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   say "installing Debian's libjemalloc2 (the soak runner's allocator)"
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libjemalloc2 >/dev/null 2>&1 \

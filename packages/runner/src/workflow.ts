@@ -962,7 +962,7 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
   for (const m of faultMeasurements(summary)) measure(m);
   // The resources the system under test ran out of, from the errors its clients got (a finding
   // each; emitted after the analysis, so added to its findings here).
-  const exhausted: FindingEvent[] = exhaustionFindings(Object.values(summary.probes)).map((f) => ({ ...f, type: 'finding' }));
+  const exhausted: FindingEvent[] = exhaustionFindings(Object.values(summary.probes)).map((f) => ({ ...f, type: 'finding' as const }));
   for (const f of exhausted) finding(f);
   const allFindings = [...summary.findings, ...exhausted];
   const writeDefaults = [...lossJudges].map(([p, judge]) => judge ?? parseHypothesis(`lostWrites(${p}) == 0`, `acknowledged writes of ${p} missing after recovery`, registry));

@@ -14,6 +14,7 @@
 //   at one level from the first minutes. A fixed mmap threshold keeps big buffers (stream
 //   chunks, slabs) out of the main heap (see RUNNER_ENV).
 // - Better still, jemalloc replaces glibc's allocator when the system has it (RUNNER_PRELOAD).
+import { readFileSync } from 'node:fs';
 
 /** The flags the young generation's size needs on node's command line (V8 reads them at start). */
 export const RUNNER_V8_FLAGS = ['--max-semi-space-size=16'] as const;
@@ -38,9 +39,17 @@ export const RUNNER_ENV = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '1310
  */
 export const RUNNER_PRELOAD = 'libjemalloc.so.2';
 
-/** Whether the running process has jemalloc loaded, from its memory map (`/proc/self/maps`). */
-export function jemallocLoaded(maps: string): boolean {
+/** Whether a process has jemalloc loaded, from its memory map (default: this process's, `/proc/self/maps`; none readable: no). */
+export function jemallocLoaded(maps: string = selfMaps()): boolean {
   return /\/libjemalloc\.so/.test(maps);
+}
+
+function selfMaps(): string {
+  try {
+    return readFileSync('/proc/self/maps', 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 /** What of RUNNER_V8_FLAGS (from node's arguments or NODE_OPTIONS) and RUNNER_ENV the runner was started without. */

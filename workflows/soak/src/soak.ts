@@ -2,7 +2,6 @@
 // of faults across the stack (each held, healed, and its recovery measured as in failover),
 // resources sampled every 10 s, and at the end leak verdicts per series and degradation over
 // time. The report is rewritten every checkpoint; --resume goes on after the runner stopped.
-import { readFileSync } from 'node:fs';
 import { provision, type AppStack } from '@resilience/app-stack';
 import { FaultProxy, proxyFault, type ContainerHandle } from '@resilience/fixtures';
 import {
@@ -176,18 +175,11 @@ export const soak = defineWorkflow<SoakOptionsT, SoakEnv>({
   checkpointMs: (o) => o.checkpointEvery,
   expectedMs: (o) => o.duration,
   environment: async (o, setup) => {
-    const readMaps = (): string => {
-      try {
-        return readFileSync('/proc/self/maps', 'utf8');
-      } catch {
-        return '';
-      }
-    };
     const missing = missingRunnerSettings(process.execArgv, process.env);
     if (missing.length > 0) {
       setup.note(`the runner was started without ${missing.join(' and ')} (npx nx run soak:run sets them): its own memory readings may creep for hours with no leak (README, "The runner's own memory")`);
     }
-    if (!jemallocLoaded(readMaps())) {
+    if (!jemallocLoaded()) {
       setup.note(`the runner runs on glibc's allocator, not jemalloc (npx nx run soak:run preloads ${RUNNER_PRELOAD} when the system has it: apt-get install libjemalloc2): its RSS crept 3.8 %/h over an hour on glibc's, 0.8 %/h over the last half on jemalloc (README, "The runner's own memory")`);
     }
     setup.note(`provisioning app-stack (pg-ha, redis-sentinel on ${o.image})`);
