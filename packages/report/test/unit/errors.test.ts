@@ -69,3 +69,52 @@ test('a run without failures has no errors table in summary.md, and says so in r
   await writeReport(report, dir, { png: false, stepSummary: false });
   t.regex(await readFile(join(dir, 'report.html'), 'utf8'), /No operation failed\./);
 });
+
+/**
+ * Three faults: pg1 paused 1–2 s, pg2 killed 3–4 s, redis-1 killed at 5 s and never healed. `sql`
+ * fails with 53300 in the first and is refused in the second; `cache` fails from 5 s to the end
+ * and never recovers. Each cause is counted exactly and attributed to the fault of its first failure.
+ */
+function severalFaults(): JournalEvent[] {
+  const sql: SampleEvent[] = [];
+  const cache: SampleEvent[] = [];
+  for (let i = 0; i < 700; i++) {
+    const intended = i * 10;
+    const sqlError = intended >= 1000 && intended < 1500 ? '53300: sorry, too many clients already'
+      : intended >= 3000 && intended < 3200 ? 'ECONNREFUSED: connect ECONNREFUSED 172.18.0.7:5432'
+      : undefined;
+    sql.push({ type: 'sample', probe: 'sql', op: 'insert', intended, completed: intended + 2, ok: !sqlError, ...(sqlError ? { error: sqlError } : {}) });
+    const down = intended >= 5000;
+    cache.push({ type: 'sample', probe: 'cache', op: 'get', intended, completed: intended + 1, ok: !down, ...(down ? { error: 'Error: Connection is closed.' } : {}) });
+  }
+  return [
+    { type: 'phase', name: 'steady', at: 0 },
+    { type: 'fault-injected', id: 'f1', kind: 'pause', targets: ['pg1'], params: {}, at: 990 },
+    { type: 'fault-healed', id: 'f1', at: 2000 },
+    { type: 'fault-injected', id: 'f2', kind: 'kill', targets: ['pg2'], params: {}, at: 2990 },
+    { type: 'fault-healed', id: 'f2', at: 4000 },
+    { type: 'fault-injected', id: 'f3', kind: 'kill', targets: ['redis-1'], params: {}, at: 4990 },
+    ...sql,
+    ...cache,
+    { type: 'run-end', status: 'completed', at: 7000 },
+  ];
+}
+
+test('several faults, one never healed, a probe that never recovers: each cause counted and placed in its fault', async (t) => {
+  const report = await reportOf(t, severalFaults());
+  const sql = report.probes.find((p) => p.name === 'sql')!;
+  const cache = report.probes.find((p) => p.name === 'cache')!;
+  t.deepEqual(sql.errors?.map((e) => [e.cause, e.count, e.firstAt, e.lastAt]), [
+    ['53300: sorry, too many clients already', 50, 1000, 1490],
+    ['ECONNREFUSED: connect ECONNREFUSED <addr>', 20, 3000, 3190],
+  ]);
+  t.is(sql.failures, 70);
+  t.deepEqual(cache.errors?.map((e) => [e.cause, e.count, e.firstAt, e.lastAt]), [['Error: Connection is closed.', 200, 5000, 6990]]);
+  t.is(cache.failures, 200);
+  t.is(cache.worst.status, 'not-recovered', 'the cache probe never recovered');
+
+  const md = renderMarkdown(report);
+  t.regex(md, /\| `sql` \| `53300: sorry, too many clients already` \| \*\*50\*\* \|[^\n]*\| pause pg1 \|/);
+  t.regex(md, /\| `sql` \| `ECONNREFUSED: connect ECONNREFUSED <addr>` \| \*\*20\*\* \|[^\n]*\| kill pg2 \|/);
+  t.regex(md, /\| `cache` \| `Error: Connection is closed\.` \| \*\*200\*\* \| 100\.00 % \|[^\n]*\| kill redis-1 \|/);
+});
