@@ -180,7 +180,7 @@ export const soak = defineWorkflow<SoakOptionsT, SoakEnv>({
       setup.note(`the runner was started without ${missing.join(' and ')} (npx nx run soak:run sets them): its own memory readings may creep for hours with no leak (README, "The runner's own memory")`);
     }
     if (!jemallocLoaded()) {
-      setup.note(`the runner runs on glibc's allocator, not jemalloc (npx nx run soak:run preloads ${RUNNER_PRELOAD} when the system has it: apt-get install libjemalloc2): its RSS crept 3.8 %/h over an hour on glibc's, 0.8 %/h over the last half on jemalloc (README, "The runner's own memory")`);
+      setup.note(`the runner runs on glibc's allocator, not jemalloc (npx nx run soak:run preloads ${RUNNER_PRELOAD} when the system has it: apt-get install libjemalloc2): its RSS crept 3.8 %/h over an hour on glibc's, 2.4 %/h on jemalloc (README, "The runner's own memory")`);
     }
     setup.note(`provisioning app-stack (pg-ha, redis-sentinel on ${o.image})`);
     const stack = await provision({ engine: setup.engine, image: o.image, pg: { sync: o.sync }, signal: setup.signal, now: setup.now });
