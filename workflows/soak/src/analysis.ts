@@ -11,6 +11,7 @@ import {
 import { shortName, type Measurement, type MetricSpec, type StepContext } from '@resilience/runner';
 import type { SoakOptionsT } from './options.ts';
 import { clock } from './plan.ts';
+import { FailoverWatch } from './failovers.ts';
 import type { SoakEnv } from './soak.ts';
 
 export const SOAK_METRICS: readonly MetricSpec[] = [
@@ -72,7 +73,7 @@ export interface SoakAnalysisInput {
   readonly stores: ReadonlySet<string>;
 }
 
-type SoakFinding = Omit<FindingEvent, 'type' | 'variant' | 'id' | 'evidence'> & { readonly evidence: readonly Evidence[] };
+export type SoakFinding = Omit<FindingEvent, 'type' | 'variant' | 'id' | 'evidence'> & { readonly evidence: readonly Evidence[] };
 
 export interface SoakResult {
   readonly verdicts: readonly SeriesVerdict[];
@@ -95,6 +96,7 @@ export async function analyseSoak(events: AsyncIterable<JournalEvent> | Iterable
   const width = sliceMs(durationMs);
   const slices: Slice[] = Array.from({ length: Math.ceil(durationMs / width) }, () => ({ attempts: 0, failures: 0, steady: createLatencyHistogram() }));
   let phase = '';
+  const failovers = new FailoverWatch((at) => clock(at - origin));
   const add = (container: string, metric: string, t: number, value: unknown) => {
     if (typeof value !== 'number' || !Number.isFinite(value)) return;
     let m = series.get(container);
@@ -105,6 +107,7 @@ export async function analyseSoak(events: AsyncIterable<JournalEvent> | Iterable
   };
   for await (const e of events) {
     analyser.push(e);
+    failovers.push(e);
     if (e.type === 'phase') phase = e.name;
     else if (e.type === 'resource') {
       for (const k of RESOURCE_METRICS) add(e.container, k, e.at, e[k]);
@@ -120,7 +123,7 @@ export async function analyseSoak(events: AsyncIterable<JournalEvent> | Iterable
   }
   const summary = analyser.finish();
   const end = summary.lastEventAt;
-  const findings: SoakFinding[] = [];
+  const findings: SoakFinding[] = [...failovers.findings()];
   const measurements: Omit<Measurement, 'variant'>[] = [];
 
   // Leak verdicts per series.
