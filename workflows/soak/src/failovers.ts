@@ -26,7 +26,6 @@ export class FailoverWatch {
   /** Each node's last role, per scope. */
   readonly #latest = new Map<string, Map<string, RoleEvent>>();
   readonly #open = new Map<string, Watch>();
-  readonly #byFault = new Map<string, Watch>();
   readonly #findings: SoakFinding[] = [];
 
   readonly #clock: (at: number) => string;
@@ -44,11 +43,10 @@ export class FailoverWatch {
       else {
         const w: Watch = { faultId: e.id, kind: e.kind, iteration: e.iteration, at: e.at, before, healedAt: null, promoted: null, returnedAt: null, roles: [] };
         this.#open.set(e.scope, w);
-        this.#byFault.set(e.id, w);
       }
     } else if (e.type === 'fault-healed') {
-      const w = this.#byFault.get(e.id);
-      if (w) w.healedAt = e.at;
+      // Only an open watch can still make a finding; a closed one's heal time is not needed.
+      for (const w of this.#open.values()) if (w.faultId === e.id) w.healedAt = e.at;
     } else if (e.type === 'role') {
       const latest = this.#latest.get(e.scope) ?? new Map<string, RoleEvent>();
       this.#latest.set(e.scope, latest.set(e.node, e));
