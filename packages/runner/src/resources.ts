@@ -124,7 +124,8 @@ export class ResourceSampler {
     for (const r of extra) byName.set(r.container, { ...byName.get(r.container), ...finite(r.values) });
     const p99 = this.#loop.percentile(99) / 1e6;
     this.#loop.reset();
-    // Heap total is what V8 committed; heap physical is the part of it in memory (RSS counts that),
+    // Heap total is what V8 committed; heap physical is the part of it in memory (RSS counts that;
+    // Node 24's V8 may count it up to a few hundred KiB above the total, in its old and trusted spaces),
     // V8 malloced its own zones and tables (compilers, parsers): with them the runner's RSS splits
     // into V8's heap, V8's native memory and the rest (buffers, the allocator, the binary).
     // The heap's figures come from one reading, and the RSS after it (so it holds the heap read).

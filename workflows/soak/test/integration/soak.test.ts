@@ -119,9 +119,14 @@ test.serial('a soak killed with SIGKILL after a checkpoint is finished by --resu
   t.true(resources.some((e) => e.at < stopAt.stoppedAt) && resources.some((e) => e.at > stopAt.resumedAt), 'sampled before the stop and after the resume');
   t.true(resources.some((e) => e.type === 'resource' && e.container !== 'runner' && (e.fds ?? 0) > 0 && (e.memoryBytes ?? 0) > 0 && (e.pids ?? 0) > 0), 'Docker stats and open files of a container');
   // The runner's RSS splits into V8's heap in memory and the rest: its heap physical size is read
-  // every round, never more than its RSS or than the heap V8 committed.
+  // every round, never more than its RSS. It is not bounded by the heap V8 committed: Node 24's V8
+  // counts up to a few hundred KiB more in memory than committed in its old and trusted spaces
+  // (225 KiB at most over 20,000 readings under allocation churn), so the bound is 1 MiB above it.
   const runner = resources.flatMap((e) => e.type === 'resource' && e.container === 'runner' && e.values ? [e.values] : []);
-  t.true(runner.length > 0 && runner.every((v) => (v['heapPhysicalBytes'] ?? 0) > 0 && v['heapPhysicalBytes']! <= v['rssBytes']! && v['heapPhysicalBytes']! <= v['heapTotalBytes']! && (v['v8MallocedBytes'] ?? -1) >= 0), 'the runner\'s heap in memory and V8\'s own malloc, every round');
+  t.true(runner.length > 0, 'the runner is sampled');
+  const MiB = 1024 * 1024;
+  const bad = runner.filter((v) => !((v['heapPhysicalBytes'] ?? 0) > 0 && v['heapPhysicalBytes']! <= v['rssBytes']! && v['heapPhysicalBytes']! <= v['heapTotalBytes']! + MiB && (v['v8MallocedBytes'] ?? -1) >= 0));
+  t.deepEqual(bad, [], 'the runner\'s heap in memory (within its RSS) and V8\'s own malloc, every round');
 
   const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as ReportJson;
   t.is(report.run.status, 'completed');
