@@ -874,8 +874,10 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
           if (outcome.finding) {
             // The system's own account of the loss (its replication mode, its logs).
             const sys = t.scopes.map((sc) => systems[sc]).find((x) => x?.explain);
-            const first = mine.find((f) => t.scopes.includes(f.scope));
-            const why = await explainFinding(sys, 'lost-writes', outcome.finding.nodes ?? [], first?.atEpochMs ?? Date.now() - 120_000);
+            // Its logs from the fault that lost the most (a soak has dozens of faults), else the first.
+            const worst = [...check.perFault].sort((a, b) => b.lost - a.lost)[0];
+            const from = (worst && worst.lost > 0 ? mine.find((f) => f.injected.id === worst.faultId) : undefined) ?? mine.find((f) => t.scopes.includes(f.scope));
+            const why = await explainFinding(sys, 'lost-writes', outcome.finding.nodes ?? [], from?.atEpochMs ?? Date.now() - 120_000);
             // A loss the workflow expects (its lossHypothesis judges it: a DR drill's RPO) is a
             // warning; the verdict says whether it stayed within what was accepted.
             const judgedBy = lossJudges.get(baseName(t.probe.name))?.text;

@@ -5,6 +5,7 @@ import type { NodeRef, System } from '@resilience/runner';
 import type { PgHa } from '@resilience/pg-ha';
 import type { RedisSentinel } from '@resilience/redis-sentinel';
 import { createRequire } from 'node:module';
+import { logExcerpt } from './log-excerpt.ts';
 import { pgRoleSources, redisRoleSources } from './roles.ts';
 
 /** The ioredis the probes use, for findings about it. */
@@ -72,7 +73,7 @@ export function patroniSystem(pg: PgHa, version: string): System {
         const n = pg.nodes.find((x) => x.name === name);
         if (!n) continue;
         const lines = (await logsSince(n.container, sinceEpochMs - 2000)).filter((l) => INTERESTING.test(l));
-        evidence.push({ label: `${name} Patroni log (lock, role and start changes)`, text: lines.slice(-25).join('\n') || '(nothing matching)' });
+        evidence.push({ label: `${name} Patroni log from the fault (lock, role and start changes; each heartbeat once)`, text: logExcerpt(lines).join('\n') || '(nothing matching)' });
       }
       // etcd's own view: raft elections that never end mean the DCS had no quorum (nothing can be written, no lease expires).
       for (const e of pg.etcd) {
@@ -126,7 +127,7 @@ export function sentinelSystem(redis: RedisSentinel, version: string): System {
       const evidence: Evidence[] = [{ label: 'version', text: version }];
       for (const s of redis.sentinels.slice(0, 1)) {
         const lines = (await logsSince(s.container, sinceEpochMs - 2000)).filter((l) => /switch-master|odown|sdown|failover|\+vote/i.test(l));
-        evidence.push({ label: `${s.name} log`, text: lines.slice(-25).join('\n') || '(nothing matching)' });
+        evidence.push({ label: `${s.name} log from the fault`, text: logExcerpt(lines).join('\n') || '(nothing matching)' });
       }
       void nodes;
       const min = redis.settings.minReplicasToWrite;
