@@ -116,6 +116,13 @@ export interface Step<E = unknown, O = unknown> {
   /** For --dry-run and the console: `inject pause on primaryOf(postgres)`. */
   readonly label: string;
   run(sc: StepContext<E, O>): Promise<void>;
+  /**
+   * Runs also after an earlier step of the schedule failed (a system that did not recover in
+   * time, a step that threw), so what was measured until then is still analysed: a soak that
+   * stops at hour 3 of 24 still gets its leak verdicts and its findings. Not when the run is
+   * interrupted (Ctrl-C, SIGTERM) or a safeguard tripped: then the teardown comes first.
+   */
+  readonly always?: boolean;
   /** Nested steps (repeat), for the plan. */
   readonly children?: readonly Step<E, O>[];
   readonly times?: number;
@@ -429,7 +436,7 @@ export function blastRadius<E, O>(steps: readonly Step<E, O>[], max: number): { 
 export function describePlan(steps: readonly Step[], indent = ''): string[] {
   const lines: string[] = [];
   for (const s of steps) {
-    lines.push(`${indent}${s.label}${s.targets === undefined ? '' : ` — hits ${s.targets} container${s.targets === 1 ? '' : 's'}`}`);
+    lines.push(`${indent}${s.label}${s.targets === undefined ? '' : ` — hits ${s.targets} container${s.targets === 1 ? '' : 's'}`}${s.always ? ' (also after a failed step)' : ''}`);
     if (s.children) lines.push(...describePlan(s.children, `${indent}  `));
   }
   return lines;

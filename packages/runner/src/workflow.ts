@@ -835,10 +835,15 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
         const expected = def.expectedMs?.(opts);
         if (expected !== undefined) con.expectEnd((resumed?.scheduleStartedAt ?? run.now()) + expected);
         let scheduleError: unknown;
-        try {
-          for (const step of schedule) await step.run(root);
-        } catch (e) {
-          scheduleError = e;
+        for (const step of schedule) {
+          // After a failed step only the steps that always run (the analysis of what was measured).
+          if (scheduleError !== undefined && !(step.always && !abort.signal.aborted)) continue;
+          try {
+            await step.run(root);
+          } catch (e) {
+            if (scheduleError === undefined) scheduleError = e;
+            else con.line(`${step.label} failed after the schedule had stopped: ${errorText(e)}`);
+          }
         }
         // Interrupted: straight to the teardown. A tripped safeguard still checks the writes.
         if (scheduleError !== undefined && abort.signal.aborted && !tripped) throw scheduleError;

@@ -158,7 +158,8 @@ export function soakSchedule(o: SoakOptionsT, resume?: ResumeState): Step<SoakEn
   }];
   for (const f of plan.slice(done)) steps.push(...faultSteps(clock, f, o));
   steps.push(waitUntil(clock, o.duration, `the end (${hms(o.duration)})`));
-  steps.push({ label: 'analysis: leak verdicts, degradation over time, RTO trend', run: (sc) => soakAnalysis(sc, o, settleMs(o), clock.origin ?? 0) });
+  // Also after a fault the system did not recover from: the hours measured before it are analysed.
+  steps.push({ label: 'analysis: leak verdicts, degradation over time, RTO trend', always: true, run: (sc) => soakAnalysis(sc, o, settleMs(o), clock.origin ?? 0) });
   return steps;
 }
 

@@ -95,6 +95,8 @@ const Options = z.object({
   hangTeardown: flag,
   /** A step blocks the event loop this long (ms) while traffic runs: the runner starved. */
   block: z.coerce.number().default(0),
+  /** Two last steps: one that runs only when everything before it did, and an analysis that always runs. */
+  analysis: flag,
 }).strict();
 
 function fakeWorkflow(clusters: FakeCluster[]) {
@@ -159,6 +161,10 @@ function fakeWorkflow(clusters: FakeCluster[]) {
           ]);
         },
       }] : []),
+      ...(o.analysis ? [
+        { label: 'after the faults', run: async (sc: StepContext<FakeCluster>) => sc.note('after the faults') },
+        { label: 'analysis', always: true, run: async (sc: StepContext<FakeCluster>) => sc.note('analysed', { faults: sc.faults.length }) },
+      ] : []),
     ],
     // Loose on purpose: on a loaded 2-core machine an operation due just before the fault can run after it.
     hypotheses: () => ['rto <= 30s', 'availability(steady) >= 90%'],
@@ -224,6 +230,18 @@ test.serial('a system that never gets back to full redundancy: a not-recovered f
   t.is(result.summary!.faults.length, 1, 'the second iteration did not start');
   const lost = result.outcomes.find((o) => o.text === 'lostWrites(db-write) == 0')!;
   t.true(lost.observed! > 0, 'measured although the schedule failed');
+});
+
+test.serial('a step that always runs (the analysis) runs after a failed step; the steps between them do not', async (t) => {
+  const notes = (journal: string) => journal.split('\n').filter(Boolean).map((l) => JSON.parse(l) as JournalEvent)
+    .flatMap((e) => (e.type === 'note' && ['after the faults', 'analysed'].includes(e.message) ? [{ message: e.message, data: e.data }] : []));
+  const failed = await runFake(['--never-healthy', '--analysis']);
+  t.is(failed.result.exitCode, 1, failed.text);
+  t.deepEqual(failed.result.findings.map((f) => f.kind), ['not-recovered']);
+  t.deepEqual(notes(failed.journal), [{ message: 'analysed', data: { faults: 1 } }], 'the analysis saw the one fault before the stop');
+  const clean = await runFake(['--analysis']);
+  t.is(clean.result.exitCode, 0, clean.text);
+  t.deepEqual(notes(clean.journal), [{ message: 'after the faults', data: undefined }, { message: 'analysed', data: { faults: 2 } }]);
 });
 
 test.serial('no primary before the fault: nothing is injected, a not-steady finding with the system\'s evidence, exit 1, the writes still checked', async (t) => {
@@ -394,8 +412,10 @@ test.serial('--dry-run prints the plan and starts nothing', async (t) => {
   const clusters: FakeCluster[] = [];
   let text = '';
   const out = new Writable({ write(chunk, _e, cb) { text += String(chunk); cb(); } });
-  const r = await runWorkflow(fakeWorkflow(clusters), { argv: ['--dry-run', '--iterations', '3'], out, handleSignals: false });
+  const r = await runWorkflow(fakeWorkflow(clusters), { argv: ['--dry-run', '--iterations', '3', '--analysis'], out, handleSignals: false });
   t.is(r.exitCode, 0);
+  t.regex(text, /\n\s*analysis \(also after a failed step\)\n/);
+  t.notRegex(text, /after the faults \(also/);
   t.regex(text, /repeat 3×/);
   t.regex(text, /until promoted\(db\), clientsRecovered\(db\)/);
   t.regex(text, /report: report\.json, .*evidence\.json \(when the workflow gathers evidence\), SHA256SUMS/);
