@@ -750,6 +750,7 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
   const variantList: readonly (string | undefined)[] = variants.length ? variants : [undefined];
   // The runner's own timers, judged while traffic runs: a starved runner's failures are not the system's.
   const lag = new LagMonitor({ now: () => run.now() });
+  let variantFailure: unknown;
   try {
     for (const variant of variantList) {
       if (variant) emit({ type: 'variant', name: variant, at: run.now() });
@@ -922,7 +923,13 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
           for (const m of measured.measurements) measure({ ...m, ...(variant ? { variant } : {}) });
           for (const f of measured.findings ?? []) finding({ ...f, ...(variant ? { variant } : {}) });
         }
-        if (scheduleError !== undefined) throw scheduleError;
+        if (scheduleError !== undefined) {
+          // A variant whose system did not recover still leaves the others to run: a version
+          // matrix is for comparing them (the run ends FAILED on the first such error).
+          if (variant === undefined || variantList.length < 2 || abort.signal.aborted) throw scheduleError;
+          variantFailure ??= scheduleError;
+          con.line(`variant ${variant} stopped: ${errorText(scheduleError)}; the next variant still runs`);
+        }
       } finally {
         await Promise.allSettled(probes.map((p) => p.stop()));
         lag.stop();
@@ -937,6 +944,7 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
         }
       }
     }
+    if (variantFailure !== undefined) throw variantFailure;
   } catch (e) {
     failure = e;
     // A fault refused because the run was stopped: the stop is why the run ended.

@@ -244,6 +244,16 @@ test.serial('a step that always runs (the analysis) runs after a failed step; th
   t.deepEqual(notes(clean.journal), [{ message: 'after the faults', data: undefined }, { message: 'analysed', data: { faults: 2 } }]);
 });
 
+test.serial('variants: one whose system does not recover stops, the next still runs, and the run ends FAILED on the first', async (t) => {
+  const { result, text, clusters } = await runFake(['--variants', '2', '--never-healthy', '--iterations', '1']);
+  t.is(result.exitCode, 1, text);
+  t.is(result.status, 'failed');
+  t.is(clusters.length, 2, 'both variants were provisioned');
+  t.deepEqual(result.findings.filter((f) => f.kind === 'not-recovered').map((f) => f.variant), ['a', 'b']);
+  t.regex(text, /variant a stopped: .*the next variant still runs/);
+  t.true(result.outcomes.filter((o) => o.text === 'lostWrites(db-write) == 0').every((o) => o.observed !== null), 'each variant\'s writes were checked');
+});
+
 test.serial('no primary before the fault: nothing is injected, a not-steady finding with the system\'s evidence, exit 1, the writes still checked', async (t) => {
   const { result, text } = await runFake(['--leaderless']);
   t.is(result.exitCode, 1, text);
