@@ -880,9 +880,9 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
           if (outcome.finding) {
             // The system's own account of the loss (its replication mode, its logs).
             const sys = t.scopes.map((sc) => systems[sc]).find((x) => x?.explain);
-            // Its logs from the fault that lost the most (a soak has dozens of faults), else the first.
-            const worst = [...check.perFault].sort((a, b) => b.lost - a.lost)[0];
-            const from = (worst && worst.lost > 0 ? mine.find((f) => f.injected.id === worst.faultId) : undefined) ?? mine.find((f) => t.scopes.includes(f.scope));
+            // Its logs from the fault that lost the most (the finding's fault; a soak has dozens), else the first.
+            const { faultId } = outcome.finding;
+            const from = mine.find((f) => f.injected.id === faultId) ?? mine.find((f) => t.scopes.includes(f.scope));
             const why = await explainFinding(sys, 'lost-writes', outcome.finding.nodes ?? [], from?.atEpochMs ?? Date.now() - 120_000);
             // A loss the workflow expects (its lossHypothesis judges it: a DR drill's RPO) is a
             // warning; the verdict says whether it stayed within what was accepted.
@@ -925,10 +925,10 @@ export async function runWorkflow<O, E>(def: WorkflowDefinition<O, E>, options: 
         }
         if (scheduleError !== undefined) {
           // A variant whose system did not recover still leaves the others to run: a version
-          // matrix is for comparing them (the run ends FAILED on the first such error).
-          if (variant === undefined || variantList.length < 2 || abort.signal.aborted) throw scheduleError;
+          // matrix is for comparing them (the run ends FAILED on the first such error, after them).
+          if (abort.signal.aborted) throw scheduleError;
           variantFailure ??= scheduleError;
-          con.line(`variant ${variant} stopped: ${errorText(scheduleError)}; the next variant still runs`);
+          if (variant !== variantList.at(-1)) con.line(`variant ${variant} stopped: ${errorText(scheduleError)}; the next variant still runs`);
         }
       } finally {
         await Promise.allSettled(probes.map((p) => p.stop()));
