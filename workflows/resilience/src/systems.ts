@@ -84,7 +84,10 @@ export function patroniSystem(pg: PgHa, version: string): System {
       // The leader-key overwrite is about a node that comes back from a freeze with a stale view.
       const old = /\b3\.0\.[0-2]\b/.test(version) && ['failover-not-held', 'split-brain', 'not-recovered'].includes(kind);
       if (old) evidence.push(PATRONI_ETCD3_OVERWRITE);
+      const sync = pg.settings.sync && ['failover-not-held', 'not-recovered', 'lost-writes'].includes(kind) ? await syncState(pg, nodes, sinceEpochMs, version) : undefined;
+      if (sync) evidence.push(...sync.evidence);
       const details = [
+        ...(sync?.detail ? [sync.detail] : []),
         ...(kind === 'lost-writes' && !pg.settings.sync ? ['Replication is asynchronous (Patroni synchronous_mode off): a commit is acknowledged before any replica has it, so what a primary acknowledged in its last moments as primary (cut off, frozen or killed) is gone once another node is promoted; --sync makes a commit wait for a synchronous standby.'] : []),
         ...(old ? [`${version} has a known etcd3 leader-key overwrite after a freeze (fixed in Patroni 3.0.3, PR #2689 / #2693); trixie's Patroni 4.0.x has the fix.`] : []),
       ];
@@ -92,6 +95,43 @@ export function patroniSystem(pg: PgHa, version: string): System {
     },
   };
 }
+
+/** What Patroni's synchronous mode says now, the keys in etcd and each node's synchronous-mode lines. */
+async function syncState(pg: PgHa, nodes: readonly string[], sinceEpochMs: number, version: string): Promise<{ evidence: Evidence[]; detail?: string }> {
+  const evidence: Evidence[] = [];
+  const keys = await pg.dcsKeys(['leader', 'sync']).catch(() => undefined);
+  if (keys) evidence.push({ label: "Patroni's keys in etcd now (the leader lock, synchronous mode's state)", text: `leader  ${keys.leader ?? '(none)'}\nsync    ${keys.sync ?? '(none)'}` });
+  for (const name of nodes.length ? nodes : pg.nodes.map((x) => x.name)) {
+    const n = pg.nodes.find((x) => x.name === name);
+    if (!n) continue;
+    const lines = (await logsSince(n.container, sinceEpochMs - 2000).catch(() => [])).filter((l) => SYNC_LINE.test(l));
+    if (lines.length) evidence.push({ label: `${name} synchronous-mode log lines from the fault (each repeated line once)`, text: logExcerpt(lines, 25, SYNC_REPEAT).join('\n') });
+  }
+  const detail = syncKeyDetail(keys, version);
+  return detail ? { evidence, detail } : { evidence };
+}
+
+/**
+ * Why synchronous mode cannot settle, read from Patroni's `leader` and `sync` keys: the sync key
+ * names another leader than the one holding the lock. undefined when they agree or cannot be read.
+ */
+export function syncKeyDetail(keys: Readonly<Record<string, string | null>> | undefined, version: string): string | undefined {
+  const leader = keys?.leader;
+  let syncLeader: unknown;
+  try {
+    syncLeader = keys?.sync ? (JSON.parse(keys.sync) as { leader?: unknown }).leader : undefined;
+  } catch {
+    return undefined;
+  }
+  if (!leader || typeof syncLeader !== 'string' || syncLeader === leader) return undefined;
+  const old = /\b3\.0\.[0-2]\b/.test(version);
+  return `etcd's sync key names ${syncLeader} as the leader of synchronous mode while ${leader} holds the leader lock, so no replica is recorded as ${leader}'s synchronous standby (Patroni's /cluster shows none), and the failover candidates synchronous mode allows are read from a key that describes a leadership that ended.${old ? ` ${version} leaves a sync key another leader wrote as it is: a primary that takes the lock back while still running as primary only runs process_sync_replication() (patroni/ha.py), which returns with "Synchronous replication key updated by someone else" while the key's leader is not itself; that check went in Patroni 3.0.3 (PR #2669, https://github.com/patroni/patroni/pull/2669).` : ''}`;
+}
+
+/** Patroni's synchronous-mode lines (and PostgreSQL's about synchronous_standby_names). */
+const SYNC_LINE = /synchron/i;
+/** Those Patroni repeats every loop while synchronous mode cannot settle. */
+const SYNC_REPEAT = /Synchronous replication key updated by someone else|Assigning synchronous standby status|Updating synchronous privilege temporarily/;
 
 export function sentinelSystem(redis: RedisSentinel, version: string): System {
   return {

@@ -187,6 +187,12 @@ test.serial('sync mode on an existing network reports a sync standby; teardown l
   t.truthy(standby, JSON.stringify(members.map((m) => [m.name, m.role])));
   const [{ names }] = (await queryOnce<{ names: string }>(sync.superuserUrl, "select current_setting('synchronous_standby_names') as names")) as [{ names: string }];
   t.true(names.includes(standby!.name), names);
+  // Patroni's own keys in etcd say the same: the lock holder leads synchronous mode, the standby is its sync standby.
+  const leader = members.find((m) => m.role === 'leader')!;
+  const keys = await sync.dcsKeys(['leader', 'sync']);
+  t.is(keys?.leader, leader.name);
+  t.like(JSON.parse(keys!.sync!), { leader: leader.name, sync_standby: standby!.name });
+  t.deepEqual(await sync.dcsKeys(['no_such_key']), { no_such_key: null });
   t.is(sync.network, net.name);
   for (const c of sync.containers) t.truthy((await c.inspect()).NetworkSettings.Networks?.[net.name], c.name);
 

@@ -1,5 +1,6 @@
 import test from 'ava';
 import { logExcerpt, logKey } from '../../src/log-excerpt.ts';
+import { syncKeyDetail } from '../../src/systems.ts';
 
 const d = (s: string, text: string): string => `2026-12-07T03:31:${s}.000000000Z 2026-12-07 03:31:${s},000 INFO: ${text}`;
 
@@ -47,4 +48,20 @@ test('past the limit the first lines are kept (the fault comes first) and the re
   t.is(out[24], lines[24]);
   t.is(out[25], '(5 more lines)');
   t.deepEqual(logExcerpt([]), []);
+});
+
+test('the sync key naming another leader than the lock holder is explained, with the Patroni fix only for 3.0.0 to 3.0.2', (t) => {
+  const stuck = { leader: 'pg1', sync: '{"leader":"pg2","sync_standby":null}' };
+  const old = syncKeyDetail(stuck, 'patroni 3.0.2');
+  t.truthy(old);
+  t.regex(old!, /names pg2 as the leader of synchronous mode while pg1 holds the leader lock/);
+  t.regex(old!, /PR #2669/);
+  const fixed = syncKeyDetail(stuck, 'patroni 4.0.7');
+  t.regex(fixed!, /names pg2 as the leader of synchronous mode while pg1 holds the leader lock/);
+  t.notRegex(fixed!, /#2669/);
+  t.is(syncKeyDetail({ leader: 'pg1', sync: '{"leader":"pg1","sync_standby":"pg3"}' }, 'patroni 3.0.2'), undefined);
+  t.is(syncKeyDetail({ leader: null, sync: '{"leader":"pg2"}' }, 'patroni 3.0.2'), undefined);
+  t.is(syncKeyDetail({ leader: 'pg1', sync: null }, 'patroni 3.0.2'), undefined);
+  t.is(syncKeyDetail({ leader: 'pg1', sync: 'not json' }, 'patroni 3.0.2'), undefined);
+  t.is(syncKeyDetail(undefined, 'patroni 3.0.2'), undefined);
 });
