@@ -7,7 +7,7 @@ export {
 export { PgHa, NoLeaderError, unhealthyReason, bareAddress, type Member, type PgNode, type Promotion, type WaitOptions, type WaitHealthyOptions, type PgHaDescription } from './pg-ha.ts';
 export { parseOptions, DEFAULTS, TIMING_DEFAULTS, HAPROXY_CHECKS, type PgHaOptionsInput, type PgHaSettings } from './options.ts';
 export { PORTS, ROLES, topology, type Topology, type NodeName } from './topology.ts';
-export { renderPatroniConfig, renderHaproxyConfig, renderPostBootstrap, renderSecretsFile, etcdCommand, writeAndExec, PATHS, SECRETS_FILE, RECOVERY_SETTINGS, type BackupExtras } from './config.ts';
+export { renderPatroniConfig, renderHaproxyConfig, renderPostBootstrap, renderSecretsFile, etcdCommand, etcdctlCommand, writeAndExec, PATHS, SECRETS_FILE, RECOVERY_SETTINGS, type BackupExtras } from './config.ts';
 export { fetchCluster, parseCluster, PatroniUnreachableError, type ClusterMember, type MemberRole } from './patroni-api.ts';
 export { redact, APP_DATABASE, type Credential, type Credentials } from './secrets.ts';
 export { queryOnce } from './sql.ts';

@@ -3,7 +3,8 @@
 // the node behind a server address, and a teardown that removes exactly what provision created.
 import { InvalidArgumentError, ResilienceError, WaitTimeoutError, isWaitTimeoutError, untilAborted, waitFor, type ContainerHandle, type Engine, type NetworkHandle } from '@resilience/fixtures';
 import type { PgHaSettings } from './options.ts';
-import { PORTS, type Topology } from './topology.ts';
+import type { Topology } from './topology.ts';
+import { etcdctlCommand } from './config.ts';
 import { fetchCluster, type ClusterMember } from './patroni-api.ts';
 import { redact, type Credentials } from './secrets.ts';
 import { queryOnce } from './sql.ts';
@@ -238,22 +239,23 @@ export class PgHa implements AsyncDisposable {
   /**
    * Patroni's own keys in etcd now (`/service/<scope>/<key>`, read with etcdctl inside the etcd
    * containers, the first that answers): e.g. `leader` (the member holding the lock) and `sync`
-   * (synchronous mode's state, `{"leader":"pg1","sync_standby":"pg2"}`: only a member named in it
-   * may be promoted). A key that is not there reads null; undefined when no etcd answered.
+   * (synchronous mode's state, `{"leader":"pg1","sync_standby":"pg2"}`: the members synchronous
+   * mode lets Patroni promote). A key that is not there reads null; undefined when no etcd answered.
    */
   async dcsKeys(keys: readonly string[] = ['leader', 'sync']): Promise<Record<string, string | null> | undefined> {
+    const bad = keys.find((key) => !/^[a-z_]+$/.test(key));
+    if (bad !== undefined) throw new InvalidArgumentError('keys', bad, 'a Patroni key name such as `leader` or `sync`');
     for (const e of this.etcd) {
       try {
         const out: Record<string, string | null> = {};
         for (const key of keys) {
-          if (!/^[a-z_]+$/.test(key)) throw new InvalidArgumentError('keys', key, 'a Patroni key name such as `leader` or `sync`');
-          const r = await e.exec(['etcdctl', `--endpoints=http://127.0.0.1:${PORTS.etcdClient}`, '--command-timeout=2s', 'get', '--print-value-only', `/service/${this.topology.scope}/${key}`]);
+          const r = await e.exec(etcdctlCommand(['--command-timeout=2s', 'get', '--print-value-only', `/service/${this.topology.scope}/${key}`]));
           if (r.exitCode !== 0) throw new Error(r.stderr.trim());
           out[key] = r.stdout.trim() === '' ? null : r.stdout.trim();
         }
         return out;
-      } catch (err) {
-        if (err instanceof InvalidArgumentError) throw err;
+      } catch {
+        // the next etcd member
       }
     }
     return undefined;

@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { Engine, InvalidArgumentError, Labels, SetupError, requireImage, statusOf, waitFor, type ContainerHandle, type ContainerSpec, type NetworkHandle, ENVIRONMENT_LABEL } from '@resilience/fixtures';
 import { parseOptions, type PgHaOptionsInput, type PgHaSettings } from './options.ts';
 import { PORTS, ROLES, topology, type Topology } from './topology.ts';
-import { PATHS, SECRETS_FILE, etcdCommand, renderHaproxyConfig, renderPatroniConfig, renderPostBootstrap, renderSecretsFile, writeAndExec, type BackupExtras } from './config.ts';
+import { PATHS, SECRETS_FILE, etcdCommand, etcdctlCommand, renderHaproxyConfig, renderPatroniConfig, renderPostBootstrap, renderSecretsFile, writeAndExec, type BackupExtras } from './config.ts';
 import { BACKUP_PATHS, checkArchiveConfig, checkRestoreBootstrap, nodeBackupFiles, type ArchiveConfig, type RestoreBootstrap } from './backup.ts';
 import { APP_DATABASE, generateCredentials, postgresUrl, type Credentials } from './secrets.ts';
 import { PgHa, type PgNode } from './pg-ha.ts';
@@ -198,7 +198,7 @@ export async function restoreNodes(cluster: PgHa, options: RestoreNodesOptions):
     const state = await n.container.inspect().then((i) => i.State?.Status ?? 'unknown', (e: unknown) => (statusOf(e) === 404 ? undefined : 'unknown'));
     if (state !== undefined) throw new InvalidArgumentError('cluster', n.container.name, 'a cluster whose PostgreSQL containers were removed (restoreNodes makes new ones)');
   }
-  const wipe = await cluster.etcd[0]!.exec(['etcdctl', `--endpoints=http://127.0.0.1:${PORTS.etcdClient}`, 'del', '--prefix', `/service/${topo.scope}/`]);
+  const wipe = await cluster.etcd[0]!.exec(etcdctlCommand(['del', '--prefix', `/service/${topo.scope}/`]));
   if (wipe.exitCode !== 0) throw new SetupError(`removing the old cluster's state from etcd failed: ${wipe.stderr.trim()}`);
   step('dcs');
   const labels = { [ENVIRONMENT_LABEL]: ENVIRONMENT };

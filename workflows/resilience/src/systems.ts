@@ -18,6 +18,9 @@ async function logsSince(container: ContainerHandle, sinceEpochMs: number): Prom
 
 const INTERESTING = /lock|demot|promot|leader|timeline|rewind|acquired|failover|Lock owner|fail|fatal|error|start/i;
 
+/** Patroni 3.0.0-3.0.2: before the fixes of 3.0.3 the findings name (the etcd3 leader-key overwrite, the sync key left as another leader wrote it). */
+const beforePatroni303 = (version: string): boolean => /\b3\.0\.[0-2]\b/.test(version);
+
 /** Patroni 3.0.0-3.0.2 can overwrite a newer leader key after a freeze (etcd3); fixed in 3.0.3. */
 export const PATRONI_ETCD3_OVERWRITE: Evidence = {
   label: 'known upstream issue (Patroni < 3.0.3, etcd3)',
@@ -69,11 +72,14 @@ export function patroniSystem(pg: PgHa, version: string): System {
       const evidence: Evidence[] = [{ label: 'version', text: version }];
       const members = await pg.members().catch(() => []);
       if (members.length) evidence.push({ label: "Patroni's /cluster now", text: members.map((m) => `${m.name}  ${m.role}  ${m.state}  timeline ${m.timeline ?? '?'}  lag ${m.lagBytes ?? '?'}`).join('\n') });
+      // Each node's log from the fault, read once: the Patroni excerpt and the synchronous-mode lines both come from it.
+      const logs: { name: string; lines: string[] }[] = [];
       for (const name of nodes.length ? nodes : pg.nodes.map((x) => x.name)) {
         const n = pg.nodes.find((x) => x.name === name);
         if (!n) continue;
-        const lines = (await logsSince(n.container, sinceEpochMs - 2000)).filter((l) => INTERESTING.test(l));
-        evidence.push({ label: `${name} Patroni log from the fault (lock, role and start changes; each heartbeat once)`, text: logExcerpt(lines).join('\n') || '(nothing matching)' });
+        const lines = await logsSince(n.container, sinceEpochMs - 2000);
+        logs.push({ name, lines });
+        evidence.push({ label: `${name} Patroni log from the fault (lock, role and start changes; each heartbeat once)`, text: logExcerpt(lines.filter((l) => INTERESTING.test(l))).join('\n') || '(nothing matching)' });
       }
       // etcd's own view: raft elections that never end mean the DCS had no quorum (nothing can be written, no lease expires).
       for (const e of pg.etcd) {
@@ -82,9 +88,9 @@ export function patroniSystem(pg: PgHa, version: string): System {
         if (raft.length) evidence.push({ label: `${e.name.replace(/^rz-[^-]+-[^-]+-/, '')} raft log (${candidacies} candidacies since the fault)`, text: raft.slice(-8).join('\n') });
       }
       // The leader-key overwrite is about a node that comes back from a freeze with a stale view.
-      const old = /\b3\.0\.[0-2]\b/.test(version) && ['failover-not-held', 'split-brain', 'not-recovered'].includes(kind);
+      const old = beforePatroni303(version) && ['failover-not-held', 'split-brain', 'not-recovered'].includes(kind);
       if (old) evidence.push(PATRONI_ETCD3_OVERWRITE);
-      const sync = pg.settings.sync && ['failover-not-held', 'not-recovered', 'lost-writes'].includes(kind) ? await syncState(pg, nodes, sinceEpochMs, version) : undefined;
+      const sync = pg.settings.sync && ['failover-not-held', 'not-recovered', 'lost-writes'].includes(kind) ? await syncState(pg, logs, version) : undefined;
       if (sync) evidence.push(...sync.evidence);
       const details = [
         ...(sync?.detail ? [sync.detail] : []),
@@ -97,15 +103,13 @@ export function patroniSystem(pg: PgHa, version: string): System {
 }
 
 /** What Patroni's synchronous mode says now, the keys in etcd and each node's synchronous-mode lines. */
-async function syncState(pg: PgHa, nodes: readonly string[], sinceEpochMs: number, version: string): Promise<{ evidence: Evidence[]; detail?: string }> {
+async function syncState(pg: PgHa, logs: readonly { name: string; lines: readonly string[] }[], version: string): Promise<{ evidence: Evidence[]; detail?: string }> {
   const evidence: Evidence[] = [];
   const keys = await pg.dcsKeys(['leader', 'sync']).catch(() => undefined);
   if (keys) evidence.push({ label: "Patroni's keys in etcd now (the leader lock, synchronous mode's state)", text: `leader  ${keys.leader ?? '(none)'}\nsync    ${keys.sync ?? '(none)'}` });
-  for (const name of nodes.length ? nodes : pg.nodes.map((x) => x.name)) {
-    const n = pg.nodes.find((x) => x.name === name);
-    if (!n) continue;
-    const lines = (await logsSince(n.container, sinceEpochMs - 2000).catch(() => [])).filter((l) => SYNC_LINE.test(l));
-    if (lines.length) evidence.push({ label: `${name} synchronous-mode log lines from the fault (each repeated line once)`, text: logExcerpt(lines, 25, SYNC_REPEAT).join('\n') });
+  for (const { name, lines } of logs) {
+    const sync = lines.filter((l) => SYNC_LINE.test(l));
+    if (sync.length) evidence.push({ label: `${name} synchronous-mode log lines from the fault (each repeated line once)`, text: logExcerpt(sync, 25, SYNC_REPEAT).join('\n') });
   }
   const detail = syncKeyDetail(keys, version);
   return detail ? { evidence, detail } : { evidence };
@@ -124,7 +128,7 @@ export function syncKeyDetail(keys: Readonly<Record<string, string | null>> | un
     return undefined;
   }
   if (!leader || typeof syncLeader !== 'string' || syncLeader === leader) return undefined;
-  const old = /\b3\.0\.[0-2]\b/.test(version);
+  const old = beforePatroni303(version);
   return `etcd's sync key names ${syncLeader} as the leader of synchronous mode while ${leader} holds the leader lock, so no replica is recorded as ${leader}'s synchronous standby (Patroni's /cluster shows none), and the failover candidates synchronous mode allows are read from a key that describes a leadership that ended.${old ? ` ${version} leaves a sync key another leader wrote as it is: a primary that takes the lock back while still running as primary only runs process_sync_replication() (patroni/ha.py), which returns with "Synchronous replication key updated by someone else" while the key's leader is not itself; that check went in Patroni 3.0.3 (PR #2669, https://github.com/patroni/patroni/pull/2669).` : ''}`;
 }
 
