@@ -1,5 +1,6 @@
 // Entry point of `npx nx run soak:run`, which starts it as
 //   LD_PRELOAD="$(scripts/jemalloc-path)" MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072 \
+//     MALLOC_CONF=background_thread:true,dirty_decay_ms:1000 \
 //     node --max-semi-space-size=16 workflows/soak/src/soak-main.ts
 import { setFlagsFromString } from 'node:v8';
 import { runWorkflow } from '@resilience/runner';
@@ -14,7 +15,10 @@ import { RUNNER_PRELOAD, RUNNER_RUNTIME_FLAGS } from './runner-memory.ts';
 for (const flag of RUNNER_RUNTIME_FLAGS) setFlagsFromString(flag);
 // jemalloc is for this process: the processes it starts (docker, the report's checkpoints, the
 // browser) keep their own allocator.
-if (process.env['LD_PRELOAD']?.includes(RUNNER_PRELOAD)) delete process.env['LD_PRELOAD'];
+if (process.env['LD_PRELOAD']?.includes(RUNNER_PRELOAD)) {
+  delete process.env['LD_PRELOAD'];
+  delete process.env['MALLOC_CONF'];
+}
 
 const result = await runWorkflow(soak, { argv: process.argv.slice(2) });
 process.exit(result.exitCode);

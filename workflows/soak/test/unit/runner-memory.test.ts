@@ -17,7 +17,7 @@ test('the young generation flag counts from node\'s arguments or NODE_OPTIONS, i
 test('the allocator setting counts when set at all (the user\'s own value is kept)', (t) => {
   t.deepEqual(missingRunnerSettings(['--max-semi-space-size=16'], { ...RUNNER_ENV, MALLOC_ARENA_MAX: '4' }), []);
   t.deepEqual(missingRunnerSettings(['--max-semi-space-size=16'], { ...RUNNER_ENV, MALLOC_ARENA_MAX: '' }), ['MALLOC_ARENA_MAX=2']);
-  t.deepEqual(missingRunnerSettings(['--max-semi-space-size=16'], { MALLOC_ARENA_MAX: '2' }), ['MALLOC_MMAP_THRESHOLD_=131072']);
+  t.deepEqual(missingRunnerSettings(['--max-semi-space-size=16'], { MALLOC_ARENA_MAX: '2' }), ['MALLOC_MMAP_THRESHOLD_=131072', `MALLOC_CONF=${RUNNER_ENV.MALLOC_CONF}`]);
   t.deepEqual(missingRunnerSettings(['--max-semi-space-size=16'], {}), allocator);
 });
 
@@ -42,6 +42,21 @@ test('scripts/jemalloc-path names a file that is jemalloc, or nothing', async (t
   }
   t.true(existsSync(path), path);
   t.true(path.endsWith(`/${RUNNER_PRELOAD}`), path);
+});
+
+test('jemalloc, when the system has it, takes the runner\'s MALLOC_CONF: a purging thread of its own and a 1 s decay', async (t) => {
+  const root = join(import.meta.dirname, '..', '..', '..', '..');
+  const preload = (await execa(join(root, 'scripts', 'jemalloc-path'))).stdout.trim();
+  if (preload === '') {
+    t.log('this system has no libjemalloc.so.2');
+    t.pass();
+    return;
+  }
+  // stats_print: jemalloc prints its options, as it read them, when the process exits.
+  const r = await execa(process.execPath, ['-e', '0'], { env: { LD_PRELOAD: preload, MALLOC_CONF: `${RUNNER_ENV.MALLOC_CONF},stats_print:true` } });
+  t.regex(r.stderr, /opt\.background_thread: true \(background_thread: true\)/, 'a background thread runs');
+  t.regex(r.stderr, /opt\.dirty_decay_ms: 1000 /);
+  t.regex(r.stderr, /Background threads: [1-9]/);
 });
 
 test('jemallocLoaded reads a process\'s memory map', (t) => {
