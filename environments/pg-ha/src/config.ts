@@ -189,12 +189,12 @@ export function renderHaproxyConfig(settings: PgHaSettings, topo: Topology): str
   ].join('\n');
 }
 
-/** etcd's command line for one member of a cluster of `topo.etcd.length`. */
 /** `etcdctl` run inside an etcd container against that member's own client port. */
 export function etcdctlCommand(args: readonly string[]): string[] {
   return ['etcdctl', `--endpoints=http://127.0.0.1:${PORTS.etcdClient}`, ...args];
 }
 
+/** etcd's command line for one member of a cluster of `topo.etcd.length`. */
 export function etcdCommand(topo: Topology, member: NodeName, token: string): string[] {
   const peers = topo.etcd.map((e) => `${e.member}=http://${e.alias}:${PORTS.etcdPeer}`).join(',');
   return [

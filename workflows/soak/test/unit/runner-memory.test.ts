@@ -31,10 +31,14 @@ test('npx nx run soak:run starts the runner with exactly these settings, and jem
   t.is(preload, '"$(scripts/jemalloc-path)"');
 });
 
+/** What scripts/jemalloc-path prints: jemalloc's library, or '' when the system has none. */
+async function jemallocPath(): Promise<string> {
+  const { stdout } = await execa(join(import.meta.dirname, '..', '..', '..', '..', 'scripts', 'jemalloc-path'));
+  return stdout.trim();
+}
+
 test('scripts/jemalloc-path names a file that is jemalloc, or nothing', async (t) => {
-  const root = join(import.meta.dirname, '..', '..', '..', '..');
-  const { stdout } = await execa(join(root, 'scripts', 'jemalloc-path'));
-  const path = stdout.trim();
+  const path = await jemallocPath();
   if (path === '') {
     t.log('this system has no libjemalloc.so.2');
     t.pass();
@@ -45,8 +49,7 @@ test('scripts/jemalloc-path names a file that is jemalloc, or nothing', async (t
 });
 
 test('jemalloc, when the system has it, takes the runner\'s MALLOC_CONF: a purging thread of its own and a 1 s decay', async (t) => {
-  const root = join(import.meta.dirname, '..', '..', '..', '..');
-  const preload = (await execa(join(root, 'scripts', 'jemalloc-path'))).stdout.trim();
+  const preload = await jemallocPath();
   if (preload === '') {
     t.log('this system has no libjemalloc.so.2');
     t.pass();
