@@ -60,6 +60,27 @@ function selfMaps(): string {
   }
 }
 
+let startedWithout: string[] | undefined;
+
+/**
+ * Keeps jemalloc and its MALLOC_CONF to the runner: removes them from the environment the
+ * processes it starts inherit (docker, the report's checkpoints, the browser keep their own
+ * allocator), after noting what of the runner's settings it was started without, which
+ * runnerStartedWithout() then tells. soak-main.ts calls it first thing.
+ */
+export function keepAllocatorToRunner(env: Record<string, string | undefined> = process.env, execArgv: readonly string[] = process.execArgv): void {
+  startedWithout = missingRunnerSettings(execArgv, env);
+  if (env['LD_PRELOAD']?.includes(RUNNER_PRELOAD)) {
+    delete env['LD_PRELOAD'];
+    delete env['MALLOC_CONF'];
+  }
+}
+
+/** What of the runner's settings this process was started without: as noted by keepAllocatorToRunner() before it cleaned the environment, else as the environment reads now. */
+export function runnerStartedWithout(): string[] {
+  return startedWithout ?? missingRunnerSettings(process.execArgv, process.env);
+}
+
 /** What of RUNNER_V8_FLAGS (from node's arguments or NODE_OPTIONS) and RUNNER_ENV the runner was started without. */
 export function missingRunnerSettings(execArgv: readonly string[], env: Readonly<Record<string, string | undefined>>): string[] {
   const given = [...execArgv, ...(env['NODE_OPTIONS'] ?? '').split(/\s+/)].filter(Boolean).map((g) => g.replaceAll('_', '-'));

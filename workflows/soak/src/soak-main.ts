@@ -5,7 +5,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runWorkflow } from '@resilience/runner';
 import { soak } from './soak.ts';
-import { RUNNER_PRELOAD, RUNNER_RUNTIME_FLAGS } from './runner-memory.ts';
+import { RUNNER_RUNTIME_FLAGS, keepAllocatorToRunner } from './runner-memory.ts';
 
 // The runner must hold its own memory flat for a day (README, "The runner's own memory"). The
 // growth of the heap after each full collection is read at every collection, so it is set here;
@@ -13,12 +13,8 @@ import { RUNNER_PRELOAD, RUNNER_RUNTIME_FLAGS } from './runner-memory.ts';
 // they come from the command line (see runner-memory.ts; soak.ts notes when they are missing,
 // once the options are valid).
 for (const flag of RUNNER_RUNTIME_FLAGS) setFlagsFromString(flag);
-// jemalloc is for this process: the processes it starts (docker, the report's checkpoints, the
-// browser) keep their own allocator.
-if (process.env['LD_PRELOAD']?.includes(RUNNER_PRELOAD)) {
-  delete process.env['LD_PRELOAD'];
-  delete process.env['MALLOC_CONF'];
-}
+// jemalloc is for this process: the processes it starts keep their own allocator.
+keepAllocatorToRunner();
 
 const result = await runWorkflow(soak, { argv: process.argv.slice(2) });
 process.exit(result.exitCode);

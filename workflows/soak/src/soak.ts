@@ -14,7 +14,7 @@ import { pgVersions, redisVersion } from '@resilience/resilience/versions';
 import { SoakOptions, USAGE, imagesNeeded, settleMs, type SoakOptionsT } from './options.ts';
 import { clock as hms, describeFaults, planFaults, type PlannedFault } from './plan.ts';
 import { stackReadings } from './readings.ts';
-import { RUNNER_PRELOAD, jemallocLoaded, missingRunnerSettings } from './runner-memory.ts';
+import { RUNNER_PRELOAD, jemallocLoaded, runnerStartedWithout } from './runner-memory.ts';
 import { LEAK_MIN_SPAN_MS, SOAK_METRICS, soakAnalysis } from './analysis.ts';
 
 /** The stack, and the fault proxies every client connection of the probes goes through (for latency). */
@@ -176,7 +176,7 @@ export const soak = defineWorkflow<SoakOptionsT, SoakEnv>({
   checkpointMs: (o) => o.checkpointEvery,
   expectedMs: (o) => o.duration,
   environment: async (o, setup) => {
-    const missing = missingRunnerSettings(process.execArgv, process.env);
+    const missing = runnerStartedWithout();
     if (missing.length > 0) {
       setup.note(`the runner was started without ${missing.join(' and ')} (npx nx run soak:run sets them): its own memory readings may creep for hours with no leak (README, "The runner's own memory")`);
     }

@@ -2,7 +2,7 @@ import test from 'ava';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { RUNNER_ENV, RUNNER_PRELOAD, RUNNER_V8_FLAGS, jemallocLoaded, missingRunnerSettings } from '../../src/runner-memory.ts';
+import { RUNNER_ENV, RUNNER_PRELOAD, RUNNER_V8_FLAGS, jemallocLoaded, keepAllocatorToRunner, missingRunnerSettings, runnerStartedWithout } from '../../src/runner-memory.ts';
 
 const allocator = Object.entries(RUNNER_ENV).map(([k, v]) => `${k}=${v}`);
 
@@ -19,6 +19,21 @@ test('the allocator setting counts when set at all (the user\'s own value is kep
   t.deepEqual(missingRunnerSettings(['--max-semi-space-size=16'], { ...RUNNER_ENV, MALLOC_ARENA_MAX: '' }), ['MALLOC_ARENA_MAX=2']);
   t.deepEqual(missingRunnerSettings(['--max-semi-space-size=16'], { MALLOC_ARENA_MAX: '2' }), ['MALLOC_MMAP_THRESHOLD_=131072', `MALLOC_CONF=${RUNNER_ENV.MALLOC_CONF}`]);
   t.deepEqual(missingRunnerSettings(['--max-semi-space-size=16'], {}), allocator);
+});
+
+test('the runner keeps jemalloc and its MALLOC_CONF from the processes it starts, and still knows it was started with them', (t) => {
+  // As npx nx run soak:run starts it: the settings were all there before the environment was
+  // cleaned for the runner's children (a runner that then warned "started without MALLOC_CONF"
+  // on every soak was the bug this guards against).
+  const env: Record<string, string | undefined> = { ...RUNNER_ENV, LD_PRELOAD: `/usr/lib/x86_64-linux-gnu/${RUNNER_PRELOAD}`, PATH: '/usr/bin' };
+  keepAllocatorToRunner(env, [...RUNNER_V8_FLAGS]);
+  t.deepEqual(env, { MALLOC_ARENA_MAX: RUNNER_ENV.MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_: RUNNER_ENV.MALLOC_MMAP_THRESHOLD_, PATH: '/usr/bin' });
+  t.deepEqual(runnerStartedWithout(), []);
+  // Started by hand, with none of it: all of it is missing, and the environment is left alone.
+  const bare: Record<string, string | undefined> = { PATH: '/usr/bin', MALLOC_CONF: 'narenas:1' };
+  keepAllocatorToRunner(bare, []);
+  t.deepEqual(bare, { PATH: '/usr/bin', MALLOC_CONF: 'narenas:1' });
+  t.deepEqual(runnerStartedWithout(), ['MALLOC_ARENA_MAX=2', 'MALLOC_MMAP_THRESHOLD_=131072', ...RUNNER_V8_FLAGS]);
 });
 
 test('npx nx run soak:run starts the runner with exactly these settings, and jemalloc when the system has it', (t) => {
