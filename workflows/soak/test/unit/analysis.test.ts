@@ -6,7 +6,7 @@
 import test from 'ava';
 import type { JournalEvent } from '@resilience/fixtures';
 import { seededRandom } from '@resilience/fixtures/faulty';
-import { analyseSoak, sliceMs } from '../../src/analysis.ts';
+import { analyseSoak, heapSplit, sliceMs } from '../../src/analysis.ts';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -115,4 +115,49 @@ test('a failure in steady state 20 minutes after a fault the probe never felt is
   // The minute of failures at 40 min counts against its slice's availability instead.
   const slice = r.slices.find((s) => s.from <= 40 * MIN && s.to > 40 * MIN)!;
   t.true(slice.availability! < 1 - 50 / slice.attempts, `availability ${slice.availability}`);
+});
+
+/** A Node process's series every 30 s over an hour: each reading a function of the minute. */
+function nodeSeries(read: Record<string, (minute: number) => number>): Map<string, { t: number; value: number }[]> {
+  return new Map(Object.entries(read).map(([metric, f]) => [metric, Array.from({ length: 120 }, (_, i) => ({ t: i * 30_000, value: f(i / 2) }))]));
+}
+const MiB = 1024 * 1024;
+
+test('a Node process\'s memory leak finding says where the growth sits: V8\'s reserved heap, objects alive, or outside the heap', (t) => {
+  // The reference app in a real hour: RSS stepped 133 → 160 → 212 MiB as V8 grew its young
+  // generation (heap total 57 → 89 → 153 MiB) while heap used stayed near 45 MiB.
+  const step = (a: number, b: number, c: number) => (m: number) => (m < 12 ? a : m < 27 ? b : c) * MiB;
+  const reserved = nodeSeries({ rssBytes: step(133, 160, 212), heapTotalBytes: step(57, 89, 153), heapUsedBytes: (m) => (45 + (m % 3)) * MiB });
+  const said = heapSplit(reserved, 'rssBytes', 0, HOUR);
+  t.regex(said, /rssBytes went 133\.0 MiB → 212\.0 MiB, V8's heap total 57\.0 MiB → 153\.0 MiB and heap used 4\d\.\d MiB → 4\d\.\d MiB: most of it is heap V8 reserved, not objects alive/);
+  // Objects kept alive: heap used climbs with the RSS.
+  const alive = nodeSeries({ memoryBytes: (m) => (100 + m) * MiB, heapTotalBytes: (m) => (60 + m) * MiB, heapUsedBytes: (m) => (40 + 0.9 * m) * MiB });
+  t.regex(heapSplit(alive, 'memoryBytes', 0, HOUR), /heap used grew with it: objects kept alive/);
+  // Native memory: the RSS grows, the heap does not.
+  const native = nodeSeries({ rssBytes: (m) => (100 + m) * MiB, heapTotalBytes: () => 60 * MiB, heapUsedBytes: () => 40 * MiB });
+  t.regex(heapSplit(native, 'rssBytes', 0, HOUR), /accounts for little of it: the growth is outside the heap/);
+  // Only the window judged counts: before minute 27 the reserved heap has not stepped yet.
+  t.regex(heapSplit(reserved, 'rssBytes', 0, 20 * MIN), /rssBytes went 133\.0 MiB → 160\.0 MiB/);
+  // Nothing said where there is no heap to split (a container that is not Node), or for heap used itself.
+  t.is(heapSplit(new Map([['memoryBytes', reserved.get('rssBytes')!]]), 'memoryBytes', 0, HOUR), '');
+  t.is(heapSplit(reserved, 'heapUsedBytes', 0, HOUR), '');
+  t.is(heapSplit(undefined, 'rssBytes', 0, HOUR), '');
+});
+
+test('the leak finding on a Node process\'s RSS carries the split and its heap series as evidence', async (t) => {
+  const base = journal({ faults: [], latencyMs: () => 5, heapGrowthPerHour: 0 });
+  // A service whose RSS and heap total rise 10 MiB an hour while heap used stays put.
+  const svc: JournalEvent[] = Array.from({ length: DURATION / 30_000 }, (_, i) => {
+    const hours = (i * 30_000) / HOUR;
+    return { type: 'resource', container: 'svc', at: i * 30_000, values: { rssBytes: (150 + 10 * hours + (i % 2)) * MiB, heapTotalBytes: (60 + 10 * hours) * MiB, heapUsedBytes: (30 + (i % 3)) * MiB } };
+  });
+  const when = (e: JournalEvent) => (e as { at?: number }).at ?? (e as { intended?: number }).intended ?? 0;
+  const r = await analyseSoak([...base, ...svc].sort((a, b) => when(a) - when(b)), input);
+  const finding = r.findings.find((f) => f.kind === 'leak' && f.nodes?.[0] === 'svc' && f.title.startsWith('rssBytes'))!;
+  t.truthy(finding, r.findings.map((f) => f.title).join('; '));
+  t.regex(finding.detail!, /most of it is heap V8 reserved, not objects alive/);
+  t.deepEqual(finding.evidence.map((e) => e.label), ['svc rssBytes', 'svc heapTotalBytes', 'svc heapUsedBytes']);
+  // heap total is judged too (a leak here), and its finding does not list it twice.
+  const total = r.findings.find((f) => f.kind === 'leak' && f.nodes?.[0] === 'svc' && f.title.startsWith('heapTotalBytes'))!;
+  t.deepEqual(total.evidence.map((e) => e.label), ['svc heapTotalBytes', 'svc heapUsedBytes']);
 });
