@@ -157,10 +157,8 @@ export async function analyseSoak(events: AsyncIterable<JournalEvent> | Iterable
       kind: 'leak', severity: 'warning', at: r.to ?? end, nodes: [v.container],
       title: `${v.metric} of ${v.container} grows ${r.growthPctPerHour === null ? '' : `${r.growthPctPerHour.toFixed(2)} %/h`} (${fmt(v.metric, r.slopePerHour)}/h from ${fmt(v.metric, r.baseline)})`,
       detail: `${r.reason}. Over ${r.n} samples from ${clock(r.from! - origin)} to ${clock(r.to! - origin)} after the first step, the settling period (${clock(settle)}) left out. A steady rise that outlasts the faults is what a leak looks like; the series is in the Resources table.${heapSplit(series.get(v.container), v.metric, r.from!, r.to!)}`,
-      evidence: [v.metric, ...(HEAP_EXPLAINS.has(v.metric) ? ['heapTotalBytes', 'heapUsedBytes'].filter((m) => m !== v.metric) : [])]
-        .map((m) => ({ m, ps: series.get(v.container)?.get(m) }))
-        .filter((x) => x.m === v.metric || (x.ps?.length ?? 0) > 0)
-        .map(({ m, ps }) => ({ label: `${v.container} ${m}`, text: points(ps ?? [], m) })),
+      evidence: [v.metric, ...heapEvidence(series.get(v.container), v.metric)]
+        .map((m) => ({ label: `${v.container} ${m}`, text: points(series.get(v.container)?.get(m) ?? [], m) })),
     });
   }
   measurements.push({
@@ -290,8 +288,7 @@ export function heapSplit(metrics: ReadonlyMap<string, readonly SeriesPoint[]> |
   const total = ends('heapTotalBytes');
   const used = ends('heapUsedBytes');
   if (!grown || !total || !used) return '';
-  const mib = (x: number) => `${(x / 1024 / 1024).toFixed(1)} MiB`;
-  const span = ([a, b]: [number, number]) => `${mib(a)} → ${mib(b)}`;
+  const span = ([a, b]: [number, number]) => `${fmt(metric, a)} → ${fmt(metric, b)}`;
   const growth = grown[1] - grown[0];
   const dTotal = total[1] - total[0];
   const dUsed = used[1] - used[0];
@@ -303,6 +300,12 @@ export function heapSplit(metrics: ReadonlyMap<string, readonly SeriesPoint[]> |
       ? 'most of it is heap V8 reserved, not objects alive: V8 grows its young generation up to 2 × 64 MiB on a large host and keeps old-generation pages after collections; a longer soak tells that warm-up from a leak'
       : 'V8\'s heap accounts for little of it: the growth is outside the heap (buffers, native memory, the C allocator)';
   return ` ${said}: ${where}.`;
+}
+
+/** The heap series a leak finding on `metric` shows beside it (those the process reports; a series exists once it has a point). */
+function heapEvidence(metrics: ReadonlyMap<string, readonly SeriesPoint[]> | undefined, metric: string): string[] {
+  if (!HEAP_EXPLAINS.has(metric)) return [];
+  return ['heapTotalBytes', 'heapUsedBytes'].filter((m) => m !== metric && metrics?.has(m));
 }
 
 /** A series as text for evidence: at most 24 evenly spread points. */

@@ -145,7 +145,8 @@ test('a Node process\'s memory leak finding says where the growth sits: V8\'s re
 });
 
 test('the leak finding on a Node process\'s RSS carries the split and its heap series as evidence', async (t) => {
-  const base = journal({ faults: [], latencyMs: () => 5, heapGrowthPerHour: 0 });
+  // On the journal with four faults, the last never recovered: the split is the same whatever the faults did.
+  const base = journal({ faults, latencyMs: () => 5, heapGrowthPerHour: 0 });
   // A service whose RSS and heap total rise 10 MiB an hour while heap used stays put.
   const svc: JournalEvent[] = Array.from({ length: DURATION / 30_000 }, (_, i) => {
     const hours = (i * 30_000) / HOUR;
@@ -160,4 +161,8 @@ test('the leak finding on a Node process\'s RSS carries the split and its heap s
   // heap total is judged too (a leak here), and its finding does not list it twice.
   const total = r.findings.find((f) => f.kind === 'leak' && f.nodes?.[0] === 'svc' && f.title.startsWith('heapTotalBytes'))!;
   t.deepEqual(total.evidence.map((e) => e.label), ['svc heapTotalBytes', 'svc heapUsedBytes']);
+  // The split says where, the verdict stands: both are counted leaks, heap used (flat) is not.
+  t.deepEqual(r.verdicts.filter((v) => v.container === 'svc' && v.result.verdict === 'leak').map((v) => v.metric).sort(), ['heapTotalBytes', 'rssBytes']);
+  t.like(r.measurements.find((m) => m.name === 'leaks'), { value: 2 });
+  t.is(r.faults.at(-1)!.rtoMs, null);
 });
