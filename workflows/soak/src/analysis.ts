@@ -12,6 +12,7 @@ import { shortName, type Measurement, type MetricSpec, type StepContext } from '
 import type { SoakOptionsT } from './options.ts';
 import { clock } from './plan.ts';
 import { FailoverWatch } from './failovers.ts';
+import { describeSockets, peerNames, readSockets } from './sockets.ts';
 import type { SoakEnv } from './soak.ts';
 
 export const SOAK_METRICS: readonly MetricSpec[] = [
@@ -155,7 +156,7 @@ export async function analyseSoak(events: AsyncIterable<JournalEvent> | Iterable
     const r = v.result;
     findings.push({
       kind: 'leak', severity: 'warning', at: r.to ?? end, nodes: [v.container],
-      title: `${v.metric} of ${v.container} grows ${r.growthPctPerHour === null ? '' : `${r.growthPctPerHour.toFixed(2)} %/h`} (${fmt(v.metric, r.slopePerHour)}/h from ${fmt(v.metric, r.baseline)})`,
+      title: `${leakTitle(v.metric, v.container)} ${r.growthPctPerHour === null ? '' : `${r.growthPctPerHour.toFixed(2)} %/h`} (${fmt(v.metric, r.slopePerHour)}/h from ${fmt(v.metric, r.baseline)})`,
       detail: `${r.reason}. Over ${r.n} samples from ${clock(r.from! - origin)} to ${clock(r.to! - origin)} after the first step, the settling period (${clock(settle)}) left out. A steady rise that outlasts the faults is what a leak looks like; the series is in the Resources table.${heapSplit(series.get(v.container), v.metric, r.from!, r.to!)}`,
       evidence: [v.metric, ...heapEvidence(series.get(v.container), v.metric)]
         .map((m) => ({ label: `${v.container} ${m}`, text: points(series.get(v.container)?.get(m) ?? [], m) })),
@@ -260,11 +261,44 @@ export async function soakAnalysis(sc: StepContext<SoakEnv, SoakOptionsT>, o: So
     ...sc.env.stack.redis.nodes.map((n) => n.container.name),
   ].map((n) => shortName(n, sc.run.runId)));
   const r = await analyseSoak(readJournal(journal.path), { durationMs: o.duration, settleMs: settle, origin, leakThreshold: o.leakThreshold, stores });
-  for (const f of r.findings) sc.finding(f);
+  const sockets = await socketsOfLeaks(sc, r.verdicts);
+  for (const f of r.findings) {
+    const s = f.kind === 'leak' ? [...sockets].find(([c]) => f.title.startsWith(leakTitle('fds', c)))?.[1] : undefined;
+    sc.finding(s ? { ...f, detail: `${f.detail} ${s.sentence}`, evidence: [...f.evidence, s.evidence] } : f);
+  }
   for (const m of r.measurements) sc.measure(m);
   sc.evidence('soak', r.evidence.data, r.evidence.tables);
   const judged = r.verdicts.filter((v) => v.judged);
   sc.note(`soak analysis: ${r.verdicts.length} series (${judged.length} judged, ${judged.filter((v) => v.result.verdict === 'leak').length} leak), ${r.slices.length} slices, ${r.faults.length} faults, in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}
+
+/** How a leak finding's title begins: which series of which container. */
+function leakTitle(metric: string, container: string): string {
+  return `${metric} of ${container} grows`;
+}
+
+/**
+ * The TCP sockets of each container whose open files the analysis judged a leak, read while the
+ * stack is still up (this is the schedule's last step): what the files are. A container that
+ * is gone or cannot be read is left out with a note; the finding stands without the sockets.
+ */
+async function socketsOfLeaks(sc: StepContext<SoakEnv, SoakOptionsT>, verdicts: readonly SeriesVerdict[]): Promise<Map<string, ReturnType<typeof describeSockets>>> {
+  const out = new Map<string, ReturnType<typeof describeSockets>>();
+  const leaking = new Set(verdicts.filter((v) => v.judged && v.metric === 'fds' && v.result.verdict === 'leak').map((v) => v.container));
+  if (leaking.size === 0) return out;
+  const engine = sc.env.stack.engine;
+  const runId = sc.run.runId;
+  for (const name of leaking) {
+    try {
+      const containers = await Promise.all((await engine.listContainers({ runId })).filter((c) => c.State === 'running').map((c) => engine.container(c.Id)));
+      const c = containers.find((x) => shortName(x.name, runId) === name);
+      if (!c) throw new Error('not running at the end of the run');
+      out.set(name, describeSockets(name, await readSockets(c), await peerNames(containers, runId)));
+    } catch (e) {
+      sc.note(`the sockets of ${name}, whose open files grew, could not be read: ${(e as Error).message}`);
+    }
+  }
+  return out;
 }
 
 /**
