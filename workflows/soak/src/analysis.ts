@@ -263,7 +263,8 @@ export async function soakAnalysis(sc: StepContext<SoakEnv, SoakOptionsT>, o: So
   const r = await analyseSoak(readJournal(journal.path), { durationMs: o.duration, settleMs: settle, origin, leakThreshold: o.leakThreshold, stores });
   const sockets = await socketsOfLeaks(sc, r.verdicts);
   for (const f of r.findings) {
-    const s = f.kind === 'leak' ? [...sockets].find(([c]) => f.title.startsWith(leakTitle('fds', c)))?.[1] : undefined;
+    const node = f.nodes?.[0];
+    const s = f.kind === 'leak' && node !== undefined && f.title.startsWith(leakTitle('fds', node)) ? sockets.get(node) : undefined;
     sc.finding(s ? { ...f, detail: `${f.detail} ${s.sentence}`, evidence: [...f.evidence, s.evidence] } : f);
   }
   for (const m of r.measurements) sc.measure(m);
@@ -288,12 +289,17 @@ async function socketsOfLeaks(sc: StepContext<SoakEnv, SoakOptionsT>, verdicts: 
   if (leaking.size === 0) return out;
   const engine = sc.env.stack.engine;
   const runId = sc.run.runId;
+  // The run's containers and their addresses, listed once for every leaking container.
+  const listed = (async () => {
+    const containers = await Promise.all((await engine.listContainers({ runId })).filter((c) => c.State === 'running').map((c) => engine.container(c.Id)));
+    return { containers, peers: await peerNames(containers, runId) };
+  })();
   for (const name of leaking) {
     try {
-      const containers = await Promise.all((await engine.listContainers({ runId })).filter((c) => c.State === 'running').map((c) => engine.container(c.Id)));
+      const { containers, peers } = await listed;
       const c = containers.find((x) => shortName(x.name, runId) === name);
       if (!c) throw new Error('not running at the end of the run');
-      out.set(name, describeSockets(name, await readSockets(c), await peerNames(containers, runId)));
+      out.set(name, describeSockets(name, await readSockets(c), peers));
     } catch (e) {
       sc.note(`the sockets of ${name}, whose open files grew, could not be read: ${(e as Error).message}`);
     }

@@ -92,7 +92,7 @@ export function describeSockets(who: string, sockets: readonly TcpSocket[], peer
     const unread = r.finUnread ? `${meaning ? ', ' : ''}${r.finUnread === r.count ? 'each' : `${r.finUnread} of them`} with the peer's FIN never read` : '';
     return `${r.count} ${r.state} ${r.peer}${meaning || unread ? ` (${meaning ?? ''}${unread})` : ''}`;
   });
-  const listeners = held.length - rows.reduce((n, r) => n + r.count, 0);
+  const listeners = held.filter((s) => s.state === 'LISTEN').length;
   const sentence = held.length === 0
     ? `At the end of the run ${who} held no TCP socket${waits ? ` (${waits} in TIME_WAIT, kept by the kernel)` : ''}.`
     : `At the end of the run ${who} held ${held.length} TCP socket(s)${listeners ? `, ${listeners} of them listening` : ''}${said.length ? `: ${said.join('; ')}` : ''}${rows.length > said.length ? '; the rest in the evidence' : ''}${waits ? ` (and ${waits} in TIME_WAIT, kept by the kernel)` : ''}.`;
